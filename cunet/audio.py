@@ -1,0 +1,196 @@
+"""The one audio core: reading, writing, resampling and the STFT, for every stage of cunet.
+
+Arrays are channels-first: a signal is ``(channels, samples)`` float32, a spectrogram is
+``(..., bins, frames)`` complex64, as librosa lays them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+import scipy.fft
+import soundfile as sf
+import soxr
+
+from .errors import InputError
+from .fileio import atomic_path
+
+AUDIO_EXTENSIONS = (".wav", ".flac")
+
+
+@dataclasses.dataclass(frozen=True)
+class StftConfig:
+    """An STFT convention. Both originals use a periodic Hann window and reflect-padded centring."""
+
+    sample_rate: int
+    n_fft: int
+    hop: int
+    center: bool = True
+    # librosa 0.7 (C-U-Net's) and torch (Y-Net's) both reflect; librosa >= 0.10 defaults to zeros.
+    pad_mode: str = "reflect"
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def n_frames(self, n_samples: int) -> int:
+        if self.center:
+            return 1 + n_samples // self.hop
+        return 1 + (n_samples - self.n_fft) // self.hop
+
+    def seconds_per_frame(self) -> float:
+        return self.hop / self.sample_rate
+
+
+# C-U-Net: librosa.stft at 8192 Hz, 513 bins.
+CUNET_STFT = StftConfig(sample_rate=8192, n_fft=1024, hop=256)
+# Y-Net: torch.stft at 16384 Hz, 512 bins; 65535 samples give exactly 256 frames.
+YNET_STFT = StftConfig(sample_rate=16384, n_fft=1022, hop=256)
+
+
+def hann(n: int) -> np.ndarray:
+    """Periodic Hann window (scipy's ``fftbins=True``, torch's default)."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)).astype(np.float32)
+
+
+def stft(x: np.ndarray, cfg: StftConfig) -> np.ndarray:
+    """Complex STFT of ``x`` (..., samples) -> (..., n_fft//2+1, frames) complex64."""
+    x = np.asarray(x, dtype=np.float32)
+    if cfg.center:
+        pad = [(0, 0)] * (x.ndim - 1) + [(cfg.n_fft // 2, cfg.n_fft // 2)]
+        x = np.pad(x, pad, mode=cfg.pad_mode)
+    if x.shape[-1] < cfg.n_fft:
+        raise ValueError(f"signal of {x.shape[-1]} samples is shorter than one STFT frame ({cfg.n_fft})")
+    frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., :: cfg.hop, :]
+    spec = scipy.fft.rfft(frames * hann(cfg.n_fft), axis=-1)
+    return np.ascontiguousarray(np.swapaxes(spec, -1, -2), dtype=np.complex64)
+
+
+def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """Sum frames (..., T, n) placed every ``hop`` samples, without a Python loop over frames."""
+    *lead, n_frames, n = frames.shape
+    m = -(-n // hop)
+    frames = np.pad(frames, [(0, 0)] * len(lead) + [(0, 0), (0, m * hop - n)])
+    blocks = frames.reshape(*lead, n_frames, m, hop)
+    out = np.zeros((*lead, n_frames + m - 1, hop), dtype=frames.dtype)
+    for j in range(m):
+        out[..., j : j + n_frames, :] += blocks[..., j, :]
+    return out.reshape(*lead, (n_frames + m - 1) * hop)
+
+
+def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None) -> np.ndarray:
+    """Inverse of :func:`stft` by windowed overlap-add, normalised by the summed squared window."""
+    spec = np.asarray(spec)
+    if spec.shape[-2] != cfg.n_bins:
+        raise ValueError(f"spectrogram has {spec.shape[-2]} bins, the convention expects {cfg.n_bins}")
+    window = hann(cfg.n_fft)
+    frames = scipy.fft.irfft(np.swapaxes(spec, -1, -2), n=cfg.n_fft, axis=-1).astype(np.float32) * window
+    n_frames = spec.shape[-1]
+    y = _overlap_add(frames, cfg.hop)
+    norm = _overlap_add(np.broadcast_to(window**2, (n_frames, cfg.n_fft)), cfg.hop)
+    y = y / np.where(norm > 1e-10, norm, 1.0)
+    start = cfg.n_fft // 2 if cfg.center else 0
+    if length is None:
+        stop = y.shape[-1] - start
+    else:
+        stop = start + length
+        if stop > y.shape[-1]:
+            y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, stop - y.shape[-1])])
+    return np.ascontiguousarray(y[..., start:stop], dtype=np.float32)
+
+
+def _check_wav_complete(path: Path) -> None:
+    """libsndfile reads a truncated wav without complaint: compare the declared data size with the file."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return  # not RIFF/WAVE (RF64, W64...): leave it to libsndfile
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
+            if chunk_id == b"data":
+                held = size - offset - 8
+                if chunk_size != 0xFFFFFFFF and chunk_size > held:
+                    raise InputError(path, f"truncated wav: the header declares {chunk_size} bytes of audio, "
+                                           f"the file holds {held}")
+                return
+            offset += 8 + chunk_size + (chunk_size & 1)
+    raise InputError(path, "wav file has no data chunk")
+
+
+def info(path: str | os.PathLike) -> sf._SoundFileInfo:
+    """Header of an audio file, after checking that the file is readable and complete."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "audio file not found")
+    if path.suffix.lower() == ".wav":
+        _check_wav_complete(path)
+    try:
+        meta = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise InputError(path, f"unreadable audio file ({err})") from None
+    if meta.frames <= 0:
+        raise InputError(path, "audio file holds no samples")
+    return meta
+
+
+def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Band-limited resampling of (channels, samples), soxr 'HQ' as librosa.load does."""
+    if rate_in == rate_out:
+        return np.ascontiguousarray(x, dtype=np.float32)
+    y = soxr.resample(np.ascontiguousarray(x.T), rate_in, rate_out, quality="HQ")
+    return np.ascontiguousarray(y.T, dtype=np.float32)
+
+
+def remix_channels(x: np.ndarray, channels: int, path: str | os.PathLike = "") -> np.ndarray:
+    """Mono to stereo by copying, any number of channels to mono by averaging."""
+    if channels == x.shape[0]:
+        return x
+    if channels == 1:
+        return x.mean(axis=0, keepdims=True, dtype=np.float32)
+    if x.shape[0] == 1:
+        return np.repeat(x, channels, axis=0)
+    raise InputError(path, f"cannot turn {x.shape[0]} channels into {channels}")
+
+
+def read(path: str | os.PathLike, sample_rate: int | None = None,
+         channels: int | None = None) -> tuple[np.ndarray, int]:
+    """Read a wav/flac file into float32 (channels, samples), optionally resampled and remixed.
+
+    Channels are remixed before resampling (half the work for stereo to mono); both are linear,
+    so the order does not change the result beyond rounding.
+    """
+    meta = info(path)
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise InputError(path, f"unreadable audio file ({err})") from None
+    if data.shape[0] != meta.frames:
+        raise InputError(path, f"truncated audio: header declares {meta.frames} samples, read {data.shape[0]}")
+    x = np.ascontiguousarray(data.T)
+    if channels is not None:
+        x = remix_channels(x, channels, path)
+    if sample_rate is not None and sample_rate != rate:
+        x, rate = resample(x, rate, sample_rate), sample_rate
+    return x, rate
+
+
+def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> None:
+    """Write (channels, samples) or (samples,) as wav/flac, atomically (temporary name, then rename).
+
+    ``subtype`` defaults to PCM_16 for both formats; pass "FLOAT" for lossless float32 wav.
+    """
+    path = Path(path)
+    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(path, f"unsupported output format {path.suffix!r}; use .wav or .flac")
+    audio = np.asarray(audio)
+    data = audio.T if audio.ndim == 2 else audio
+    with atomic_path(path) as tmp:
+        sf.write(str(tmp), data, sample_rate, subtype=subtype or "PCM_16", format=fmt)

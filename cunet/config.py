@@ -1,0 +1,77 @@
+"""Typed configs: every stage has one dataclass, saved as JSON beside what it produced.
+
+Values come from, in order: the dataclass defaults, a named preset, a saved JSON file, and
+``--set key=value`` overrides. Unknown keys and ill-typed values are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from pathlib import Path
+
+from .errors import InputError
+from .fileio import load_json, save_json
+
+
+def to_dict(cfg) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def _coerce(cls, name: str, value, source):
+    hint = typing.get_type_hints(cls)[name]
+    origin = typing.get_origin(hint)
+    allowed = typing.get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,)
+    if value is None and type(None) in allowed:
+        return None
+    for kind in allowed:
+        base = typing.get_origin(kind) or kind
+        if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if base is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if base in (bool, str) and isinstance(value, base):
+            return value
+        if base in (tuple, list) and isinstance(value, (list, tuple)):
+            return base(value)
+    raise InputError(source, f"config key {name!r} expects {hint}, got {value!r}")
+
+
+def from_dict(cls, values: dict, source: str | Path | None = None):
+    """Build ``cls`` from a plain dict, refusing keys the dataclass does not have."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - names)
+    if unknown:
+        raise InputError(source, f"unknown config key(s) {unknown} for {cls.__name__}; known: {sorted(names)}")
+    return cls(**{k: _coerce(cls, k, v, source) for k, v in values.items()})
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``key=value``; the value is read as JSON when it parses (numbers, booleans, lists), else as a string."""
+    if "=" not in text:
+        raise InputError(None, f"override {text!r} is not of the form key=value")
+    key, raw = text.split("=", 1)
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return key.strip(), value
+
+
+def apply_overrides(cfg, overrides: dict, source: str | None = "--set"):
+    base = to_dict(cfg)
+    base.update(overrides)
+    return from_dict(type(cfg), base, source)
+
+
+def save(cfg, path: str | Path) -> None:
+    save_json(path, {"type": type(cfg).__name__, "values": to_dict(cfg)})
+
+
+def load(cls, path: str | Path):
+    data = load_json(path)
+    if not isinstance(data, dict) or data.get("type") != cls.__name__ or not isinstance(data.get("values"), dict):
+        raise InputError(path, f"not a saved {cls.__name__} config")
+    return from_dict(cls, data["values"], path)

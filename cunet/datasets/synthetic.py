@@ -1,0 +1,261 @@
+"""The embedded default dataset: written from a seed, in the real datasets' layouts, in seconds.
+
+    python -m cunet.datasets.synthetic --out cunet_data/synthetic --seed 0 --size default
+
+writes three trees under ``--out``:
+
+* ``musdb/``: a MUSDB18-HQ layout (44.1 kHz stereo PCM wav; mixture = sum of the stems, bit for bit);
+* ``acappella/``: the Acappella layout: solo singers (voice wav at 16384 Hz, 25 fps face frames and
+  68 landmarks whose mouth follows the voice), seen singers in train/val_seen/test_seen, unseen ones
+  in test_unseen;
+* ``accompaniment/``: clips by category in the AudioSet-style tree the original Y-Net reads.
+
+Every file depends only on (seed, size, its own index), so output is byte-identical for a seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio
+from ..fileio import atomic_dir, load_json, save_json, save_npy
+from . import acappella, band, face, voice
+from .musdb import STEMS
+
+MUSIC_RATE = 44100
+LANGUAGES = ("English", "Spanish", "Hindi", "Others")
+CATEGORIES = ("Backgroundmusic", "Drum", "Choir", "Whistling")
+ACC_SPLITS = {"unbalanced_train": "train", "eval": "val_seen", "test": "test"}
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    music_train: int  # songs in musdb/train (a seeded part becomes validation at preprocessing)
+    music_test: int
+    music_seconds: float
+    singers: int  # seen singers; two more appear only in test_unseen
+    train_clips: int  # per seen singer
+    clip_seconds: float
+    eval_seconds: float  # val_seen, test_seen, test_unseen clips
+    acc_clips: int  # per category in the training accompaniment
+
+
+SIZES = {
+    "tiny": Size(3, 1, 8.0, 8, 1, 6.0, 5.0, 1),
+    "default": Size(12, 4, 20.0, 8, 3, 10.0, 6.0, 3),
+    "large": Size(80, 20, 30.0, 16, 8, 20.0, 8.0, 12),
+}
+
+
+def _rng(seed: int, *key: int) -> np.random.Generator:
+    return np.random.default_rng([seed, *key])
+
+
+def _midi(hz: float) -> float:
+    return 69 + 12 * np.log2(hz / 440.0)
+
+
+def _quantise(stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Scale all stems together so the mix peaks at -2 dBFS, then make them int16 and the mix their exact sum."""
+    mix = sum(stems.values())
+    gain = 0.8 / max(1e-9, np.abs(mix).max())
+    ints = {k: np.round(v * gain * 32767).astype(np.int32) for k, v in stems.items()}
+    total = sum(ints.values())
+    if np.abs(total).max() > 32767:  # cannot happen at -2 dBFS, but a wrapped int16 would be silent garbage
+        raise RuntimeError("synthetic mixture clipped")
+    out = {k: v.astype(np.int16) for k, v in ints.items()}
+    out["mixture"] = total.astype(np.int16)
+    return out
+
+
+def music_track(seed: int, index: int, seconds: float) -> dict[str, np.ndarray]:
+    """One song as int16 (2, samples) stems: sung vocals over drums, bass and chords."""
+    rng = _rng(seed, 1, index)
+    song = band.Song.random(rng, seconds)
+    singer = voice.Singer.random(rng, f"music{index}", "Male" if rng.random() < 0.5 else "Female")
+    syl = voice.melody(rng, seconds, song.tempo, song.scale(), _midi(singer.f0))
+    vocal, _ = voice.sing(singer, syl, seconds, MUSIC_RATE, rng)
+    pan = rng.uniform(-0.15, 0.15)
+    parts = {"vocals": np.stack([vocal * (1 - pan), vocal * (1 + pan)]),
+             "drums": band.drums(song, MUSIC_RATE, rng),
+             "bass": band.bass(song, MUSIC_RATE, rng),
+             "other": band.chords(song, MUSIC_RATE, rng)}
+    stems = {}
+    for name, x in parts.items():
+        level_db = rng.uniform(-4, 2) if name == "vocals" else rng.uniform(-8, 0)
+        stems[name] = x / (np.sqrt(np.mean(x ** 2)) + 1e-9) * 10 ** (level_db / 20)
+    return _quantise(stems)
+
+
+def write_music(root: Path, seed: int, index: int, size: Size) -> None:
+    train = index < size.music_train
+    name = f"Cunet Synth - {'Song' if train else 'Test Song'} {index:03d}"
+    folder = root / "musdb" / ("train" if train else "test") / name
+    stems = music_track(seed, index, size.music_seconds)
+    for stem in STEMS:
+        audio.write(folder / f"{stem}.wav", stems[stem], MUSIC_RATE, "PCM_16")
+
+
+@dataclasses.dataclass(frozen=True)
+class Performer:
+    voice: voice.Singer
+    style: face.FaceStyle
+    language: str
+
+
+def performer(seed: int, index: int) -> Performer:
+    rng = _rng(seed, 2, index)
+    gender = ("Female", "Male")[index % 2]
+    return Performer(voice.Singer.random(rng, f"singer{index:02d}", gender), face.FaceStyle.random(rng),
+                     LANGUAGES[(index // 2) % len(LANGUAGES)])
+
+
+def singing_clip(seed: int, singer_index: int, clip: int, seconds: float):
+    """(voice float32 at 16384 Hz, frames uint8 (T,128,96,3), landmarks int16 (T,68,2)) of one clip."""
+    who = performer(seed, singer_index)
+    rng = _rng(seed, 3, singer_index, clip)
+    n_frames = int(round(seconds * acappella.FPS))
+    seconds = n_frames / acappella.FPS
+    key = int(rng.integers(48, 60))
+    scale = np.arange(36, 96)[np.isin((np.arange(36, 96) - key) % 12, band.MAJOR)]
+    syl = voice.melody(rng, seconds, float(rng.uniform(70, 130)), scale, _midi(who.voice.f0))
+    wave, ctl = voice.sing(who.voice, syl, seconds, acappella.SAMPLE_RATE, rng)
+    # The mouth at frame k shows the controls at the frame's centre time.
+    t_frame = (np.arange(n_frames) + 0.5) / acappella.FPS
+    t_ctl = np.arange(len(ctl["env"])) / voice.CONTROL_RATE
+    mouth_open = np.interp(t_frame, t_ctl, ctl["mouth_open"])
+    mouth_width = np.interp(t_frame, t_ctl, ctl["mouth_width"])
+    lids = face.blinks(rng, n_frames, acappella.FPS)
+    frames = face.render(who.style, mouth_open, mouth_width, lids, rng)
+    marks = np.round(face.landmarks(who.style, mouth_open, mouth_width, lids)).astype(np.int16)
+    return wave, frames, marks
+
+
+def av_plan(size: Size) -> list[tuple[str, int, int, float]]:
+    """(split, singer, clip, seconds) of every audio-visual clip."""
+    plan = []
+    for s in range(size.singers):
+        plan += [("train", s, c, size.clip_seconds) for c in range(size.train_clips)]
+        plan += [("val_seen", s, 100, size.eval_seconds), ("test_seen", s, 200, size.eval_seconds)]
+    for s in range(size.singers, size.singers + 2):
+        plan += [("test_unseen", s, 300 + c, size.eval_seconds) for c in range(2)]
+    return plan
+
+
+def write_av(root: Path, seed: int, item: tuple[str, int, int, float]) -> None:
+    split, singer, clip, seconds = item
+    who = performer(seed, singer)
+    wave, frames, marks = singing_clip(seed, singer, clip, seconds)
+    rel = Path(who.language) / who.voice.gender / f"{who.voice.name}-{split}-{clip:03d}"
+    base = root / "acappella" / split
+    audio.write(base / "audio" / rel.with_suffix(".wav"), wave, acappella.SAMPLE_RATE, "PCM_16")
+    save_npy(base / "frames" / rel.with_suffix(".npy"), frames)
+    save_npy(base / "landmarks" / rel.with_suffix(".npy"), marks)
+
+
+def accompaniment_clip(seed: int, category: str, split: str, index: int, seconds: float) -> np.ndarray:
+    rng = _rng(seed, 4, CATEGORIES.index(category), list(ACC_SPLITS).index(split), index)
+    sr = acappella.SAMPLE_RATE
+    song = band.Song.random(rng, seconds)
+    if category == "Drum":
+        x = band.drums(song, sr, rng).mean(0)
+    elif category == "Backgroundmusic":
+        x = band.bass(song, sr, rng).mean(0) + band.chords(song, sr, rng).mean(0)
+    elif category == "Choir":
+        x = 0
+        for part in range(3):
+            singer = voice.Singer.random(rng, f"choir{part}", ("Female", "Male")[part % 2])
+            syl = voice.melody(rng, seconds, song.tempo / 2, song.scale(), _midi(singer.f0))
+            x = x + voice.sing(singer, syl, seconds, sr, rng)[0]
+    else:  # Whistling: a pure tone with vibrato, one note a syllable
+        syl = voice.melody(rng, seconds, song.tempo, song.scale(), 84)
+        ctl = voice.controls(syl, seconds)
+        t = np.arange(int(seconds * sr)) / sr
+        semis = np.interp(t, np.arange(len(ctl["pitch"])) / voice.CONTROL_RATE, ctl["pitch"])
+        f0 = 440 * 2 ** ((semis + 0.3 * np.sin(2 * np.pi * 5.5 * t) - 69) / 12)
+        x = np.sin(2 * np.pi * np.cumsum(f0) / sr) * np.interp(t, np.arange(len(ctl["env"])) / voice.CONTROL_RATE,
+                                                               ctl["env"])
+    return (0.5 * x / max(1e-9, np.abs(x).max())).astype(np.float32)
+
+
+def acc_plan(size: Size) -> list[tuple[str, str, int, float]]:
+    counts = {"unbalanced_train": (size.acc_clips, size.clip_seconds), "eval": (1, size.eval_seconds),
+              "test": (2, size.eval_seconds)}
+    return [(split, cat, i, sec) for split, (n, sec) in counts.items() for cat in CATEGORIES for i in range(n)]
+
+
+def write_acc(root: Path, seed: int, item: tuple[str, str, int, float]) -> None:
+    split, category, index, seconds = item
+    x = accompaniment_clip(seed, category, split, index, seconds)
+    path = root / "accompaniment" / split / "audio" / category / f"{category.lower()}_{index:03d}.wav"
+    audio.write(path, x, acappella.SAMPLE_RATE, "PCM_16")
+
+
+def _run(task):
+    kind, root, seed, item = task
+    {"music": write_music, "av": write_av, "acc": write_acc}[kind](root, seed, *item)
+
+
+def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, progress: bool = True) -> Path:
+    """Write the dataset to ``out`` (atomically: a complete tree or nothing) and return ``out``."""
+    if size not in SIZES:
+        raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+    out, spec = Path(out), SIZES[size]
+    from tqdm import tqdm
+
+    with atomic_dir(out) as tmp:
+        tasks = [("music", tmp, seed, (i, spec)) for i in range(spec.music_train + spec.music_test)]
+        tasks += [("av", tmp, seed, (item,)) for item in av_plan(spec)]
+        tasks += [("acc", tmp, seed, (item,)) for item in acc_plan(spec)]
+        bar = tqdm(total=len(tasks), desc=f"synthetic dataset (seed {seed}, {size})", disable=not progress,
+                   unit="file")
+        if jobs > 1:
+            with ProcessPoolExecutor(jobs) as pool:
+                for _ in pool.map(_run, tasks):
+                    bar.update()
+        else:
+            for task in tasks:
+                _run(task)
+                bar.update()
+        bar.close()
+        save_json(tmp / "synthetic.json", {"seed": seed, "size": size, "format_version": FORMAT_VERSION,
+                                           "spec": dataclasses.asdict(spec)})
+    return out
+
+
+def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1) -> Path:
+    """Generate the dataset unless ``out`` already holds the same one."""
+    out = Path(out)
+    marker = out / "synthetic.json"
+    if marker.is_file():
+        meta = load_json(marker)
+        if (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION):
+            return out
+    elif out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out}: exists and is not a synthetic dataset; refusing to overwrite it")
+    return generate(out, seed, size, jobs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m cunet.datasets.synthetic", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default="cunet_data/synthetic", help="folder to write (replaced if it exists)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--size", choices=sorted(SIZES), default="default")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args(argv)
+    generate(args.out, args.seed, args.size, args.jobs)
+    print(f"wrote {args.out}: musdb/, acappella/ and accompaniment/ (seed {args.seed}, size {args.size})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

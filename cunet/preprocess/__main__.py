@@ -1,0 +1,86 @@
+"""``python -m cunet.preprocess``: a dataset on disk becomes a store of spectrograms (or clips) and patch indexes.
+
+With no arguments, the embedded synthetic dataset is generated (if missing) under cunet_data/synthetic
+and preprocessed into cunet_data/stores/synthetic/{musdb,acappella}.
+
+    python -m cunet.preprocess --dataset musdb --root /data/musdb18hq --jobs 2
+    python -m cunet.preprocess --dataset acappella --root /data/acappella --acc-root /data/audioset
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..config import apply_overrides, parse_override
+from ..datasets import synthetic
+from ..errors import InputError
+from .build import music_store, singing_store
+from .config import DATASETS, PreprocessConfig
+from .store import parse_shard
+
+DEFAULT_OUT = Path("cunet_data/stores")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m cunet.preprocess", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", choices=DATASETS, default="synthetic")
+    p.add_argument("--root", help="dataset folder (synthetic: where to generate it; default cunet_data/synthetic)")
+    p.add_argument("--acc-root", help="accompaniment tree for acappella (default ROOT/../accompaniment)")
+    p.add_argument("--out", help="store folder (synthetic: the folder that receives musdb/ and acappella/ stores; "
+                                 f"default {DEFAULT_OUT}/<dataset>)")
+    p.add_argument("--seed", type=int, default=0, help="synthetic data and seeded validation split")
+    p.add_argument("--size", choices=sorted(synthetic.SIZES), default="default", help="synthetic dataset size")
+    p.add_argument("--valid-tracks", nargs="+", default=(), metavar="NAME", help="train tracks held out")
+    p.add_argument("--valid-fraction", type=float, default=0.15,
+                   help="seeded fraction of train held out when no MUSDB18 validation names match")
+    p.add_argument("--add-zero", action="store_true", help="index the all-zeros condition too")
+    p.add_argument("--add-all", action="store_true", help="index the all-ones condition too")
+    p.add_argument("--patch-frames", type=int, default=128)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field")
+    p.add_argument("--jobs", type=int, default=1, help="tracks processed in parallel")
+    p.add_argument("--shard", help="i/n: process every n-th track starting at i (for several machines)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def run(args) -> list[Path | None]:
+    cfg = PreprocessConfig(dataset=args.dataset, root=args.root, acc_root=args.acc_root, seed=args.seed,
+                           synthetic_size=args.size, valid_tracks=tuple(args.valid_tracks),
+                           valid_fraction=args.valid_fraction, add_zero=args.add_zero, add_all=args.add_all,
+                           patch_frames=args.patch_frames)
+    if args.set:
+        cfg = apply_overrides(cfg, dict(parse_override(s) for s in args.set))
+    shard, progress = parse_shard(args.shard), not args.quiet
+    out = Path(args.out) if args.out else DEFAULT_OUT / cfg.dataset
+    common = {"workers": max(1, args.jobs), "shard": shard, "progress": progress}
+    if cfg.dataset == "synthetic":
+        root = Path(cfg.root or "cunet_data/synthetic")
+        synthetic.ensure(root, cfg.seed, cfg.synthetic_size, jobs=max(1, args.jobs))
+        return [music_store(cfg, root / "musdb", out / "musdb", **common),
+                singing_store(cfg, root / "acappella", root / "accompaniment", out / "acappella", **common)]
+    root = Path(cfg.root)
+    if cfg.dataset == "musdb":
+        return [music_store(cfg, root, out, **common)]
+    acc_root = Path(cfg.acc_root) if cfg.acc_root else root.parent / "accompaniment"
+    return [singing_store(cfg, root, acc_root, out, **common)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        written = run(args)
+    except (InputError, ValueError, FileExistsError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path in written:
+        if path is not None:
+            print(f"store ready: {os.fspath(path)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The resumable, parallel, shardable part of preprocessing, whatever a track holds.
+
+Each track is written into a temporary folder and renamed into place with its ``track.json`` last
+inside it, so a folder either holds a whole track or does not exist. A track whose ``track.json``
+records the same fingerprint (source files and parameters) is skipped on a re-run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from tqdm import tqdm
+
+from ..errors import InputError
+from ..fileio import atomic_dir, load_json, save_json
+
+FORMAT = "cunet-store"
+VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackJob:
+    folder: str  # relative to the store root
+    fingerprint: dict  # everything the output depends on
+    write: Callable[[Path], dict]  # fills a folder, returns the track's metadata; must pickle (--jobs)
+
+
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise InputError(None, f"--shard must look like i/n (e.g. 0/4), got {text!r}") from None
+    if not 0 <= i < n:
+        raise InputError(None, f"--shard {text}: need 0 <= i < n")
+    return i, n
+
+
+def _done(store: Path, job: TrackJob) -> dict | None:
+    path = store / job.folder / "track.json"
+    if not path.is_file():
+        return None
+    try:
+        record = load_json(path)
+    except InputError:
+        return None
+    return record.get("meta") if record.get("fingerprint") == job.fingerprint else None
+
+
+def _execute(store: Path, job: TrackJob) -> dict:
+    with atomic_dir(store / job.folder) as tmp:
+        meta = job.write(tmp)
+        save_json(tmp / "track.json", {"fingerprint": job.fingerprint, "meta": meta})
+    return meta
+
+
+def _execute_packed(args):
+    return _execute(*args)
+
+
+def run(store: Path, jobs: list[TrackJob], workers: int = 1, shard: tuple[int, int] | None = None,
+        desc: str = "tracks", progress: bool = True) -> dict[str, dict] | None:
+    """Write every missing track of this shard; return all tracks' metadata once every shard is done."""
+    mine = jobs if shard is None else [j for k, j in enumerate(jobs) if k % shard[1] == shard[0]]
+    pending = [j for j in mine if _done(store, j) is None]
+    bar = tqdm(total=len(mine), initial=len(mine) - len(pending), desc=desc, unit="track", disable=not progress)
+    if workers > 1 and len(pending) > 1:
+        with ProcessPoolExecutor(min(workers, len(pending))) as pool:
+            for _ in pool.map(_execute_packed, [(store, j) for j in pending]):
+                bar.update()
+    else:
+        for job in pending:
+            _execute(store, job)
+            bar.update()
+    bar.close()
+    metas = {j.folder: _done(store, j) for j in jobs}
+    missing = [f for f, m in metas.items() if m is None]
+    if missing:
+        print(f"{len(missing)} of {len(jobs)} tracks belong to other shards and are not written yet; "
+              "the manifest and indexes are written by the run that completes the last track")
+        return None
+    return metas
+
+
+def check_compatible(store: Path, settings: dict) -> None:
+    """Refuse to mix tracks made with other settings into an existing store."""
+    path = store / "settings.json"
+    if path.is_file():
+        old = load_json(path)
+        if old != settings:
+            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
+            raise InputError(store, f"this store was made with other settings ({', '.join(diff)} differ); "
+                                    "choose another --out or delete it")
+    else:
+        save_json(path, settings)

@@ -1,0 +1,32 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="cunet",
+    version="0.1.0",
+    description="Conditioned source separation (C-U-Net, Y-Net) in Keras 3: preprocessing, training, evaluation",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["cunet", "cunet.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.17",
+        "keras>=3.5",
+        "numpy>=1.26",
+        "scipy>=1.11",
+        "librosa>=0.10",
+        "soundfile>=0.12",
+        "soxr>=0.3",
+        "mir_eval>=0.7",
+        "pandas>=2.0",
+        "matplotlib>=3.7",
+        "tqdm>=4.60",
+    ],
+    extras_require={
+        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4"],
+        # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.
+        "musdb": ["musdb>=0.4"],
+        # tensorflow-io 0.37.1 works only with TensorFlow <= 2.17.1; cunet does not need it.
+        "tfio": ["tensorflow-io==0.37.1", "tensorflow<=2.17.1"],
+    },
+    entry_points={"console_scripts": ["cunet-preprocess=cunet.preprocess.__main__:main"]},
+)
