@@ -112,22 +112,33 @@ class Performer:
 
 
 def performer(seed: int, index: int) -> Performer:
+    """Singer ``index``: voices alternate female/male and spread over the tessitura, so no two are alike."""
     rng = _rng(seed, 2, index)
     gender = ("Female", "Male")[index % 2]
-    return Performer(voice.Singer.random(rng, f"singer{index:02d}", gender), face.FaceStyle.random(rng),
+    # Five tessitura slots per gender, 3 semitones apart; which singer gets which slot depends on the seed.
+    low = 190.0 if gender == "Female" else 98.0
+    slot = (index // 2 + int(_rng(seed, 2).integers(5))) % 5
+    f0 = low * 2 ** (3 * slot / 12) * rng.uniform(0.98, 1.02)
+    return Performer(voice.Singer.random(rng, f"singer{index:02d}", gender, f0), face.FaceStyle.random(rng),
                      LANGUAGES[(index // 2) % len(LANGUAGES)])
+
+
+def singing_voice(seed: int, singer_index: int, clip: int, seconds: float):
+    """(voice float32 at 16384 Hz, controls) of one a cappella clip of one singer."""
+    who = performer(seed, singer_index)
+    rng = _rng(seed, 3, singer_index, clip)
+    key = int(rng.integers(48, 60))
+    scale = np.arange(36, 96)[np.isin((np.arange(36, 96) - key) % 12, band.MAJOR)]
+    syl = voice.melody(rng, seconds, float(rng.uniform(70, 130)), scale, _midi(who.voice.f0))
+    return voice.sing(who.voice, syl, seconds, acappella.SAMPLE_RATE, rng)
 
 
 def singing_clip(seed: int, singer_index: int, clip: int, seconds: float):
     """(voice float32 at 16384 Hz, frames uint8 (T,128,96,3), landmarks int16 (T,68,2)) of one clip."""
     who = performer(seed, singer_index)
-    rng = _rng(seed, 3, singer_index, clip)
     n_frames = int(round(seconds * acappella.FPS))
-    seconds = n_frames / acappella.FPS
-    key = int(rng.integers(48, 60))
-    scale = np.arange(36, 96)[np.isin((np.arange(36, 96) - key) % 12, band.MAJOR)]
-    syl = voice.melody(rng, seconds, float(rng.uniform(70, 130)), scale, _midi(who.voice.f0))
-    wave, ctl = voice.sing(who.voice, syl, seconds, acappella.SAMPLE_RATE, rng)
+    wave, ctl = singing_voice(seed, singer_index, clip, n_frames / acappella.FPS)
+    rng = _rng(seed, 5, singer_index, clip)
     # The mouth at frame k shows the controls at the frame's centre time.
     t_frame = (np.arange(n_frames) + 0.5) / acappella.FPS
     t_ctl = np.arange(len(ctl["env"])) / voice.CONTROL_RATE

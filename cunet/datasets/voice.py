@@ -37,16 +37,22 @@ class Singer:
     vibrato_depth: float  # semitones
     breath: float  # aspiration noise level relative to the voiced part
     tilt: float  # source roll-off, dB per octave
+    formant_shift: tuple[float, float, float]  # personal deviation of F1-F3 from the average vowel
+    ring_hz: float  # an extra resonance (the "singer's formant") ...
+    ring_gain: float  # ... and its strength
 
     @staticmethod
-    def random(rng: np.random.Generator, name: str, gender: str) -> "Singer":
+    def random(rng: np.random.Generator, name: str, gender: str, f0: float | None = None) -> "Singer":
         male = gender == "Male"
+        if f0 is None:
+            f0 = rng.uniform(110, 190) if male else rng.uniform(200, 360)
         return Singer(
-            name=name, gender=gender,
-            f0=float(rng.uniform(110, 190) if male else rng.uniform(200, 360)),
+            name=name, gender=gender, f0=float(f0),
             tract=float(rng.uniform(0.9, 1.05) if male else rng.uniform(1.08, 1.25)),
             vibrato_rate=float(rng.uniform(4.5, 6.8)), vibrato_depth=float(rng.uniform(0.15, 0.6)),
-            breath=float(rng.uniform(0.02, 0.12)), tilt=float(rng.uniform(-14, -8)))
+            breath=float(rng.uniform(0.01, 0.2)), tilt=float(rng.uniform(-16, -6)),
+            formant_shift=tuple(float(v) for v in rng.uniform(0.85, 1.15, 3)),
+            ring_hz=float(rng.uniform(2300, 3700)), ring_gain=float(rng.uniform(0.0, 3.0)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +73,7 @@ def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.nda
     beat = 60.0 / tempo
     # Start anywhere in a phrase, possibly before the clip: clips must not share a silent lead-in.
     rows, t = [], -float(rng.uniform(0.0, 6.0)) * beat
-    candidates = scale[np.abs(scale - centre) <= 7]
+    candidates = scale[np.abs(scale - centre) <= 5]
     while t < seconds:
         phrase_end = t + beat * int(rng.choice([2, 4, 4, 6, 8]))
         idx = int(np.argmin(np.abs(candidates - centre)))
@@ -146,14 +152,16 @@ def sing(singer: Singer, syl: Syllables, seconds: float, sample_rate: int,
     f0 = 440.0 * 2 ** ((semis - 69) / 12)
     phase = 2 * np.pi * np.cumsum(f0) / sample_rate
 
-    formants = np.array([VOWELS[v][0] for v in VOWEL_NAMES], dtype=float) * singer.tract  # (vowels, 3)
+    formants = np.array([VOWELS[v][0] for v in VOWEL_NAMES], dtype=float) * singer.tract \
+        * np.asarray(singer.formant_shift)  # (vowels, 3)
     f_ctl = (formants.T @ ctl["vowel_w"]) / ctl["vowel_w"].sum(0)  # (3, n_ctl)
     bw = np.array([80.0, 100.0, 140.0])[:, None] * singer.tract
     f0_ctl = 440.0 * 2 ** ((ctl["pitch"] - 69) / 12)
     top = min(7500.0, 0.45 * sample_rate)
     ks = np.arange(1, int(top / f0.min()) + 1)[:, None]
     fk = ks * f0_ctl
-    gains = (np.sum(1.0 / (1.0 + ((fk[:, None] - f_ctl[None]) / bw[None]) ** 2), axis=1) + 0.02) \
+    gains = (np.sum(1.0 / (1.0 + ((fk[:, None] - f_ctl[None]) / bw[None]) ** 2), axis=1) + 0.02
+             + singer.ring_gain / (1.0 + ((fk - singer.ring_hz) / 250.0) ** 2)) \
         * 10 ** (singer.tilt * np.log2(ks) / 20) * (fk < top)
     # Equal power for every vowel and pitch: the singer, not the vowel, sets the loudness.
     gains /= np.sqrt(0.5 * np.sum(gains ** 2, axis=0))

@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from .. import __version__, audio
+from .. import __version__, audio, config
 from ..datasets import acappella, musdb
 from ..errors import InputError
 from ..fileio import load_json, save_json, save_npy
@@ -74,6 +74,7 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
                             "patch_frames": cfg.patch_frames} for split, rows in index.items()},
         "conditions": {"file": "indexes/conditions.npy", "names": names, "order": list(musdb.SOURCES)},
     }
+    config.save(cfg, out / "preprocess_config.json")
     save_json(out / "manifest.json", manifest)
     return out
 
@@ -114,5 +115,6 @@ def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, 
                             "video_frames": cfg.video_frames, "clip_samples": cfg.clip_samples}
                     for split, rows in index.items()},
     }
+    config.save(cfg, out / "preprocess_config.json")
     save_json(out / "manifest.json", manifest)
     return out

@@ -1,0 +1,46 @@
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cunet import audio
+from cunet.datasets import synthetic
+
+
+@pytest.fixture(scope="session")
+def tiny_root(tmp_path_factory) -> Path:
+    """The embedded dataset at its smallest size, seed 0 (shared, read-only)."""
+    return synthetic.generate(tmp_path_factory.mktemp("synthetic") / "data", seed=0, size="tiny", progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_stores(tiny_root, tmp_path_factory) -> Path:
+    from cunet.preprocess.__main__ import main
+
+    out = tmp_path_factory.mktemp("stores") / "synthetic"
+    assert main(["--root", str(tiny_root), "--out", str(out), "--size", "tiny", "--quiet"]) == 0
+    return out
+
+
+def make_musdb(root: Path, names_train, names_test, seconds=2.0, rate=44100, seed=0) -> Path:
+    """A small MUSDB18-HQ tree of noise stems whose mixture is their sum."""
+    rng = np.random.default_rng(seed)
+    for subset, names in (("train", names_train), ("test", names_test)):
+        for name in names:
+            stems = {s: (0.1 * rng.standard_normal((2, int(seconds * rate)))).astype(np.float32)
+                     for s in ("vocals", "drums", "bass", "other")}
+            stems["mixture"] = sum(stems.values())
+            for stem, x in stems.items():
+                audio.write(root / subset / name / f"{stem}.wav", x, rate, "FLOAT")
+    return root
+
+
+@pytest.fixture
+def small_musdb(tmp_path) -> Path:
+    return make_musdb(tmp_path / "musdb", ["A - One", "B - Two", "C - Three"], ["D - Four"])
+
+
+def copy_tree(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    return dst
