@@ -126,6 +126,21 @@ def test_rerun_skips_finished_tracks_and_redoes_missing_ones(tiny_root, tmp_path
     assert _files(store) == reference
 
 
+def test_rerun_redoes_a_track_whose_source_changed_at_the_same_size(small_musdb, tmp_path):
+    out = tmp_path / "store"
+    args = ["--dataset", "musdb", "--root", str(small_musdb), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    old = {p.relative_to(out): p.read_bytes() for p in out.rglob("*.npy")}
+    stem = small_musdb / "train" / "C - Three" / "vocals.wav"
+    x, rate = audio.read(stem)
+    size = stem.stat().st_size
+    audio.write(stem, -x, rate, "FLOAT")
+    assert stem.stat().st_size == size
+    assert main(args) == 0
+    changed = {str(p) for p, data in old.items() if (out / p).read_bytes() != data}
+    assert changed == {"tracks/C_-_Three/vocals.npy"}
+
+
 def test_condition_options_and_overrides(small_musdb, tmp_path):
     out = tmp_path / "store"
     assert main(["--dataset", "musdb", "--root", str(small_musdb), "--out", str(out), "--quiet",

@@ -40,17 +40,13 @@ def write_accompaniment(clip: AccompanimentClip, folder: Path) -> dict:
             "rms": float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))}
 
 
-def _bytes(*paths: Path) -> list[int]:
-    return [p.stat().st_size for p in paths]
-
-
 def sample_jobs(samples: list[tuple[SingingSample, int]]) -> list[TrackJob]:
-    return [TrackJob(f"tracks/{folder_name(s.id)}",
-                     {"id": s.id, "split": s.split, "bytes": _bytes(s.audio_path, s.frames_path, s.landmarks_path)},
-                     functools.partial(write_sample, s, n_frames)) for s, n_frames in samples]
+    return [TrackJob(f"tracks/{folder_name(s.id)}", {"id": s.id, "split": s.split, "rate": SAMPLE_RATE},
+                     (s.audio_path, s.frames_path, s.landmarks_path), functools.partial(write_sample, s, n_frames))
+            for s, n_frames in samples]
 
 
 def accompaniment_jobs(clips: list[AccompanimentClip]) -> list[TrackJob]:
     return [TrackJob(f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",
-                     {"path": f"{c.category}/{c.path.name}", "split": c.split, "bytes": _bytes(c.path)},
-                     functools.partial(write_accompaniment, c)) for c in clips]
+                     {"clip": f"{c.category}/{c.path.name}", "split": c.split, "rate": SAMPLE_RATE},
+                     (c.path,), functools.partial(write_accompaniment, c)) for c in clips]

@@ -37,10 +37,10 @@ def write_track(track: MusicTrack, folder: Path) -> dict:
 def jobs(tracks: list[MusicTrack]) -> list[TrackJob]:
     out = []
     for track in tracks:
-        files = [track.stem_path(s) for s in STEMS]
-        fingerprint = {"name": track.name, "split": track.split, "stft": [STFT.sample_rate, STFT.n_fft, STFT.hop],
-                       "bytes": [f.stat().st_size for f in dict.fromkeys(files)]}
-        out.append(TrackJob(f"tracks/{folder_name(track.name)}", fingerprint, functools.partial(write_track, track)))
+        files = tuple(dict.fromkeys(track.stem_path(s) for s in STEMS))
+        fingerprint = {"name": track.name, "split": track.split, "stft": [STFT.sample_rate, STFT.n_fft, STFT.hop]}
+        out.append(TrackJob(f"tracks/{folder_name(track.name)}", fingerprint, files,
+                            functools.partial(write_track, track)))
     folders = [j.folder for j in out]
     if len(set(folders)) != len(folders):
         raise ValueError("two track names map to the same folder name; rename one of them")

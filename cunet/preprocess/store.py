@@ -1,8 +1,10 @@
 """The resumable, parallel, shardable part of preprocessing, whatever a track holds.
 
-Each track is written into a temporary folder and renamed into place with its ``track.json`` last
-inside it, so a folder either holds a whole track or does not exist. A track whose ``track.json``
-records the same fingerprint (source files and parameters) is skipped on a re-run.
+Each track is written into a temporary folder and renamed into place with its ``track.json`` inside
+it, so a folder either holds a whole track or does not exist. Beside it, ``.source.json`` records the
+fingerprint of what the track was made from (parameters, and each source file's size and modification
+time); a track whose fingerprint is unchanged is skipped on a re-run. That bookkeeping file is the only
+one whose bytes depend on when the sources were written: everything else is a function of the sources.
 """
 
 from __future__ import annotations
@@ -21,11 +23,22 @@ FORMAT = "cunet-store"
 VERSION = 1
 
 
+SOURCE_RECORD = ".source.json"
+
+
 @dataclasses.dataclass(frozen=True)
 class TrackJob:
     folder: str  # relative to the store root
-    fingerprint: dict  # everything the output depends on
+    fingerprint: dict  # parameters the output depends on (JSON-able)
+    sources: tuple[Path, ...]  # files the output is made from
     write: Callable[[Path], dict]  # fills a folder, returns the track's metadata; must pickle (--jobs)
+
+    def source_record(self) -> dict:
+        files = {}
+        for path in self.sources:
+            st = path.stat()
+            files[str(path)] = [st.st_size, st.st_mtime_ns]
+        return {"fingerprint": self.fingerprint, "files": files}
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -41,20 +54,21 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
 
 
 def _done(store: Path, job: TrackJob) -> dict | None:
-    path = store / job.folder / "track.json"
-    if not path.is_file():
-        return None
+    folder = store / job.folder
     try:
-        record = load_json(path)
+        if load_json(folder / SOURCE_RECORD) != job.source_record():
+            return None
+        return load_json(folder / "track.json")
     except InputError:
         return None
-    return record.get("meta") if record.get("fingerprint") == job.fingerprint else None
 
 
 def _execute(store: Path, job: TrackJob) -> dict:
+    record = job.source_record()
     with atomic_dir(store / job.folder) as tmp:
         meta = job.write(tmp)
-        save_json(tmp / "track.json", {"fingerprint": job.fingerprint, "meta": meta})
+        save_json(tmp / "track.json", meta)
+        save_json(tmp / SOURCE_RECORD, record)
     return meta
 
 
