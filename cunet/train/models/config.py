@@ -1,0 +1,51 @@
+"""The typed configuration every model builder takes, saved beside every trained model."""
+
+from __future__ import annotations
+
+import dataclasses
+
+MODELS = ("unet", "cunet", "ynet")
+# Y-Net encoder depths: channels per block and pool kind per block ("s" 2x2, "t" frequency only).
+DEPTHS = {
+    "seed": ((32, 64, 128, 256), "ssss"),  # the 4-block network of the project page's layer listing
+    "paper": ((32, 64, 128, 256, 256, 256), "sssstt"),  # the paper's 7-entry list; its 512 is never used
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    model: str = "cunet"
+    # C-U-Net / U-Net (magnitude in, masked magnitude out)
+    n_bins: int = 512  # 513 STFT bins less the Nyquist bin
+    n_frames: int = 128
+    first_filters: int = 16
+    n_layers: int = 6
+    film: str = "simple"  # simple: one (gamma, beta) scalar pair per encoder block; complex: one per channel
+    control: str = "dense"  # dense or cnn condition generator
+    z_dim: int = 4  # condition vector length: bass, drums, other, vocals
+    # Y-Net (complex spectrogram in, complex mask logits out)
+    visual: str = "video"  # video, landmarks or none (the audio-only U-Net)
+    depth: str = "seed"  # seed or paper
+    widths: tuple[int, ...] = ()  # overrides the depth's channels (same length), e.g. for small tests
+    visual_steps: int = 16  # visual features pooled to the bottleneck's time steps
+    video_frames: int = 100
+    mouth_size: int = 96
+
+    def __post_init__(self):
+        choices = {"model": MODELS, "film": ("simple", "complex"), "control": ("dense", "cnn"),
+                   "visual": ("video", "landmarks", "none"), "depth": tuple(DEPTHS)}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"model config {name}={getattr(self, name)!r}: choose one of {allowed}")
+        if self.widths and len(self.widths) != len(DEPTHS[self.depth][0]):
+            raise ValueError(f"widths needs {len(DEPTHS[self.depth][0])} entries for depth {self.depth!r}")
+        if self.model != "ynet" and (self.n_bins % 2 ** self.n_layers or self.n_frames % 2 ** self.n_layers):
+            raise ValueError(f"n_bins and n_frames must be multiples of 2**n_layers = {2 ** self.n_layers}")
+
+    @property
+    def ynet_channels(self) -> tuple[int, ...]:
+        return tuple(self.widths) or DEPTHS[self.depth][0]
+
+    @property
+    def ynet_pools(self) -> str:
+        return DEPTHS[self.depth][1]
