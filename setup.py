@@ -22,7 +22,10 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4"],
+        # torch only reads the original Y-Net's .pth checkpoints in a test (the CPU build lies on this
+        # project's machines); cunet itself never needs it.
+        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4", "torch==2.13.0"],
+        "torch": ["torch"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.
         "musdb": ["musdb>=0.4"],
         # tensorflow-io 0.37.1 works only with TensorFlow <= 2.17.1; cunet does not need it.

@@ -34,3 +34,13 @@ def test_a_file_of_another_type_is_refused(tmp_path):
     (tmp_path / "c.json").write_text('{"type": "TrainConfig", "values": {}}')
     with pytest.raises(InputError, match="not a saved PreprocessConfig"):
         config.load(PreprocessConfig, tmp_path / "c.json")
+
+
+def test_model_config_round_trip(tmp_path):
+    from cunet.train.models.config import ModelConfig
+
+    cfg = ModelConfig(model="ynet", depth="paper", visual="landmarks", widths=(8, 16, 32, 64, 64, 64))
+    config.save(cfg, tmp_path / "model.json")
+    assert config.load(ModelConfig, tmp_path / "model.json") == cfg
+    with pytest.raises(ValueError, match="visual='face'"):
+        ModelConfig(model="ynet", visual="face")

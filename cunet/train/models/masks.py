@@ -5,6 +5,12 @@ from __future__ import annotations
 from keras import ops
 
 
+def network_input(mixture, step: int = 2):
+    """The Y-Net's input from a complex mixture STFT (..., 512, T): every ``step``-th bin, as (re, im)."""
+    coarse = mixture[..., ::step, :]
+    return ops.stack([ops.real(coarse), ops.imag(coarse)], axis=-1)
+
+
 def apply_complex_mask(logits, mixture, n_sources: float = 1.0):
     """Estimate = (n_sources * mask, repeated to full frequency resolution) x mixture.
 
