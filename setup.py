@@ -20,6 +20,7 @@ setup(
         "pandas>=2.0",
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "tensorboard",  # TensorFlow 2.21 no longer pulls it in; the training logs need it
     ],
     extras_require={
         # torch only reads the original Y-Net's .pth checkpoints in a test (the CPU build lies on this

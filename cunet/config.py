@@ -27,6 +27,11 @@ def _coerce(cls, name: str, value, source):
     if value is None and type(None) in allowed:
         return None
     for kind in allowed:
+        if dataclasses.is_dataclass(kind):
+            if isinstance(value, kind):
+                return value
+            if isinstance(value, dict):
+                return from_dict(kind, value, source)
         base = typing.get_origin(kind) or kind
         if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
@@ -61,8 +66,18 @@ def parse_override(text: str) -> tuple[str, object]:
 
 
 def apply_overrides(cfg, overrides: dict, source: str | None = "--set"):
+    """Override fields; a dotted key (``model.film``) reaches into a nested config."""
     base = to_dict(cfg)
-    base.update(overrides)
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        target = base
+        for part in parents:
+            if not isinstance(target.get(part), dict):
+                raise InputError(source, f"unknown config key {key!r}: {part!r} is not a nested config")
+            target = target[part]
+        if leaf not in target:
+            raise InputError(source, f"unknown config key {key!r}")
+        target[leaf] = value
     return from_dict(type(cfg), base, source)
 
 

@@ -17,7 +17,7 @@ def test_overrides_are_typed():
     assert (cfg.patch_frames, cfg.valid_fraction, cfg.add_all) == (64, 0.0, True)
     with pytest.raises(InputError, match="'patch_frames' expects"):
         config.apply_overrides(cfg, {"patch_frames": "many"})
-    with pytest.raises(InputError, match=r"unknown config key\(s\) \['patchframes'\]"):
+    with pytest.raises(InputError, match="unknown config key 'patchframes'"):
         config.apply_overrides(cfg, {"patchframes": 3})
     with pytest.raises(InputError, match="key=value"):
         config.parse_override("patch_frames")

@@ -5,6 +5,7 @@ Complex spectrograms travel as real arrays with a trailing (real, imaginary) axi
 
 from __future__ import annotations
 
+import keras
 from keras import ops
 
 MASK_BOUND = 10.0  # Y-Net compares K*tanh of masks, K = 10
@@ -35,3 +36,18 @@ def ynet_loss(logits, target, mixture, n_sources, eps: float = 1e-8):
     weight = ops.clip(ops.log1p(magnitude), 1e-3, 10.0)
     diff = MASK_BOUND * ops.tanh(logits) - MASK_BOUND * ops.tanh(gt)
     return ops.mean(weight * diff * diff)
+
+
+@keras.saving.register_keras_serializable(package="cunet")
+class YNetLoss(keras.losses.Loss):
+    """``ynet_loss`` as a Keras loss: y_true packs (target, mixture) spectrograms on the last axis (4)."""
+
+    def __init__(self, n_sources: float = 2.0, name: str = "ynet_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.n_sources = float(n_sources)
+
+    def call(self, y_true, y_pred):
+        return ynet_loss(y_pred, y_true[..., :2], y_true[..., 2:], self.n_sources)
+
+    def get_config(self):
+        return {**super().get_config(), "n_sources": self.n_sources}

@@ -1,0 +1,81 @@
+"""``python -m cunet.train --model {unet,cunet,ynet}``: train on a store written by ``python -m cunet.preprocess``.
+
+    python -m cunet.train --model cunet --film complex --control cnn --preset small
+    python -m cunet.train --model unet --target vocals --store cunet_data/stores/musdb --preset paper
+    python -m cunet.train --model ynet --visual landmarks --depth paper --preset paper --store STORE
+
+Re-running the same command resumes an interrupted run where its last finished epoch left it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..config import apply_overrides, parse_override
+from ..errors import InputError
+from .config import TrainConfig, preset
+from .models.config import ModelConfig
+
+MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m cunet.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=("unet", "cunet", "ynet"), required=True)
+    p.add_argument("--preset", choices=("small", "paper"), default="small")
+    p.add_argument("--store", help="store folder (default: the embedded dataset's)")
+    p.add_argument("--run-dir", help="run folder (default: runs/<model name>)")
+    p.add_argument("--target", choices=("bass", "drums", "other", "vocals"), help="unet: the source to learn")
+    p.add_argument("--film", choices=("simple", "complex"), help="cunet: FiLM kind")
+    p.add_argument("--control", choices=("dense", "cnn"), help="cunet: control network")
+    p.add_argument("--visual", choices=("video", "landmarks", "none"), help="ynet: visual front end")
+    p.add_argument("--depth", choices=("seed", "paper"), help="ynet: encoder depth")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--steps", type=int, help="steps per epoch")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
+    p.add_argument("--mixed-precision", action="store_true")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config field, e.g. --set learning_rate=3e-4 --set model.widths=[8,16,32,64]")
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def resolve(args) -> TrainConfig:
+    """Defaults, then the preset, then flags, then --set: the config a run is made of."""
+    for flag, model in MODEL_FLAGS.items():
+        if getattr(args, flag) is not None and args.model != model:
+            raise InputError(None, f"--{flag} applies to --model {model}, not --model {args.model}")
+    values = dict(preset(args.preset, args.model))
+    values.update({"preset": args.preset, "model.model": args.model})
+    flags = {"store": args.store, "run_dir": args.run_dir, "target": args.target, "model.film": args.film,
+             "model.control": args.control, "model.visual": args.visual, "model.depth": args.depth,
+             "epochs": args.epochs, "steps_per_epoch": args.steps, "batch_size": args.batch_size,
+             "seed": args.seed, "strategy": args.strategy, "mixed_precision": args.mixed_precision or None}
+    values.update({k: v for k, v in flags.items() if v is not None})
+    values.update(dict(parse_override(s) for s in args.set))
+    model_values = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("model.")}
+    cfg = TrainConfig(model=ModelConfig(model=args.model))
+    cfg = apply_overrides(cfg, {f"model.{k}": v for k, v in model_values.items()})
+    return apply_overrides(cfg, values)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = resolve(args)
+        from .main import train  # TensorFlow loads only once the arguments are known to be good
+
+        run = train(cfg, verbose=0 if args.quiet else 1)
+    except (InputError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"trained: {run / 'model.keras'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

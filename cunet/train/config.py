@@ -1,0 +1,96 @@
+"""Settings of ``python -m cunet.train``: one typed config, presets, saved in every run folder."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..datasets.musdb import SOURCES
+from .models.config import ModelConfig
+
+DEFAULT_STORES = {"music": Path("cunet_data/stores/synthetic/musdb"),
+                  "singing": Path("cunet_data/stores/synthetic/acappella")}
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    model: ModelConfig = ModelConfig()
+    preset: str = "small"
+    store: str | None = None  # default: the embedded dataset's store for this kind of model
+    run_dir: str | None = None  # default: runs/<model name>
+    target: str = "vocals"  # the source a dedicated U-Net learns
+    seed: int = 0
+    batch_size: int = 8
+    steps_per_epoch: int = 16
+    epochs: int = 4
+    optimizer: str = "adam"  # adam (C-U-Net) or sgd (Y-Net)
+    learning_rate: float = 1e-3
+    beta_1: float = 0.5
+    momentum: float = 0.8
+    weight_decay: float = 0.0
+    early_stopping_patience: int = 30
+    reduce_lr_patience: int = 15
+    reduce_lr_factor: float = 0.5
+    min_learning_rate: float = 1e-5
+    min_delta: float = 1e-5
+    # C-U-Net augmentations, each drawn per sample (the original's PROGRESSIVE and AUG)
+    gain_prob: float = 0.25  # per active source: the condition value p ~ U(0,1) scales the target only
+    remix_prob: float = 0.25  # the inactive sources come from other training tracks
+    # Y-Net mixtures
+    second_singer_prob: float = 0.5  # a second singer from another clip joins the mixture
+    remix: bool = True  # mixtures have 3 slots (voice, accompaniment, second singer), as the "r" models
+    loudness: tuple[float, ...] = (1.0,)  # target voice RMS over accompaniment RMS, drawn uniformly
+    mixed_precision: bool = False
+    strategy: str = "default"  # default, mirrored or multiworker
+
+    def __post_init__(self):
+        if self.target not in SOURCES:
+            raise ValueError(f"target must be one of {SOURCES}, got {self.target!r}")
+        if self.optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
+        if self.strategy not in ("default", "mirrored", "multiworker"):
+            raise ValueError(f"strategy must be default, mirrored or multiworker, got {self.strategy!r}")
+        for name in ("batch_size", "steps_per_epoch", "epochs"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def store_kind(self) -> str:
+        return "singing" if self.model.model == "ynet" else "music"
+
+    @property
+    def store_path(self) -> Path:
+        return Path(self.store) if self.store else DEFAULT_STORES[self.store_kind]
+
+    @property
+    def run_name(self) -> str:
+        m = self.model
+        if m.model == "unet":
+            return f"unet-{self.target}"
+        if m.model == "cunet":
+            return f"cunet-{m.film}-{m.control}"
+        return f"ynet-{m.depth}-{m.visual}"
+
+    @property
+    def run_path(self) -> Path:
+        return Path(self.run_dir) if self.run_dir else Path("runs") / self.run_name
+
+
+def preset(name: str, model: str) -> dict:
+    """Field values of a preset for a kind of model (``--set`` and flags override them)."""
+    if name == "paper":
+        if model == "ynet":  # Montesinos et al.: SGD, batch 10, 2000 iterations an epoch, best by val loss
+            return {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.8, "weight_decay": 1e-5,
+                    "batch_size": 10, "steps_per_epoch": 2000, "epochs": 2000, "early_stopping_patience": 2000,
+                    "reduce_lr_patience": 2000, "model.depth": "paper"}
+        # Meseguer-Brocal & Peeters (the repository's final settings)
+        return {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.5, "batch_size": 64,
+                "steps_per_epoch": 2048, "epochs": 1000, "early_stopping_patience": 30, "reduce_lr_patience": 15,
+                "min_learning_rate": 1e-5}
+    if name == "small":  # minutes on a CPU, for the embedded dataset
+        if model == "ynet":
+            return {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.9, "batch_size": 4,
+                    "steps_per_epoch": 16, "epochs": 4, "model.widths": [8, 16, 32, 64]}
+        return {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.5, "batch_size": 8, "steps_per_epoch": 16,
+                "epochs": 4}
+    raise ValueError(f"unknown preset {name!r}; choose paper or small")

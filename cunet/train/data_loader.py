@@ -1,0 +1,179 @@
+"""Training examples from a store, as tf.data pipelines.
+
+Example ``i`` of a stream is a pure function of (seed, i): its index row and every augmentation draw
+come from ``np.random.default_rng([seed, i])``. A stream restarted at example ``i`` is therefore the
+same stream, which is what makes an interrupted training resume exactly. Validation examples are the
+validation index in order, with no augmentation; validation tracks are never drawn for training.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .. import audio
+from ..datasets.acappella import SAMPLES_PER_FRAME, mouth_crops
+from ..datasets.musdb import SOURCES
+from ..datasets.store import Store
+from ..errors import InputError
+from .config import TrainConfig
+
+
+class MusicPatches:
+    """C-U-Net / U-Net examples: ((|mixture| patch, condition), |target| patch), each (512, 128, 1).
+
+    Spectrograms are divided by the track's largest STFT magnitude over all stems (the original's
+    normalisation); the Nyquist bin is dropped. Training draws augment as the original: with
+    probability ``gain_prob`` per active source, the condition value p ~ U(0, 1) scales that source in
+    the target (not in the mixture); with probability ``remix_prob`` the inactive sources are replaced
+    by the same instruments from random other training tracks, summed as complex STFTs.
+    """
+
+    def __init__(self, store: Store, split: str, cfg: TrainConfig):
+        self.store, self.cfg, self.train = store, cfg, split == "train"
+        rows = store.index(split)
+        if cfg.model.model == "unet":  # a dedicated model: one row per patch, the target's condition
+            rows = rows[rows[:, 2] == SOURCES.index(cfg.target)]
+        if not len(rows):
+            raise InputError(store.path, f"the {split!r} index is empty: no track is long enough for a patch")
+        self.rows = rows
+        self.patch = store.manifest["indexes"][split]["patch_frames"]
+        self.train_tracks = store.track_ids("train")
+        self.sources = store.manifest["sources"]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _stem(self, track: int, stem: str, start: int) -> np.ndarray:
+        spec = self.store.array(track, stem)[:512, start: start + self.patch]
+        return spec / np.float32(self.store.tracks[track]["max_magnitude"] or 1.0)
+
+    def example(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rng = np.random.default_rng([self.cfg.seed, int(i)])
+        track, start, cond = (int(v) for v in (self.rows[rng.integers(len(self.rows))] if self.train
+                                               else self.rows[int(i) % len(self.rows)]))
+        z = np.array(self.store.conditions[cond], np.float32)
+        mixture = self._stem(track, "mixture", start)
+        target = np.zeros_like(mixture)
+        active = np.zeros_like(mixture)
+        for d, source in enumerate(self.sources):
+            if z[d] == 0:
+                continue
+            stem = self._stem(track, source, start)
+            active += stem
+            if self.train and rng.random() < self.cfg.gain_prob and np.any(mixture):
+                z[d] = rng.random()
+                stem = stem * z[d]
+            target += stem
+        if self.train and rng.random() < self.cfg.remix_prob and len(self.train_tracks) > 1:
+            mixture = active
+            for d, source in enumerate(self.sources):
+                if z[d] == 0:
+                    other = int(rng.choice(self.train_tracks[self.train_tracks != track]))
+                    start_other = int(rng.integers(self.store.tracks[other]["n_frames"] - self.patch + 1))
+                    mixture = mixture + self._stem(other, source, start_other)
+        return np.abs(mixture)[..., None], z, np.abs(target)[..., None]
+
+
+class SingingMixtures:
+    """Y-Net examples: ((mixture spectrogram, visual), (target, mixture) spectrograms).
+
+    A 4-second clip of the target voice (65535 samples at 16384 Hz) with its 100 video frames (mouth
+    crops) or landmarks; an accompaniment clip, both RMS-normalised with the voice at loudness k times
+    the accompaniment; with probability ``second_singer_prob`` a second singer from another clip; the
+    mixture is their sum divided by the number of slots (3 with ``remix``, else 2), as the original.
+    Spectrograms keep every second bin (256 x 256), real and imaginary parts last.
+    """
+
+    CLIP = 65535
+
+    def __init__(self, store: Store, split: str, cfg: TrainConfig):
+        self.store, self.cfg, self.train = store, cfg, split == "train"
+        self.rows = store.index(split)
+        if not len(self.rows):
+            raise InputError(store.path, f"the {split!r} index is empty: no clip is 4 seconds long")
+        clip_split = self.store.manifest["indexes"][split]["split"]
+        feeds = self.store.manifest["accompaniment_for_split"][clip_split]
+        self.acc = [a for a in self.store.manifest["accompaniment"] if a["split"] == feeds]
+        self.slots = 3 if cfg.remix else 2
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _voice(self, track: int, frame: int) -> np.ndarray:
+        start = int(round(frame * SAMPLES_PER_FRAME))
+        return np.asarray(self.store.array(track, "voice")[start: start + self.CLIP], np.float32)
+
+    def _visual(self, track: int, frame: int) -> np.ndarray:
+        n = self.cfg.model.video_frames
+        if self.cfg.model.visual == "video":
+            return mouth_crops(np.asarray(self.store.array(track, "frames")[frame: frame + n]))
+        return np.asarray(self.store.array(track, "landmarks")[frame: frame + n], np.float32)
+
+    @staticmethod
+    def _unit_rms(x: np.ndarray) -> np.ndarray:
+        x = x / max(float(np.abs(x).max()), 1e-8)
+        return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-8)
+
+    def example(self, i: int):
+        rng = np.random.default_rng([self.cfg.seed, int(i)])
+        pick = rng.integers(len(self.rows)) if self.train else int(i) % len(self.rows)
+        track, frame = (int(v) for v in self.rows[pick])
+        clip = self.acc[rng.integers(len(self.acc))]
+        acc = self.store.array(0, "audio", clip["folder"])
+        offset = int(rng.integers(max(1, clip["n_samples"] - int(1.2 * self.CLIP))))
+        acc = np.asarray(acc[offset: offset + self.CLIP], np.float32)
+        acc = np.pad(acc, (0, self.CLIP - len(acc)), mode="wrap") if len(acc) < self.CLIP else acc
+        k = float(rng.choice(self.cfg.loudness))
+        voice, acc = k * self._unit_rms(self._voice(track, frame)), self._unit_rms(acc)
+        peak = max(float(np.abs(voice).max()), float(np.abs(acc).max()), 1e-8)
+        voice, acc = voice / peak, acc / peak
+        total = voice + acc
+        if self.cfg.remix and rng.random() < self.cfg.second_singer_prob:
+            other_pick = rng.integers(len(self.rows))
+            while len(self.rows) > 1 and int(self.rows[other_pick][0]) == track:
+                other_pick = rng.integers(len(self.rows))
+            other_track, other_frame = (int(v) for v in self.rows[other_pick])
+            other = self._voice(other_track, other_frame)
+            total = total + k * self._unit_rms(other) / peak
+        spec_voice = audio.stft(voice, audio.YNET_STFT)[::2]
+        spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
+        ri = lambda s: np.stack([s.real, s.imag], -1).astype(np.float32)  # noqa: E731
+        mixture = ri(spec_mix)
+        visual = self._visual(track, frame)
+        return mixture, visual, np.concatenate([ri(spec_voice), mixture], -1)
+
+
+def examples(cfg: TrainConfig, store: Store, split: str):
+    return (SingingMixtures if cfg.model.model == "ynet" else MusicPatches)(store, split, cfg)
+
+
+def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]:
+    """The tensors of one example and how to arrange them as (inputs, target) for the model."""
+    m = cfg.model
+    if m.model == "ynet":
+        visual = (m.video_frames, m.mouth_size, m.mouth_size, 3) if m.visual == "video" else (m.video_frames, 68, 2)
+        specs = [tf.TensorSpec((256, 256, 2)), tf.TensorSpec(visual), tf.TensorSpec((256, 256, 4))]
+        if m.visual == "none":
+            return specs, lambda x, v, y: (x, y)
+        return specs, lambda x, v, y: ((x, v), y)
+    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((m.z_dim,)), tf.TensorSpec((512, source.patch, 1))]
+    if m.model == "unet":
+        return specs, lambda x, z, y: (x, y)
+    shape = (1, m.z_dim) if m.control == "dense" else (m.z_dim, 1)
+    return specs, lambda x, z, y: ((x, tf.reshape(z, shape)), y)
+
+
+def dataset(cfg: TrainConfig, source, batch_size: int, start: int = 0, count: int | None = None) -> tf.data.Dataset:
+    """Examples ``start``, ``start + 1``, ... (``count`` of them, or forever), batched and prefetched."""
+    specs, arrange = _structure(cfg, source)
+    ids = tf.data.Dataset.range(start, start + count) if count is not None else tf.data.Dataset.range(start, 2**62)
+
+    def load(i):
+        out = tf.numpy_function(lambda j: source.example(int(j)), [i], [s.dtype for s in specs], stateful=False)
+        for tensor, spec in zip(out, specs):
+            tensor.set_shape(spec.shape)
+        return arrange(*out)
+
+    ds = ids.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.batch(batch_size, drop_remainder=count is None).prefetch(tf.data.AUTOTUNE)
