@@ -1,0 +1,169 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from cunet import config as config_io
+from cunet.datasets.musdb import SOURCES
+from cunet.datasets.store import Store
+from cunet.train.__main__ import main as train_main
+from cunet.train.__main__ import parse_args, resolve
+from cunet.train.config import TrainConfig
+from cunet.train import data_loader
+
+
+def _cfg(*argv) -> TrainConfig:
+    return resolve(parse_args(list(argv)))
+
+
+def test_presets_flags_and_set_resolve_in_order(tmp_path):
+    cfg = _cfg("--model", "cunet", "--preset", "paper", "--film", "complex", "--control", "cnn",
+               "--epochs", "7", "--set", "learning_rate=3e-4", "--set", "model.z_dim=4")
+    assert (cfg.batch_size, cfg.steps_per_epoch, cfg.beta_1) == (64, 2048, 0.5)  # the paper preset
+    assert (cfg.model.film, cfg.model.control, cfg.epochs, cfg.learning_rate) == ("complex", "cnn", 7, 3e-4)
+    ynet = _cfg("--model", "ynet", "--preset", "paper", "--visual", "landmarks")
+    assert (ynet.optimizer, ynet.learning_rate, ynet.momentum, ynet.batch_size, ynet.model.depth) == \
+        ("sgd", 0.01, 0.8, 10, "paper")
+    config_io.save(cfg, tmp_path / "c.json")
+    assert config_io.load(TrainConfig, tmp_path / "c.json") == cfg
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--model", "unet", "--film", "complex"], "--film applies to --model cunet"),
+    (["--model", "cunet", "--visual", "video"], "--visual applies to --model ynet"),
+    (["--model", "cunet", "--set", "learning_rat=1"], "unknown config key 'learning_rat'"),
+    (["--model", "ynet", "--set", "model.visual=face"], "visual='face'"),
+])
+def test_nonsense_is_refused(argv, message, capsys):
+    assert train_main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_music_examples_follow_the_store(tiny_stores):
+    store = Store(tiny_stores / "musdb", "music")
+    cfg = TrainConfig(gain_prob=0.0, remix_prob=0.0)
+    source = data_loader.examples(cfg, store, "valid")
+    mix, z, target = source.example(0)
+    track, start, cond = store.index("valid")[0]
+    scale = store.tracks[track]["max_magnitude"]
+    want = np.abs(store.array(track, SOURCES[cond])[:512, start: start + 128]) / scale
+    np.testing.assert_allclose(target[..., 0], want, rtol=1e-6)
+    np.testing.assert_allclose(mix[..., 0], np.abs(store.array(track, "mixture")[:512, start: start + 128]) / scale,
+                               rtol=1e-6)
+    np.testing.assert_array_equal(z, np.eye(4)[cond])
+    train = data_loader.examples(TrainConfig(), store, "train")
+    again = data_loader.examples(TrainConfig(), store, "train")
+    for i in (0, 5, 123):  # a stream is a function of (seed, i): what makes resuming exact
+        for a, b in zip(train.example(i), again.example(i)):
+            np.testing.assert_array_equal(a, b)
+    valid_tracks = set(store.track_ids("valid"))
+    seen = {int(train.rows[np.random.default_rng([0, i]).integers(len(train.rows))][0]) for i in range(300)}
+    assert seen and not seen & valid_tracks
+
+
+def test_gain_augmentation_scales_the_target_not_the_mixture(tiny_stores):
+    store = Store(tiny_stores / "musdb", "music")
+    plain = data_loader.examples(TrainConfig(gain_prob=0.0, remix_prob=0.0), store, "train")
+    scaled = data_loader.examples(TrainConfig(gain_prob=1.0, remix_prob=0.0), store, "train")
+    for i in range(20):
+        m0, z0, t0 = plain.example(i)
+        m1, z1, t1 = scaled.example(i)
+        np.testing.assert_array_equal(m0, m1)
+        if t0.max() > 0:
+            p = z1.max()
+            assert 0 <= p < 1 and np.allclose(t1, p * t0, rtol=1e-5, atol=1e-7)
+
+
+def test_singing_examples_mix_voice_accompaniment_and_second_singer(tiny_stores):
+    store = Store(tiny_stores / "acappella", "singing")
+    cfg = TrainConfig(model=keras_free_ynet_config("landmarks"), second_singer_prob=1.0)
+    source = data_loader.examples(cfg, store, "train")
+    mixture, marks, packed = source.example(3)
+    assert mixture.shape == (256, 256, 2) and marks.shape == (100, 68, 2) and packed.shape == (256, 256, 4)
+    np.testing.assert_array_equal(packed[..., 2:], mixture)
+    voice = packed[..., :2]
+    assert 0.05 < np.abs(voice).sum() / np.abs(mixture * 3).sum() < 0.95  # the voice is a part of the mix
+
+
+def keras_free_ynet_config(visual):
+    from cunet.train.models.config import ModelConfig
+
+    return ModelConfig(model="ynet", visual=visual, widths=(8, 16, 32, 64))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", [["--model", "unet"], ["--model", "cunet"],
+                                  ["--model", "ynet", "--visual", "landmarks"]], ids=["unet", "cunet", "ynet"])
+def test_training_lowers_the_validation_loss(tiny_stores, tmp_path, argv):
+    kind = "acappella" if "ynet" in argv else "musdb"
+    args = argv + ["--store", str(tiny_stores / kind), "--run-dir", str(tmp_path / "run"), "--epochs", "4",
+                   "--steps", "20", "--quiet"]
+    cfg = _cfg(*args)
+    from cunet.train.main import compiled_model
+
+    store = Store(cfg.store_path, cfg.store_kind)
+    valid = data_loader.examples(cfg, store, "valid")
+    keras.utils.set_random_seed(cfg.seed)
+    before = compiled_model(cfg).evaluate(data_loader.dataset(cfg, valid, 4, count=len(valid)), verbose=0)
+    assert train_main(args) == 0
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    after = model.evaluate(data_loader.dataset(cfg, valid, 4, count=len(valid)), verbose=0)
+    assert after < 0.9 * before, (before, after)
+    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    assert history[0].split(",")[:2] == ["epoch", "learning_rate"] and len(history) == 5
+    assert any((tmp_path / "run" / "tensorboard" / "validation").iterdir())
+    assert config_io.load(TrainConfig, tmp_path / "run" / "config.json") == cfg
+
+
+@pytest.mark.slow
+def test_sigkill_then_same_command_resumes_exactly(tiny_stores, tmp_path):
+    base = [sys.executable, "-m", "cunet.train", "--model", "cunet", "--store", str(tiny_stores / "musdb"),
+            "--epochs", "3", "--steps", "3", "--quiet"]
+    whole = subprocess.run(base + ["--run-dir", str(tmp_path / "whole")], capture_output=True, text=True)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(base + ["--run-dir", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (run / "checkpoints" / "state.json").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # somewhere inside the second epoch
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] < 3
+    again = subprocess.run(base + ["--run-dir", str(run)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    a = keras.saving.load_model(tmp_path / "whole" / "checkpoints" / "last.keras", safe_mode=True)
+    b = keras.saving.load_model(run / "checkpoints" / "last.keras", safe_mode=True)
+    for wa, wb in zip(a.weights + a.optimizer.variables, b.weights + b.optimizer.variables):
+        np.testing.assert_array_equal(wa.numpy(), wb.numpy())
+
+
+def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
+    assert train_main(["--model", "cunet", "--store", str(tmp_path / "none"), "--quiet"]) == 2
+    assert "manifest.json is missing" in capsys.readouterr().err
+    assert train_main(["--model", "cunet", "--store", str(tiny_stores / "acappella"), "--quiet"]) == 2
+    assert "needs a music store" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    import shutil
+    shutil.copytree(tiny_stores / "musdb", broken)
+    np.save(broken / "indexes" / "train.npy", np.zeros((3, 2), np.float32))
+    assert train_main(["--model", "cunet", "--store", str(broken), "--quiet"]) == 2
+    assert "corrupt index" in capsys.readouterr().err
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["version"] = 99
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    assert train_main(["--model", "cunet", "--store", str(broken), "--quiet"]) == 2
+    assert "re-run python -m cunet.preprocess" in capsys.readouterr().err
+    run = tmp_path / "run"
+    config_io.save(_cfg("--model", "cunet", "--run-dir", str(run), "--epochs", "9"), run / "config.json")
+    before = (run / "config.json").read_bytes()
+    assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
+                       "--quiet"]) == 2
+    assert "another config" in capsys.readouterr().err and (run / "config.json").read_bytes() == before
