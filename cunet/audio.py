@@ -70,6 +70,11 @@ def stft(x: np.ndarray, cfg: StftConfig) -> np.ndarray:
     return np.ascontiguousarray(np.swapaxes(spec, -1, -2), dtype=np.complex64)
 
 
+def real_imag(spec: np.ndarray) -> np.ndarray:
+    """A complex spectrogram as float32 with a trailing (real, imaginary) axis, as the Y-Net takes it."""
+    return np.stack([spec.real, spec.imag], axis=-1).astype(np.float32)
+
+
 def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     """Sum frames (..., T, n) placed every ``hop`` samples, without a Python loop over frames."""
     *lead, n_frames, n = frames.shape

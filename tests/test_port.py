@@ -19,10 +19,6 @@ VISUAL = {"u_net": "none", "y_net_g": "landmarks", "y_net_m": "video"}
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"parity fixtures not found at {FIXTURES}")
 
 
-def _ri(spec):
-    return np.stack([spec.real, spec.imag], -1).astype(np.float32)
-
-
 def _config(name):
     # The fixtures use the paper topology at reduced widths [8, 16, 32, 64, 64, 64, (128 unused)].
     return ModelConfig(model="ynet", depth="paper", visual=VISUAL[name], widths=(8, 16, 32, 64, 64, 64))
@@ -50,10 +46,10 @@ def test_reproduces_every_intermediate_and_output(name):
     for key, value in got.items():
         want = io[key] if key == "mid_visual_features" else io[key].transpose(0, 2, 3, 1)  # NCHW -> NHWC
         np.testing.assert_allclose(value, want, atol=1e-4, rtol=0, err_msg=key)
-    estimate = np.asarray(apply_complex_mask(got["out_logits_mask"], _ri(mixture), 2.0))
+    estimate = np.asarray(apply_complex_mask(got["out_logits_mask"], audio.real_imag(mixture), 2.0))
     wav = audio.istft(estimate[..., 0] + 1j * estimate[..., 1], audio.YNET_STFT, length=65535)
     np.testing.assert_allclose(wav, io["out_estimated_wav"], atol=1e-4, rtol=0)
-    loss = float(ynet_loss(got["out_logits_mask"], _ri(voice[:, ::2]), inputs[0], 2.0))
+    loss = float(ynet_loss(got["out_logits_mask"], audio.real_imag(voice[:, ::2]), inputs[0], 2.0))
     assert loss == pytest.approx(float(io["out_separation_loss"]), abs=1e-4)
 
 

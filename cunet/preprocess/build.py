@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 from pathlib import Path
 
@@ -28,10 +27,6 @@ def claim(out: Path, kind: str) -> None:
     out.mkdir(parents=True, exist_ok=True)
     if not marker.is_file():
         save_json(marker, identity)
-
-
-def _config_record(cfg: PreprocessConfig) -> dict:
-    return dataclasses.asdict(cfg)
 
 
 def _warn_short(tracks: list[dict], need: int, unit: str) -> list[str]:
@@ -62,7 +57,7 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
     stft = spectrogram.STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "music", "cunet_version": __version__,
-        "config": _config_record(cfg), "source": {"dataset": cfg.dataset, "root": str(root)},
+        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": str(root)},
         "sample_rate": stft.sample_rate, "channels": 1,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode, "dtype": "complex64", "layout": "bins x frames"},
@@ -102,7 +97,7 @@ def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, 
     stft = audio.YNET_STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "singing", "cunet_version": __version__,
-        "config": _config_record(cfg),
+        "config": config.to_dict(cfg),
         "source": {"dataset": cfg.dataset, "root": str(root), "acc_root": str(acc_root)},
         "sample_rate": acappella.SAMPLE_RATE, "fps": acappella.FPS, "samples_per_frame": spf,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,

@@ -138,10 +138,8 @@ class SingingMixtures:
             total = total + k * self._unit_rms(other) / peak
         spec_voice = audio.stft(voice, audio.YNET_STFT)[::2]
         spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
-        ri = lambda s: np.stack([s.real, s.imag], -1).astype(np.float32)  # noqa: E731
-        mixture = ri(spec_mix)
-        visual = self._visual(track, frame)
-        return mixture, visual, np.concatenate([ri(spec_voice), mixture], -1)
+        mixture = audio.real_imag(spec_mix)
+        return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
 
 
 def examples(cfg: TrainConfig, store: Store, split: str):
