@@ -25,8 +25,10 @@ setup(
     extras_require={
         # torch only reads the original Y-Net's .pth checkpoints in a test (the CPU build lies on this
         # project's machines); cunet itself never needs it.
-        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4", "torch==2.13.0"],
+        # jax runs the data-parallel training test on the JAX backend.
+        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34"],
         "torch": ["torch"],
+        "jax": ["jax>=0.4.34"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.
         "musdb": ["musdb>=0.4"],
         # tensorflow-io 0.37.1 works only with TensorFlow <= 2.17.1; cunet does not need it.

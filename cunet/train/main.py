@@ -10,6 +10,7 @@ examples an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import keras
@@ -21,6 +22,7 @@ from ..datasets.store import Store
 from ..errors import InputError
 from ..fileio import atomic_path, load_json, save_json
 from . import data_loader
+from .distribute import Placement, feed, placement
 from .config import TrainConfig
 from .models import build_model
 from .models.losses import YNetLoss
@@ -28,8 +30,12 @@ from .models.losses import YNetLoss
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
     if cfg.optimizer == "sgd":
-        return keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay or None)
-    return keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, weight_decay=cfg.weight_decay or None)
+        opt = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay or None)
+    else:
+        opt = keras.optimizers.Adam(cfg.learning_rate, beta_1=cfg.beta_1, weight_decay=cfg.weight_decay or None)
+    # Named explicitly rather than left to compile(): a checkpoint then reloads with its loss-scale state
+    # whatever dtype policy is current when it is loaded.
+    return keras.optimizers.LossScaleOptimizer(opt) if cfg.mixed_precision == "float16" else opt
 
 
 def compiled_model(cfg: TrainConfig) -> keras.Model:
@@ -95,9 +101,20 @@ class RunCheckpoint(keras.callbacks.Callback):
             save_json(self.folder / "state.json", self.state)
 
 
-def _claim_run(cfg: TrainConfig) -> Path:
+def _vector_logs(step):
+    """Logs as 1-vectors: Keras 3.15 reduces logs across workers along axis 0, which scalars do not have."""
+    def wrapped(data):
+        return {name: keras.ops.reshape(value, (1,)) for name, value in step(data).items()}
+    return wrapped
+
+
+def run_folder(cfg: TrainConfig, place: Placement) -> Path:
+    """The chief writes the run folder; other workers of a multi-worker run keep theirs beside it."""
+    return cfg.run_path if place.chief else cfg.run_path.with_name(f"{cfg.run_path.name}.worker{place.worker}")
+
+
+def _claim_run(cfg: TrainConfig, run: Path) -> Path:
     """Create the run folder, or check that an existing one belongs to this very config."""
-    run = cfg.run_path
     saved = run / "config.json"
     if saved.is_file():
         old = config_io.load(TrainConfig, saved)
@@ -112,14 +129,24 @@ def _claim_run(cfg: TrainConfig) -> Path:
     return run
 
 
-def train(cfg: TrainConfig, verbose: int = 1) -> Path:
+def train(cfg: TrainConfig, verbose: int = 1, callbacks: list[keras.callbacks.Callback] = ()) -> Path:
+    """Train (or resume) the run ``cfg`` describes; returns its folder. ``callbacks`` are added to fit's."""
     store = Store(cfg.store_path, cfg.store_kind)
     train_src = data_loader.examples(cfg, store, "train")
     valid_src = data_loader.examples(cfg, store, "valid")
-    run = _claim_run(cfg)
+    place = placement(cfg.strategy)
+    run = _claim_run(cfg, run_folder(cfg, place))
+    policy = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("float32" if cfg.mixed_precision == "none" else f"mixed_{cfg.mixed_precision}")
+    try:
+        with place.scope():
+            return _fit(cfg, run, place, train_src, valid_src, verbose, list(callbacks))
+    finally:
+        keras.config.set_dtype_policy(policy)
+
+
+def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, verbose: int, extra: list) -> Path:
     ckpt = run / "checkpoints"
-    if cfg.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
     state = load_json(ckpt / "state.json") if (ckpt / "state.json").is_file() else None
@@ -129,10 +156,30 @@ def train(cfg: TrainConfig, verbose: int = 1) -> Path:
         model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
     else:
         model = compiled_model(cfg)
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            # Statistics over the global batch, so that replicas (tf.distribute) stay identical; JAX's
+            # DataParallel computes over the global batch anyway.
+            layer.synchronized = place.replicas > 1 and place.strategy is not None
+    if place.strategy is not None:
+        # Keras 3.15's fit, under a tf.distribute strategy, pulls one batch off the training iterator to
+        # build the model symbolically (a batch the run then never trains on, so resuming would drift), and
+        # that pull fails outright across workers (it MEAN-reduces the nested batch). Everything is built
+        # here instead; with no strategy recorded, Keras takes the one in scope, which is the same.
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model._distribute_strategy = None
+    if place.workers > 1 and keras.backend.backend() == "tensorflow":
+        model.train_step, model.test_step = _vector_logs(model.train_step), _vector_logs(model.test_step)
     initial_epoch = state["epoch"] if state else 0
     per_epoch = cfg.steps_per_epoch * cfg.batch_size
-    train_ds = data_loader.dataset(cfg, train_src, cfg.batch_size, start=initial_epoch * per_epoch)
-    valid_ds = data_loader.dataset(cfg, valid_src, cfg.batch_size, count=len(valid_src))
+    train_ds = feed(place, lambda batch, shard, shards: data_loader.dataset(
+        cfg, train_src, batch, start=initial_epoch * per_epoch, shard=shard, shards=shards), cfg.batch_size)
+    # Replicas must agree on the number of validation steps: whole global batches, the index read cyclically.
+    valid_steps = math.ceil(len(valid_src) / cfg.batch_size)
+    valid_count = len(valid_src) if place.strategy is None else valid_steps * cfg.batch_size
+    valid_ds = feed(place, lambda batch, shard, shards: data_loader.dataset(
+        cfg, valid_src, batch, count=valid_count, shard=shard, shards=shards), cfg.batch_size)
     early = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=cfg.min_delta,
                                           patience=cfg.early_stopping_patience, mode="min")
     plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=cfg.reduce_lr_factor,
@@ -140,9 +187,10 @@ def train(cfg: TrainConfig, verbose: int = 1) -> Path:
                                                 min_lr=cfg.min_learning_rate)
     callbacks = [early, plateau, keras.callbacks.CSVLogger(str(run / "history.csv"), append=True),
                  keras.callbacks.TensorBoard(str(run / "tensorboard"), write_graph=False),
-                 RunCheckpoint(ckpt, early, plateau, state)]
+                 RunCheckpoint(ckpt, early, plateau, state)] + extra
     model.fit(train_ds, validation_data=valid_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=cfg.steps_per_epoch, callbacks=callbacks, verbose=verbose)
+              steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks, shuffle=False,
+              verbose=verbose)
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True)
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
