@@ -92,6 +92,21 @@ def test_singing_examples_mix_voice_accompaniment_and_second_singer(tiny_stores)
     assert 0.05 < np.abs(voice).sum() / np.abs(mixture * 3).sum() < 0.95  # the voice is a part of the mix
 
 
+def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):
+    from cunet.datasets.acappella import mouth_crops
+
+    store = Store(tiny_stores / "acappella", "singing")
+    cfg = TrainConfig(model=keras_free_ynet_config("video"))
+    source = data_loader.examples(cfg, store, "valid")
+    (mixture, mouths), packed = next(iter(data_loader.dataset(cfg, source, 2, count=2)))
+    assert mouths.shape == (2, 100, 96, 96, 3) and mouths.dtype == np.float32
+    for j in range(2):
+        track, frame = (int(v) for v in store.index("valid")[j])
+        want = mouth_crops(np.asarray(store.array(track, "frames")[frame: frame + 100]))
+        np.testing.assert_allclose(mouths[j].numpy(), want, atol=1e-5)
+        np.testing.assert_allclose(mixture[j].numpy(), source.example(j)[0], atol=1e-6)
+
+
 def keras_free_ynet_config(visual):
     from cunet.train.models.config import ModelConfig
 
@@ -167,3 +182,22 @@ def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
     assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
                        "--quiet"]) == 2
     assert "another config" in capsys.readouterr().err and (run / "config.json").read_bytes() == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float16", "bfloat16"])
+def test_mixed_precision_trains_and_keeps_float32_outputs(tiny_stores, tmp_path, precision):
+    run = tmp_path / "run"
+    assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
+                       "--epochs", "1", "--steps", "2", "--batch-size", "2", "--mixed-precision", precision,
+                       "--quiet"]) == 0
+    assert keras.config.dtype_policy().name == "float32"  # the run's policy does not leak out of it
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
+    assert model.get_layer("enc2_conv").dtype_policy.name == f"mixed_{precision}"
+    assert model.get_layer("enc2_conv").kernel.dtype == "float32"  # variables stay float32
+    out = model.predict([np.ones((1, 512, 128, 1), np.float32), np.eye(4, dtype=np.float32)[None, :1]], verbose=0)
+    assert out.dtype == np.float32 and np.isfinite(out).all()
+    rows = (run / "history.csv").read_text().splitlines()
+    assert np.isfinite(float(rows[1].split(",")[-1]))  # val_loss
+    if precision == "float16":  # float16 gradients need loss scaling, which compile adds
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)

@@ -164,13 +164,14 @@ def _bilinear_matrix(n_in: int, n_out: int) -> np.ndarray:
     return m
 
 
-_ROWS = _bilinear_matrix(MOUTH_ROWS.stop - MOUTH_ROWS.start, MOUTH_SIZE)
-_COLS = _bilinear_matrix(MOUTH_COLS.stop - MOUTH_COLS.start, MOUTH_SIZE)
+# (96, 40) and (96, 60): the resize as two matrix products, shared with the training pipeline's TF version
+MOUTH_ROW_MATRIX = _bilinear_matrix(MOUTH_ROWS.stop - MOUTH_ROWS.start, MOUTH_SIZE)
+MOUTH_COL_MATRIX = _bilinear_matrix(MOUTH_COLS.stop - MOUTH_COLS.start, MOUTH_SIZE)
 
 
 def mouth_crops(frames: np.ndarray) -> np.ndarray:
     """(T, 128, 96, 3) uint8 faces -> (T, 96, 96, 3) float32 mouth crops, normalised for the video net."""
     mouth = frames[:, MOUTH_ROWS, MOUTH_COLS].astype(np.float32) * (1 / 255)
-    mouth = np.einsum("oh,thwc->towc", _ROWS, mouth, optimize=True)
-    mouth = np.einsum("pw,towc->topc", _COLS, mouth, optimize=True)
+    mouth = np.einsum("oh,thwc->towc", MOUTH_ROW_MATRIX, mouth, optimize=True)
+    mouth = np.einsum("pw,towc->topc", MOUTH_COL_MATRIX, mouth, optimize=True)
     return (mouth - KINETICS_MEAN) / KINETICS_STD

@@ -37,7 +37,8 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
-    p.add_argument("--mixed-precision", action="store_true")
+    p.add_argument("--mixed-precision", nargs="?", const="float16", choices=("none", "float16", "bfloat16"),
+                   help="compute in float16 (GPUs; the default when the flag has no value) or bfloat16")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set learning_rate=3e-4 --set model.widths=[8,16,32,64]")
     p.add_argument("--quiet", action="store_true")
@@ -54,7 +55,7 @@ def resolve(args) -> TrainConfig:
     flags = {"store": args.store, "run_dir": args.run_dir, "target": args.target, "model.film": args.film,
              "model.control": args.control, "model.visual": args.visual, "model.depth": args.depth,
              "epochs": args.epochs, "steps_per_epoch": args.steps, "batch_size": args.batch_size,
-             "seed": args.seed, "strategy": args.strategy, "mixed_precision": args.mixed_precision or None}
+             "seed": args.seed, "strategy": args.strategy, "mixed_precision": args.mixed_precision}
     values.update({k: v for k, v in flags.items() if v is not None})
     values.update(dict(parse_override(s) for s in args.set))
     model_values = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("model.")}

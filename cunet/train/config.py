@@ -40,14 +40,16 @@ class TrainConfig:
     second_singer_prob: float = 0.5  # a second singer from another clip joins the mixture
     remix: bool = True  # mixtures have 3 slots (voice, accompaniment, second singer), as the "r" models
     loudness: tuple[float, ...] = (1.0,)  # target voice RMS over accompaniment RMS, drawn uniformly
-    mixed_precision: bool = False
-    strategy: str = "default"  # default, mirrored or multiworker
+    mixed_precision: str = "none"  # none, float16 or bfloat16 compute (variables and losses stay float32)
+    strategy: str = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
 
     def __post_init__(self):
         if self.target not in SOURCES:
             raise ValueError(f"target must be one of {SOURCES}, got {self.target!r}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
+        if self.mixed_precision not in ("none", "float16", "bfloat16"):
+            raise ValueError(f"mixed_precision must be none, float16 or bfloat16, got {self.mixed_precision!r}")
         if self.strategy not in ("default", "mirrored", "multiworker"):
             raise ValueError(f"strategy must be default, mirrored or multiworker, got {self.strategy!r}")
         for name in ("batch_size", "steps_per_epoch", "epochs"):

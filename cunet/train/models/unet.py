@@ -49,7 +49,9 @@ def _decoder(skips, cfg: ModelConfig):
         x = layers.BatchNormalization(momentum=0.9, name=f"dec{i}_bn")(x)
         if 0 < i < n - 2:
             x = layers.Dropout(0.5, name=f"dec{i}_dropout")(x)
-        x = layers.Activation("sigmoid" if last else "relu", name="mask" if last else f"dec{i}_act")(x)
+        # The mask and the estimate stay float32 under a mixed-precision policy, for a stable loss.
+        x = layers.Activation("sigmoid" if last else "relu", name="mask" if last else f"dec{i}_act",
+                              dtype="float32" if last else None)(x)
     return x
 
 
@@ -57,7 +59,7 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
     """The dedicated U-Net: one model per target source."""
     mix = keras.Input((cfg.n_bins, cfg.n_frames, 1), name="magnitude")
     mask = _decoder(_encoder(mix, cfg), cfg)
-    return keras.Model(mix, layers.Multiply(name="estimate")([mix, mask]), name="unet")
+    return keras.Model(mix, layers.Multiply(name="estimate", dtype="float32")([mix, mask]), name="unet")
 
 
 def build_cunet(cfg: ModelConfig) -> keras.Model:
@@ -70,5 +72,5 @@ def build_cunet(cfg: ModelConfig) -> keras.Model:
         z = keras.Input((cfg.z_dim, 1), name="condition")
         film = cnn_control(z, n_film_params(cfg), cfg.film)
     mask = _decoder(_encoder(mix, cfg, film), cfg)
-    return keras.Model([mix, z], layers.Multiply(name="estimate")([mix, mask]),
+    return keras.Model([mix, z], layers.Multiply(name="estimate", dtype="float32")([mix, mask]),
                        name=f"cunet_{cfg.film}_{cfg.control}")

@@ -48,7 +48,7 @@ def _decoder(x, skips, channels, pools):
         x = _up_block(x, channels[k - 1], pools[k - 1], f"decoder{n - k}")
     x = layers.Concatenate(name=f"decoder{n}_concat")([x, skips[0]])
     x = _up_block(x, channels[0], None, f"decoder{n}")
-    return layers.Conv2D(2, 1, name="mask")(x)
+    return layers.Conv2D(2, 1, name="mask", dtype="float32")(x)  # float32 logits under mixed precision
 
 
 def visual_input(cfg: ModelConfig):
