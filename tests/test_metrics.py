@@ -1,0 +1,108 @@
+"""cunet's BSS Eval v3 / v4 and SI-SDR against mir_eval and museval, on real mask-based separations."""
+
+import warnings
+
+import mir_eval
+import museval
+import numpy as np
+import pytest
+from scipy.ndimage import uniform_filter1d
+
+from cunet import audio
+from cunet.datasets.synthetic import music_track
+from cunet.evaluation import metrics
+
+TOL_DB = 0.01
+
+
+def _separation(seconds: float, rate: int, mono: bool, seed: int = 0):
+    """References (vocals, accompaniment) and the estimates of a smoothed ratio mask on the mixture STFT.
+
+    The mask is blurred over time, so the estimate has interference and artefacts like a real system's.
+    """
+    stems = {k: v.astype(np.float64) / 32768 for k, v in music_track(seed, 0, seconds).items()}
+    vocals = stems["vocals"]
+    accomp = stems["drums"] + stems["bass"] + stems["other"]
+    if rate != 44100:
+        vocals, accomp = (audio.resample(x.astype(np.float32), 44100, rate).astype(np.float64)
+                          for x in (vocals, accomp))
+    if mono:
+        vocals, accomp = vocals.mean(0, keepdims=True), accomp.mean(0, keepdims=True)
+    cfg = audio.StftConfig(rate, 1024, 256)
+    mix = vocals + accomp
+    spec_v, spec_m = audio.stft(vocals, cfg), audio.stft(mix, cfg)
+    mask = uniform_filter1d(np.abs(spec_v) / (np.abs(spec_m) + 1e-8), 9, axis=-1).clip(0, 1)
+    est = audio.istft(mask * spec_m, cfg, length=mix.shape[-1]).astype(np.float64)
+    refs = np.stack([vocals, accomp])  # (2, channels, samples)
+    ests = np.stack([est, mix - est])
+    return refs, ests
+
+
+def test_v3_agrees_with_mir_eval_bss_eval_sources():
+    refs, ests = _separation(6.0, 8192, mono=True)
+    ours = metrics.bss_eval_v3(refs[:, 0], ests[:, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # mir_eval points users at museval
+        sdr, sir, sar, _ = mir_eval.separation.bss_eval_sources(refs[:, 0], ests[:, 0], compute_permutation=False)
+    for name, want in (("sdr", sdr), ("sir", sir), ("sar", sar)):
+        np.testing.assert_allclose(ours[name], want, atol=TOL_DB, err_msg=name)
+    mixture = metrics.bss_eval_v3(refs[:, 0], np.stack([refs.sum(0)[0]] * 2))
+    assert ours["sdr"][0] > mixture["sdr"][0] + 3  # a real separation: well above the mixture
+
+
+@pytest.mark.slow
+def test_v4_agrees_with_museval_framewise_and_per_track():
+    refs, ests = _separation(5.5, 44100, mono=False)
+    ref_t, est_t = refs.transpose(0, 2, 1), ests.transpose(0, 2, 1)  # museval: (sources, samples, channels)
+    ours = metrics.bss_eval_v4(ref_t, est_t, rate=44100)
+    want = dict(zip(("sdr", "isr", "sir", "sar"), museval.evaluate(ref_t, est_t, win=44100, hop=44100)))
+    assert ours["sdr"].shape == want["sdr"].shape == (2, 5)  # whole windows only
+    for name in want:
+        np.testing.assert_allclose(ours[name], want[name], atol=TOL_DB, err_msg=name)
+        np.testing.assert_allclose(metrics.track_score(ours[name]), np.nanmedian(want[name], axis=1), atol=TOL_DB)
+
+
+def test_v4_silent_window_is_nan_like_museval():
+    refs, ests = _separation(4.0, 8000, mono=False)
+    ref_t, est_t = refs.transpose(0, 2, 1).copy(), ests.transpose(0, 2, 1).copy()
+    ref_t[0, 8000:16000] = 0  # the vocals rest for exactly the second window
+    ours = metrics.bss_eval_v4(ref_t, est_t, rate=8000)
+    want = museval.evaluate(ref_t, est_t, win=8000, hop=8000)[0]
+    assert np.isnan(ours["sdr"][:, 1]).all() and np.isnan(want[:, 1]).all()
+    np.testing.assert_allclose(ours["sdr"], want, atol=TOL_DB)
+    assert np.isfinite(metrics.track_score(ours["sdr"])).all()
+
+
+@pytest.mark.parametrize("which", ["reference", "estimate"])
+def test_silent_signals_give_nan_and_a_warning(which):
+    refs, ests = _separation(2.0, 8192, mono=True)
+    refs, ests = refs[:, 0].copy(), ests[:, 0].copy()
+    (refs if which == "reference" else ests)[0] = 0
+    with pytest.warns(metrics.SilentSignalWarning):
+        v3 = metrics.bss_eval_v3(refs, ests)
+    with pytest.warns(metrics.SilentSignalWarning):
+        v4 = metrics.bss_eval_v4(refs[..., None], ests[..., None], rate=8192)
+    with pytest.warns(metrics.SilentSignalWarning):
+        si = metrics.si_sdr(refs[0], ests[0])
+    assert np.isnan(v3["sdr"]).all() and np.isnan(v4["sdr"]).all() and np.isnan(si)
+
+
+def test_si_sdr_is_scale_invariant_and_matches_its_definition():
+    refs, ests = _separation(3.0, 8192, mono=True)
+    ref, est = refs[0, 0], ests[0, 0]
+    value = metrics.si_sdr(ref, est)
+    assert value == pytest.approx(metrics.si_sdr(ref, 0.1 * est), abs=1e-9)
+    r, e = ref - ref.mean(), est - est.mean()
+    target = (e @ r) / (r @ r) * r
+    assert value == pytest.approx(10 * np.log10((target @ target) / ((e - target) @ (e - target))), abs=1e-9)
+    assert value > metrics.si_sdr(ref, refs[:, 0].sum(0)) + 3
+
+
+def test_lengths_and_shapes_are_checked():
+    refs, ests = _separation(2.0, 8192, mono=True)
+    short = metrics.bss_eval_v3(refs[:, 0], ests[:, 0, :-100])  # estimates are zero-padded, as museval does
+    assert np.isfinite(short["sdr"]).all()
+    with pytest.raises(ValueError, match="references"):
+        metrics.bss_eval_v4(np.zeros(10), np.zeros(10))
+    with pytest.raises(ValueError, match="2 references but 1 estimates"):
+        metrics.bss_eval_v3(refs[:, 0], ests[:1, 0])
