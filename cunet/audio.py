@@ -6,6 +6,7 @@ Arrays are channels-first: a signal is ``(channels, samples)`` float32, a spectr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import struct
@@ -186,15 +187,50 @@ def read(path: str | os.PathLike, sample_rate: int | None = None,
     return x, rate
 
 
+def read_span(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
+    """Samples ``start:stop`` of a wav/flac file as float32 (channels, samples), without reading the rest."""
+    try:
+        with sf.SoundFile(str(path)) as f:
+            f.seek(max(0, start))
+            data = f.read(max(0, stop - max(0, start)), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as err:
+        raise InputError(path, f"unreadable audio file ({err})") from None
+    return np.ascontiguousarray(data.T)
+
+
+def _format(path: Path) -> str:
+    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
+    if fmt is None:
+        raise InputError(path, f"unsupported output format {path.suffix!r}; use .wav or .flac")
+    return fmt
+
+
+@contextlib.contextmanager
+def writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: str | None = None):
+    """A file to append (channels, samples) blocks to with ``.write(block)``; it appears under ``path``
+    only when the block of code ends without an error (written under a temporary name until then)."""
+    path = Path(path)
+    fmt = _format(path)
+    with atomic_path(path) as tmp:
+        with sf.SoundFile(str(tmp), "w", sample_rate, channels, subtype or "PCM_16", format=fmt) as f:
+            yield _BlockWriter(f)
+
+
+class _BlockWriter:
+    def __init__(self, f: sf.SoundFile):
+        self._f = f
+
+    def write(self, block: np.ndarray) -> None:
+        self._f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
+
+
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> None:
     """Write (channels, samples) or (samples,) as wav/flac, atomically (temporary name, then rename).
 
     ``subtype`` defaults to PCM_16 for both formats; pass "FLOAT" for lossless float32 wav.
     """
     path = Path(path)
-    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(path, f"unsupported output format {path.suffix!r}; use .wav or .flac")
+    fmt = _format(path)
     audio = np.asarray(audio)
     data = audio.T if audio.ndim == 2 else audio
     with atomic_path(path) as tmp:
