@@ -37,7 +37,7 @@ PATCH_FRAMES = 128
 class SeparateConfig:
     batch_size: int = 16
     patch_overlap: int = 32  # spectrogram frames two neighbouring patches share and cross-fade over
-    block_seconds: float = 60.0  # audio separated at a time: memory does not grow with the track
+    block_seconds: float = 20.0  # audio separated at a time: memory does not grow with the track
     context_seconds: float = 1.0  # read on either side of a block, then cross-faded with the neighbour
     template: str = "{name}/{target}.wav"  # output names; {name} is the input's stem; .wav or .flac
     subtype: str | None = None  # default: FLOAT for wav, PCM_24 for flac
