@@ -63,6 +63,13 @@ def test_mirrored_strategy_over_two_cpu_devices(tiny_stores, tmp_path):
     assert replicas == 2
     _assert_replicas_agree(weights, 2)  # batch-norm statistics included: they are synchronised
     _assert_trained(tmp_path / "run")
+    import keras
+
+    import cunet.train.models  # noqa: F401  (registers cunet's layers)
+
+    model = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert norms and not any(layer.synchronized for layer in norms)  # loads on JAX too
 
 
 @pytest.mark.slow

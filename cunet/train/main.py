@@ -192,6 +192,9 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
               steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks, shuffle=False,
               verbose=verbose)
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True)
+    for layer in _layers(best):  # the model users get loads on any backend (JAX refuses synchronised BN)
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = False
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
