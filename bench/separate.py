@@ -31,9 +31,9 @@ def make_song(path: Path, minutes: float, seed: int = 0) -> None:
 
     song = sum(v.astype(np.float32) for v in music_track(seed, 0, 180.0).values()) / 32768
     repeats = int(round(minutes / 3))
-    with audio.writer(path, RATE, 2, "PCM_16") as w:
+    with audio.writer(path, RATE, 2, "PCM_16") as write:
         for _ in range(repeats):
-            w.write(song)
+            write(song)
 
 
 def make_model(folder: Path) -> None:

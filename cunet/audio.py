@@ -207,21 +207,13 @@ def _format(path: Path) -> str:
 
 @contextlib.contextmanager
 def writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: str | None = None):
-    """A file to append (channels, samples) blocks to with ``.write(block)``; it appears under ``path``
-    only when the block of code ends without an error (written under a temporary name until then)."""
+    """Yields a function that appends (channels, samples) blocks to ``path``; the file appears there only
+    when the block of code ends without an error (written under a temporary name until then)."""
     path = Path(path)
     fmt = _format(path)
     with atomic_path(path) as tmp:
         with sf.SoundFile(str(tmp), "w", sample_rate, channels, subtype or "PCM_16", format=fmt) as f:
-            yield _BlockWriter(f)
-
-
-class _BlockWriter:
-    def __init__(self, f: sf.SoundFile):
-        self._f = f
-
-    def write(self, block: np.ndarray) -> None:
-        self._f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
+            yield lambda block: f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
 
 
 def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype: str | None = None) -> None:

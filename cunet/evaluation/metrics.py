@@ -52,9 +52,8 @@ def _match_lengths(refs: np.ndarray, ests: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _silent(x: np.ndarray) -> np.ndarray:
-    """Per source: all samples zero (summed over channels, as museval decides it)."""
-    summed = x.sum(axis=tuple(range(2, x.ndim))) if x.ndim > 2 else x
-    return np.all(summed == 0, axis=1)
+    """(..., sources, samples, channels) -> (..., sources): all zero once summed over channels (museval's rule)."""
+    return np.all(x.sum(axis=-1) == 0, axis=-1)
 
 
 def _db(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -117,7 +116,7 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
     With s the reference, P_own / P_all the projections of the estimate on its own / on every delayed
     reference (filters from the whole track) and e the estimate: true = |s|^2, own = |P_own|^2,
     all = |P_all|^2, dist = |e - s|^2, spat = |P_own - s|^2, interf = |P_all - P_own|^2,
-    artif = |e - P_all|^2, noise = |e - P_own|^2. Windows are projected ``chunk`` at a time.
+    artif = |e - P_all|^2. Windows are projected ``chunk`` at a time.
     """
     nsrc, _, nchan = refs.shape
     _, c_all, c_own = _filters(refs, ests, length)
@@ -130,7 +129,7 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
     nfft = scipy.fft.next_fast_len(size, real=True)
     f_all = scipy.fft.rfft(c_all, nfft, axis=3, workers=-1)  # (est, src, chan_in, F, chan_out)
     f_own = scipy.fft.rfft(c_own, nfft, axis=2, workers=-1)  # (est, chan_in, F, chan_out)
-    names = ("true", "own", "all", "dist", "spat", "interf", "artif", "noise")
+    names = ("true", "own", "all", "dist", "spat", "interf", "artif")
     out = {k: np.empty((refs.shape[0], nwin)) for k in names}
     quiet = np.zeros(nwin, bool)
     for start in range(0, nwin, chunk):
@@ -143,12 +142,11 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
         est = np.zeros_like(p_all)
         est[:, :, :span] = e
         parts = {"true": s, "own": p_own, "all": p_all, "dist": est - s, "spat": p_own - s,
-                 "interf": p_all - p_own, "artif": est - p_all, "noise": est - p_own}
+                 "interf": p_all - p_own, "artif": est - p_all}
         rows = slice(start, start + len(r))
         for name, x in parts.items():
             out[name][:, rows] = np.einsum("wjtc,wjtc->jw", x, x)
-        # museval's rule: a window where any reference or estimate sums to zero over channels is NaN.
-        quiet[rows] = (np.all(r.sum(axis=3) == 0, axis=2) | np.all(e.sum(axis=3) == 0, axis=2)).any(axis=1)
+        quiet[rows] = (_silent(r) | _silent(e)).any(axis=1)  # museval scores such windows NaN
     return out, quiet
 
 

@@ -17,6 +17,7 @@ a magnitude model has no estimate; the output keeps the mixture's band below it 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import glob
 import sys
@@ -108,7 +109,7 @@ class Separator:
         """(P, 512, 128, 1) magnitudes -> (targets, P, 512, 128) estimates, in fixed-size batches."""
         n, b = len(patches), self.cfg.batch_size
         conditions = np.eye(len(SOURCES), dtype=np.float32)[[SOURCES.index(t) for t in self.targets]]
-        shape = (1, len(SOURCES)) if self.model_cfg.control == "dense" else (len(SOURCES), 1)
+        shape = self.model_cfg.condition_shape
         jobs = [(t, i) for t in range(len(self.targets)) for i in range(n)]
         out = np.empty((len(self.targets), n, *patches.shape[1:3]), np.float32)
         for first in range(0, len(jobs), b):
@@ -225,8 +226,6 @@ def find_inputs(specs: list[str]) -> list[Path]:
 
 def separate_file(separator: Separator, path: Path, out: Path, progress: bool = False) -> list[Path]:
     """Separate one file into ``out`` (names from the template); every output appears whole or not at all."""
-    import contextlib
-
     from tqdm import tqdm
 
     meta = audio.info(path)  # checks the header, and that a wav is not truncated
@@ -240,8 +239,8 @@ def separate_file(separator: Separator, path: Path, out: Path, progress: bool = 
                                        disable=not progress, leave=False))
 
         def emit(piece: np.ndarray) -> None:
-            for writer, target_piece in zip(writers, piece):
-                writer.write(target_piece)
+            for write, target_piece in zip(writers, piece):
+                write(target_piece)
 
         separator.stream(lambda a, b: audio.read_span(path, a, b), meta.frames, meta.samplerate, emit,
                          progress=bar.update)

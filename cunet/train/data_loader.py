@@ -181,8 +181,7 @@ def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]
     specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((m.z_dim,)), tf.TensorSpec((512, source.patch, 1))]
     if m.model == "unet":
         return specs, lambda x, z, y: (x, y)
-    shape = (1, m.z_dim) if m.control == "dense" else (m.z_dim, 1)
-    return specs, lambda x, z, y: ((x, tf.reshape(z, shape)), y)
+    return specs, lambda x, z, y: ((x, tf.reshape(z, m.condition_shape)), y)
 
 
 def dataset(cfg: TrainConfig, source, batch_size: int, start: int = 0, count: int | None = None,

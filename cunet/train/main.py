@@ -101,6 +101,12 @@ class RunCheckpoint(keras.callbacks.Callback):
             save_json(self.folder / "state.json", self.state)
 
 
+def _synchronise_batch_norm(model: keras.Model, on: bool) -> None:
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = on
+
+
 def _vector_logs(step):
     """Logs as 1-vectors: Keras 3.15 reduces logs across workers along axis 0, which scalars do not have."""
     def wrapped(data):
@@ -156,11 +162,9 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
         model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
     else:
         model = compiled_model(cfg)
-    for layer in _layers(model):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            # Statistics over the global batch, so that replicas (tf.distribute) stay identical; JAX's
-            # DataParallel computes over the global batch anyway.
-            layer.synchronized = place.replicas > 1 and place.strategy is not None
+    # Statistics over the global batch, so that tf.distribute replicas stay identical (JAX's DataParallel
+    # computes over the global batch anyway).
+    _synchronise_batch_norm(model, place.replicas > 1 and place.strategy is not None)
     if place.strategy is not None:
         # Keras 3.15's fit, under a tf.distribute strategy, pulls one batch off the training iterator to
         # build the model symbolically (a batch the run then never trains on, so resuming would drift), and
@@ -192,9 +196,7 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
               steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks, shuffle=False,
               verbose=verbose)
     best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True)
-    for layer in _layers(best):  # the model users get loads on any backend (JAX refuses synchronised BN)
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.synchronized = False
+    _synchronise_batch_norm(best, False)  # the model users get loads on any backend (JAX refuses it)
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")

@@ -43,6 +43,11 @@ class ModelConfig:
             raise ValueError(f"n_bins and n_frames must be multiples of 2**n_layers = {2 ** self.n_layers}")
 
     @property
+    def condition_shape(self) -> tuple[int, int]:
+        """The C-U-Net's condition input: a row for the dense control network, a column for the cnn one."""
+        return (1, self.z_dim) if self.control == "dense" else (self.z_dim, 1)
+
+    @property
     def ynet_channels(self) -> tuple[int, ...]:
         return tuple(self.widths) or DEPTHS[self.depth][0]
 

@@ -65,12 +65,9 @@ def build_unet(cfg: ModelConfig) -> keras.Model:
 def build_cunet(cfg: ModelConfig) -> keras.Model:
     """One U-Net for every source: the condition vector, through the control network, sets FiLM."""
     mix = keras.Input((cfg.n_bins, cfg.n_frames, 1), name="magnitude")
-    if cfg.control == "dense":
-        z = keras.Input((1, cfg.z_dim), name="condition")
-        film = dense_control(z, n_film_params(cfg), cfg.film)
-    else:
-        z = keras.Input((cfg.z_dim, 1), name="condition")
-        film = cnn_control(z, n_film_params(cfg), cfg.film)
+    z = keras.Input(cfg.condition_shape, name="condition")
+    control = dense_control if cfg.control == "dense" else cnn_control
+    film = control(z, n_film_params(cfg), cfg.film)
     mask = _decoder(_encoder(mix, cfg, film), cfg)
     return keras.Model([mix, z], layers.Multiply(name="estimate", dtype="float32")([mix, mask]),
                        name=f"cunet_{cfg.film}_{cfg.control}")
