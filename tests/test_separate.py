@@ -126,3 +126,28 @@ def test_command_writes_every_target_and_refuses_bad_input(gain_run, cunet_run, 
         assert main(argv + ["-o", str(target), "--quiet"]) == 2
         assert message in capsys.readouterr().err
         assert not target.exists()  # nothing half-written
+
+
+def test_wiener_post_filter_gives_the_posterior_of_known_masks(gain_run, tmp_path):
+    """With masks g_j the sources' powers are g_j^2 |X|^2, so one Wiener iteration returns
+    g_j^2 / sum_k g_k^2 times the (band-limited) input, for mono and for identical stereo channels."""
+    x = _song(3.0, rate=22050, channels=1)
+    total = sum(g * g for g in GAINS.values())
+    for x in (x, np.repeat(x, 2, 0)):
+        out = Separator.load(gain_run, SeparateConfig(wiener=1)).separate(x, 22050)
+        want = _band_limited(x, 22050)
+        for target, g in GAINS.items():
+            np.testing.assert_allclose(out[target], g * g / total * want, atol=2e-4 * np.abs(want).max())
+
+
+def test_wiener_estimates_add_up_to_the_mixture():
+    from cunet.evaluation.wiener import wiener
+
+    rng = np.random.default_rng(0)
+    mixture = (rng.standard_normal((2, 65, 40)) + 1j * rng.standard_normal((2, 65, 40))).astype(np.complex64)
+    masks = rng.uniform(0, 1, (4, 1, 65, 40))
+    out = wiener(masks * mixture[None], mixture, iterations=2)
+    assert out.shape == (4, 2, 65, 40)
+    np.testing.assert_allclose(out.sum(0), mixture, atol=1e-4)
+    one = wiener(masks[:1] * mixture[None], mixture, iterations=1, complete=False)
+    assert one.shape == (1, 2, 65, 40) and not np.allclose(one[0], masks[0] * mixture)

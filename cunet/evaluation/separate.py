@@ -27,9 +27,11 @@ from typing import Callable
 import numpy as np
 
 from .. import audio
-from .. import config as config_io
 from ..datasets.musdb import SOURCES
 from ..errors import InputError
+from .runs import load_run
+from .visual import load_visual
+from .wiener import wiener
 
 PATCH_FRAMES = 128
 
@@ -42,6 +44,8 @@ class SeparateConfig:
     context_seconds: float = 1.0  # read on either side of a block, then cross-faded with the neighbour
     template: str = "{name}/{target}.wav"  # output names; {name} is the input's stem; .wav or .flac
     subtype: str | None = None  # default: FLOAT for wav, PCM_24 for flac
+    wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter on the masked STFTs
+    chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
 
     def __post_init__(self):
         if not 0 <= self.patch_overlap <= PATCH_FRAMES // 2:
@@ -50,6 +54,10 @@ class SeparateConfig:
             raise ValueError("block_seconds must exceed twice context_seconds, which must be >= 0")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.wiener < 0:
+            raise ValueError(f"wiener iterations must be >= 0, got {self.wiener}")
+        if not 1 <= self.chunk_hop_frames < 100:  # 100 frames are 65536 samples, one more than a chunk
+            raise ValueError(f"chunk_hop_frames must be within 1..99, got {self.chunk_hop_frames}")
 
 
 def _ramp(n: int) -> np.ndarray:
@@ -74,35 +82,23 @@ class Separator:
 
     def __init__(self, model, model_cfg, targets: tuple[str, ...], cfg: SeparateConfig = SeparateConfig()):
         if model_cfg.model == "ynet":
-            raise InputError(None, "Y-Net separation needs the singer's video: not supported by this separator")
+            raise InputError(None, "a Y-Net separates with YNetSeparator (load_separator chooses)")
         self.model, self.model_cfg, self.targets, self.cfg = model, model_cfg, targets, cfg
         self.stft = audio.CUNET_STFT
 
     @classmethod
+    def from_run(cls, run, cfg: SeparateConfig = SeparateConfig()) -> "Separator":
+        targets = SOURCES
+        if run.model_cfg.model == "unet":
+            if run.train is None:
+                raise InputError(run.folder / "config.json", "is missing: a U-Net's target is recorded there")
+            targets = (run.train.target,)
+        return cls(run.model, run.model_cfg, targets, cfg)
+
+    @classmethod
     def load(cls, path: str | Path, cfg: SeparateConfig = SeparateConfig()) -> "Separator":
         """From a run folder or its ``model.keras`` (``model_config.json`` and ``config.json`` beside it)."""
-        import keras
-
-        from ..train.config import TrainConfig
-        from ..train.models import ModelConfig  # registers cunet's layers for safe-mode loading
-
-        path = Path(path)
-        folder, model_file = (path, path / "model.keras") if path.is_dir() else (path.parent, path)
-        if not model_file.is_file():
-            raise InputError(model_file, "no such model file (give a run folder or its model.keras)")
-        if not (folder / "model_config.json").is_file():
-            raise InputError(folder / "model_config.json", "is missing: not a cunet model folder")
-        model_cfg = config_io.load(ModelConfig, folder / "model_config.json")
-        try:
-            model = keras.saving.load_model(model_file, safe_mode=True, compile=False)
-        except Exception as err:  # keras raises many kinds on foreign files
-            raise InputError(model_file, f"is not a loadable cunet model ({type(err).__name__}: {err})") from None
-        targets = SOURCES
-        if model_cfg.model == "unet":
-            if not (folder / "config.json").is_file():
-                raise InputError(folder / "config.json", "is missing: a U-Net's target is recorded there")
-            targets = (config_io.load(TrainConfig, folder / "config.json").target,)
-        return cls(model, model_cfg, targets, cfg)
+        return cls.from_run(load_run(path), cfg)
 
     # -- one block at the model's rate ---------------------------------------------------------------
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
@@ -152,7 +148,10 @@ class Separator:
         inner = audio.resample(x, rate, self.stft.sample_rate)
         spec = audio.stft(inner, self.stft)  # (channels, 513, T)
         masks = self._masks(audio.stft(inner.mean(0), self.stft), scale)
-        est = audio.istft(masks[:, None] * spec[None], self.stft, length=inner.shape[1])
+        est = masks[:, None] * spec[None]
+        if self.cfg.wiener:
+            est = wiener(est, spec, self.cfg.wiener, complete=len(self.targets) == len(SOURCES))
+        est = audio.istft(est, self.stft, length=inner.shape[1])
         out = audio.resample(est.reshape(-1, est.shape[-1]), self.stft.sample_rate, rate)
         out = out.reshape(len(self.targets), x.shape[0], -1)
         if out.shape[-1] < x.shape[1]:
@@ -224,13 +223,40 @@ def find_inputs(specs: list[str]) -> list[Path]:
     return found
 
 
-def separate_file(separator: Separator, path: Path, out: Path, progress: bool = False) -> list[Path]:
+def load_separator(path: str | Path, cfg: SeparateConfig = SeparateConfig()):
+    """The separator for a trained run folder or model file: :class:`Separator` (unet, cunet) or a Y-Net's."""
+    return separator_for(load_run(path), cfg)
+
+
+def separator_for(run, cfg: SeparateConfig = SeparateConfig()):
+    if run.model_cfg.model == "ynet":
+        from .ynet_separator import YNetSeparator
+
+        return YNetSeparator.from_run(run, cfg)
+    return Separator.from_run(run, cfg)
+
+
+def visual_for(separator, path: Path):
+    """A Y-Net's frames or landmarks for ``path`` (None for other models and audio-only Y-Nets)."""
+    kind = getattr(separator, "visual", "none")
+    return (None, None) if kind == "none" else load_visual(path, kind)
+
+
+def separate_file(separator, path: Path, out: Path, progress: bool = False) -> list[Path]:
     """Separate one file into ``out`` (names from the template); every output appears whole or not at all."""
     from tqdm import tqdm
 
     meta = audio.info(path)  # checks the header, and that a wav is not truncated
     names = [out / separator.cfg.template.format(name=path.stem, target=t) for t in separator.targets]
     subtype = separator.cfg.subtype
+    if not isinstance(separator, Separator):  # Y-Net: audio with its video, in memory
+        visual, source = visual_for(separator, path)
+        x, rate = audio.read(path)
+        estimates = separator.separate(x, rate, visual, source)
+        for name, target in zip(names, separator.targets):
+            audio.write(name, estimates[target], rate,
+                        subtype or ("PCM_24" if name.suffix.lower() == ".flac" else "FLOAT"))
+        return names
     with contextlib.ExitStack() as stack:
         writers = [stack.enter_context(audio.writer(
             p, meta.samplerate, meta.channels,
@@ -257,6 +283,8 @@ def parse_args(argv):
     p.add_argument("--batch-size", type=int)
     p.add_argument("--patch-overlap", type=int, help="frames neighbouring patches share (0..64)")
     p.add_argument("--block-seconds", type=float)
+    p.add_argument("--wiener", type=int, metavar="N", help="unet/cunet: N iterations of the multichannel Wiener "
+                                                          "post-filter (default 0: the network's masks as they are)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
@@ -264,13 +292,14 @@ def parse_args(argv):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     values = {"template": args.template, "batch_size": args.batch_size, "patch_overlap": args.patch_overlap,
-              "block_seconds": args.block_seconds}
+              "block_seconds": args.block_seconds, "wiener": args.wiener}
     try:
         cfg = dataclasses.replace(SeparateConfig(), **{k: v for k, v in values.items() if v is not None})
         inputs = find_inputs(args.inputs)
-        for path in inputs:
-            audio.info(path)  # every input is checked before anything is written
-        separator = Separator.load(args.model, cfg)
+        separator = load_separator(args.model, cfg)
+        for path in inputs:  # every input is checked before anything is written
+            audio.info(path)
+            visual_for(separator, path)
         for path in inputs:
             written = separate_file(separator, path, Path(args.out), progress=not args.quiet)
             if not args.quiet:

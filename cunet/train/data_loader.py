@@ -112,11 +112,6 @@ class SingingMixtures:
             return np.asarray(self.store.array(track, "frames")[frame: frame + n, MOUTH_ROWS, MOUTH_COLS])
         return np.asarray(self.store.array(track, "landmarks")[frame: frame + n], np.float32)
 
-    @staticmethod
-    def _unit_rms(x: np.ndarray) -> np.ndarray:
-        x = x / max(float(np.abs(x).max()), 1e-8)
-        return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-8)
-
     def example(self, i: int):
         rng = np.random.default_rng([self.cfg.seed, int(i)])
         pick = rng.integers(len(self.rows)) if self.train else int(i) % len(self.rows)
@@ -127,21 +122,32 @@ class SingingMixtures:
         acc = np.asarray(acc[offset: offset + self.CLIP], np.float32)
         acc = np.pad(acc, (0, self.CLIP - len(acc)), mode="wrap") if len(acc) < self.CLIP else acc
         k = float(rng.choice(self.cfg.loudness))
-        voice, acc = k * self._unit_rms(self._voice(track, frame)), self._unit_rms(acc)
-        peak = max(float(np.abs(voice).max()), float(np.abs(acc).max()), 1e-8)
-        voice, acc = voice / peak, acc / peak
-        total = voice + acc
+        other = None
         if self.cfg.remix and rng.random() < self.cfg.second_singer_prob:
             other_pick = rng.integers(len(self.rows))
             while len(self.rows) > 1 and int(self.rows[other_pick][0]) == track:
                 other_pick = rng.integers(len(self.rows))
-            other_track, other_frame = (int(v) for v in self.rows[other_pick])
-            other = self._voice(other_track, other_frame)
-            total = total + k * self._unit_rms(other) / peak
+            other = self._voice(*(int(v) for v in self.rows[other_pick]))
+        voice, acc, other = singing_levels(self._voice(track, frame), acc, k, other)
+        total = voice + acc + (other if other is not None else 0)
         spec_voice = audio.stft(voice, audio.YNET_STFT)[::2]
         spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
         mixture = audio.real_imag(spec_mix)
         return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
+
+
+def _unit_rms(x: np.ndarray) -> np.ndarray:
+    x = x / max(float(np.abs(x).max()), 1e-8)
+    return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-8)
+
+
+def singing_levels(voice: np.ndarray, acc: np.ndarray, k: float, other: np.ndarray | None = None):
+    """The original's mixing levels: every part at unit RMS, the voices at ``k`` times the accompaniment,
+    then voice and accompaniment scaled together so that the louder peaks at 1."""
+    voice, acc = k * _unit_rms(voice), _unit_rms(acc)
+    peak = max(float(np.abs(voice).max()), float(np.abs(acc).max()), 1e-8)
+    other = None if other is None else k * _unit_rms(other) / peak
+    return voice / peak, acc / peak, other
 
 
 def mouth_crops_tf(regions: tf.Tensor) -> tf.Tensor:

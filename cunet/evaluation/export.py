@@ -1,0 +1,83 @@
+"""Export a trained network for serving: a TensorFlow SavedModel and a TFLite flatbuffer.
+
+    python -m cunet.evaluation.export runs/cunet-complex-cnn            # -> runs/cunet-complex-cnn/export/
+
+Only the network is exported; the STFT, patching and overlap-add stay outside (cunet/audio.py and
+separate.py do them), because STFT ops differ between runtimes and TFLite has none that matches. The
+inputs are those of the Keras model (magnitude patches and condition, or spectrogram and video /
+landmarks) with a free batch dimension; ``signature.json`` beside the files names them. Needs the
+TensorFlow backend (the default).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from ..errors import InputError
+from ..fileio import atomic_dir, save_json
+from .runs import load_run
+
+
+def export(model_path: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``saved_model/``, ``model.tflite`` and ``signature.json`` into ``out`` (default: <run>/export)."""
+    import keras
+    import tensorflow as tf
+
+    if keras.backend.backend() != "tensorflow":
+        raise InputError(None, f"export needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()}")
+    run = load_run(model_path)
+    out = Path(out) if out else run.folder / "export"
+    if out.exists() and any(out.iterdir()) and not (out / "signature.json").is_file():
+        raise InputError(out, "exists and is not a cunet export folder: choose another output")
+    model = run.model
+    def signature(batch):
+        return [tf.TensorSpec((batch, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
+
+    def write_saved_model(path, specs):
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
+                             input_signature=specs)
+        archive.write_out(str(path), verbose=False)
+
+    specs = signature(None)
+    with atomic_dir(out) as tmp:
+        write_saved_model(tmp / "saved_model", specs)
+        # TFLite gets batch 1: with a free batch dimension its converter mis-sizes the Y-Net's tensors
+        with tempfile.TemporaryDirectory() as single:
+            write_saved_model(Path(single) / "model", signature(1))
+            converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(single) / "model"))
+            flex = False
+            try:
+                tflite = converter.convert()
+            except Exception:  # an op TFLite lacks: TensorFlow's own kernels then (the flex delegate)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                                       tf.lite.OpsSet.SELECT_TF_OPS]
+                tflite, flex = converter.convert(), True
+        (tmp / "model.tflite").write_bytes(tflite)
+        save_json(tmp / "signature.json", {
+            "model": run.model_cfg.model, "inputs": [{"name": s.name, "shape": list(s.shape[1:])} for s in specs],
+            "output_shape": list(model.outputs[0].shape[1:]), "tflite_batch": 1, "tflite_needs_select_tf_ops": flex})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cunet.evaluation.export", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a run folder, or its model.keras")
+    p.add_argument("-o", "--out", help="output folder (default: <run>/export)")
+    args = p.parse_args(argv)
+    try:
+        out = export(args.model, args.out)
+    except (InputError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"exported: {out / 'saved_model'}, {out / 'model.tflite'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+"""The results plots: SDR boxplots per target and model (SiSEC style), spectrogram panels per model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .. import audio
+from .oracle import ORACLES
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display is needed, or touched
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def sdr_boxplot(frame, path: Path, metric: str = "sdr") -> None:
+    """One panel per target, one box per model (oracles shaded), tracks as points over the boxes."""
+    plt = _pyplot()
+    data = frame[frame["metric"] == metric]
+    targets = list(dict.fromkeys(data["target"]))
+    fig, axes = plt.subplots(len(targets), 1, figsize=(9, 2.2 + 0.9 * len(targets)), squeeze=False)
+    for ax, target in zip(axes[:, 0], targets):
+        part = data[data["target"] == target]
+        models = [m for m in ORACLES if m in set(part["model"])] + sorted(set(part["model"]) - set(ORACLES))
+        values = [part[part["model"] == m]["value"].dropna().to_numpy() for m in models]
+        box = ax.boxplot(values, vert=False, widths=0.6, patch_artist=True, showfliers=False)
+        box_patches = box["boxes"]
+        for patch, model in zip(box_patches, models):
+            patch.set_facecolor("0.85" if model in ORACLES else "tab:blue")
+            patch.set_alpha(0.8)
+        for row, v in enumerate(values, start=1):
+            ax.plot(v, np.full(len(v), row), "k.", markersize=3)
+        ax.set_yticks(range(1, len(models) + 1), models)
+        ax.set_title(target, loc="left", fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    axes[-1, 0].set_xlabel(f"{metric.upper().replace('_', ' ')} (dB)")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=110)
+    plt.close(fig)
+
+
+def spectrogram_panel(panels: list, path: Path) -> None:
+    """Rows of (mixture, estimate, reference) log-magnitude spectrograms on one colour scale per row;
+    ``panels`` holds (mixture, estimate, reference, rate, title) tuples."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(len(panels), 3, figsize=(12, 2.6 * len(panels)), squeeze=False)
+    for row, (mixture, estimate, reference, rate, title) in zip(axes, panels):
+        stft = audio.CUNET_STFT if rate == audio.CUNET_STFT.sample_rate else audio.YNET_STFT
+        specs = [20 * np.log10(np.abs(audio.stft(np.asarray(x, np.float32), stft)) + 1e-6)
+                 for x in (mixture, estimate, reference)]
+        top = max(float(s.max()) for s in specs)
+        seconds = len(mixture) / rate
+        for ax, spec, name in zip(row, specs, ("mixture", "estimate", "reference")):
+            image = ax.imshow(spec, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma",
+                              extent=(0, seconds, 0, rate / 2000))
+            ax.set_title(f"{name}" if name != "estimate" else title, fontsize=9)
+            ax.set_xlabel("s")
+        row[0].set_ylabel("kHz")
+        fig.colorbar(image, ax=list(row), label="dB", fraction=0.02)
+    fig.savefig(path, format="png", dpi=90)
+    plt.close(fig)

@@ -1,0 +1,87 @@
+"""The visual input of a Y-Net for a user's audio file: face frames, landmarks, or a face-cropped video.
+
+For ``.../audio/<Language>/<Gender>/<id>.wav`` in the Acappella layout, the frames and landmarks are
+``.../frames/<Language>/<Gender>/<id>.npy`` and ``.../landmarks/...``. Anywhere else, files beside the
+audio with the same stem: ``<id>.frames.npy``, ``<id>.landmarks.npy``, or a video ``<id>.mp4`` (also
+.avi, .mkv, .mov, .webm), read with PyAV. A video is taken to be face-cropped already (as Acappella's
+frames are); it is scaled to 96x128 and brought to 25 fps by taking, for every 1/25 s, the frame shown
+at that time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..datasets.acappella import FPS, FRAME_SHAPE, N_LANDMARKS
+from ..errors import InputError
+from ..fileio import load_npy
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """A face-cropped video -> uint8 (T, 128, 96, 3) frames at 25 fps."""
+    import av
+
+    path = Path(path)
+    height, width, _ = FRAME_SHAPE
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.video:
+                raise InputError(path, "holds no video stream")
+            stream = container.streams.video[0]
+            frames, times = [], []
+            for frame in container.decode(stream):
+                frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+                times.append(float(frame.time) if frame.time is not None else len(times) / FPS)
+            duration = float(stream.duration * stream.time_base) if stream.duration else None
+    except av.FFmpegError as err:
+        raise InputError(path, f"is not a readable video ({err})") from None
+    if not frames:
+        raise InputError(path, "holds no video frame")
+    times = np.asarray(times) - times[0]
+    end = duration if duration else times[-1] + (times[-1] - times[-2] if len(times) > 1 else 1 / FPS)
+    wanted = np.arange(int(round(end * FPS))) / FPS
+    shown = np.clip(np.searchsorted(times, wanted + 1e-6, side="right") - 1, 0, len(frames) - 1)
+    return np.stack(frames)[shown]
+
+
+def check_visual(array: np.ndarray, kind: str, path: Path) -> np.ndarray:
+    if kind == "video":
+        if array.dtype != np.uint8 or array.ndim != 4 or array.shape[1:] != FRAME_SHAPE:
+            raise InputError(path, f"frames must be uint8 (T, 128, 96, 3), got {array.dtype} {array.shape}")
+        return array
+    if array.ndim != 3 or array.shape[1:] != (N_LANDMARKS, 2) or array.dtype.kind not in "iuf":
+        raise InputError(path, f"landmarks must be (T, 68, 2) numbers, got {array.dtype} {array.shape}")
+    return np.asarray(array, np.float32)
+
+
+def candidates(audio_path: Path, kind: str) -> list[Path]:
+    """Where the visual input of ``audio_path`` may be, in the order they are tried."""
+    folder = "frames" if kind == "video" else "landmarks"
+    found = []
+    parts = audio_path.parts
+    if "audio" in parts[:-1]:  # the Acappella layout: swap the last 'audio' folder for frames/landmarks
+        i = len(parts) - 1 - parts[::-1].index("audio", 1)
+        found.append(Path(*parts[:i], folder, *parts[i + 1:-1], audio_path.stem + ".npy"))
+    found.append(audio_path.with_name(f"{audio_path.stem}.{folder}.npy"))
+    if kind == "video":
+        found += [audio_path.with_suffix(ext) for ext in VIDEO_EXTENSIONS]
+    return found
+
+
+def load_visual(audio_path: str | Path, kind: str) -> tuple[np.ndarray, Path]:
+    """The frames (uint8) or landmarks (float32) that go with ``audio_path``, and the file they came from."""
+    if kind not in ("video", "landmarks"):
+        raise ValueError(f"visual kind must be video or landmarks, got {kind!r}")
+    audio_path = Path(audio_path)
+    tried = candidates(audio_path, kind)
+    for path in tried:
+        if path.is_file():
+            array = read_video(path) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path, mmap=False)
+            return check_visual(array, kind, path), path
+    what = "face frames or a face video" if kind == "video" else "landmarks"
+    raise InputError(audio_path, f"this Y-Net needs the singer's {what}; none found (looked for "
+                                 + ", ".join(str(p) for p in tried) + ")")

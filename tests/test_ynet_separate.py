@@ -1,0 +1,165 @@
+"""Y-Net separation: audio plus frames, landmarks or a face video; chunks cross-faded; clear errors."""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from cunet import audio
+from cunet import config as config_io
+from cunet.datasets import face
+from cunet.datasets.acappella import FRAME_SHAPE, mouth_crops
+from cunet.errors import InputError
+from cunet.evaluation.separate import load_separator, main
+from cunet.evaluation.visual import load_visual, read_video
+from cunet.train.models import ModelConfig, build_model
+
+RATE = 16384
+
+
+def _stand_in(visual: str, folder: Path) -> Path:
+    """A Y-Net whose complex mask is a real gain read off the visual input: the mean landmark coordinate
+    / 1000, or the mean of the mouth crops' first channel. Separation must return that gain times the
+    input (band-limited to 8192 Hz), which checks chunks, cross-fades and the visual alignment."""
+    spec = keras.Input((256, 256, 2), name="spectrogram")
+    if visual == "landmarks":
+        vis = keras.Input((100, 68, 2), name="landmarks")
+        gain = keras.layers.Dense(1, use_bias=False, name="gain")(keras.layers.Flatten()(vis))
+        weights = np.full((100 * 68 * 2, 1), 1 / (1000 * 100 * 68 * 2), np.float32)
+    else:
+        vis = keras.Input((100, 96, 96, 3), name="video")
+        gain = keras.layers.Dense(1, use_bias=False, name="gain")(keras.layers.GlobalAveragePooling3D()(vis))
+        weights = np.array([[1.0], [0.0], [0.0]], np.float32)
+    ones = keras.layers.Conv2D(1, 1, kernel_initializer="zeros", bias_initializer="ones", name="ones")(spec)
+    zeros = keras.layers.Conv2D(1, 1, kernel_initializer="zeros", name="zeros")(spec)
+    real = keras.layers.Multiply()([ones, keras.layers.Reshape((1, 1, 1))(gain)])
+    model = keras.Model([spec, vis], keras.layers.Concatenate()([real, zeros]))
+    model.get_layer("gain").set_weights([weights])
+    model.save(folder / "model.keras")
+    config_io.save(ModelConfig(model="ynet", visual=visual), folder / "model_config.json")
+    return folder
+
+
+def _band_limited(x, rate):
+    y = audio.resample(audio.resample(x, rate, RATE), RATE, rate) if rate != RATE else x
+    return np.pad(y, ((0, 0), (0, max(0, x.shape[1] - y.shape[1]))))[:, : x.shape[1]]
+
+
+def _faces(n, seed=0, still=False):
+    """A synthetic singer's face crops, the mouth opening and closing (or not)."""
+    rng = np.random.default_rng(seed)
+    mouth = np.full(n, 0.5) if still else 0.5 + 0.5 * np.sin(2 * np.pi * np.arange(n) / 25)
+    return face.render(face.FaceStyle.random(rng), mouth, np.full(n, 0.5), np.zeros(n), rng)
+
+
+@pytest.mark.parametrize("seconds,rate,channels", [(0.5, RATE, 1), (9.3, 44100, 2)])
+def test_landmark_gain_comes_back_over_chunks_rates_and_channels(tmp_path, seconds, rate, channels):
+    separator = load_separator(_stand_in("landmarks", tmp_path))
+    rng = np.random.default_rng(1)
+    x = (0.1 * rng.standard_normal((channels, int(seconds * rate)))).astype(np.float32)
+    frames = int(np.ceil(seconds * 25))
+    marks = np.full((frames, 68, 2), 400.0, np.float32)  # gain 0.4 everywhere
+    out = separator.separate(x, rate, marks)["vocals"]
+    assert out.shape == x.shape
+    want = 0.4 * _band_limited(x, rate)
+    inner = slice(200, -200)  # the resampler's edges
+    err = np.sqrt(np.mean((out[:, inner] - want[:, inner]) ** 2) / np.mean(want[:, inner] ** 2))
+    assert err < 0.01, err
+
+
+def test_each_chunk_listens_to_its_own_frames(tmp_path):
+    """Landmarks stepping from gain 0.2 to 0.6 at 6 s: the estimate follows, cross-faded within a chunk."""
+    separator = load_separator(_stand_in("landmarks", tmp_path))
+    x = (0.1 * np.random.default_rng(2).standard_normal(12 * RATE)).astype(np.float32)
+    marks = np.full((300, 68, 2), 200.0, np.float32)
+    marks[150:] = 600.0
+    out = separator.separate(x, RATE, marks)["vocals"]
+    early, late = slice(RATE, 2 * RATE), slice(10 * RATE, 11 * RATE)
+    assert np.std(out[early]) / np.std(x[early]) == pytest.approx(0.2, rel=0.02)
+    assert np.std(out[late]) / np.std(x[late]) == pytest.approx(0.6, rel=0.02)
+
+
+def test_video_file_npy_frames_and_acappella_layout_are_found_and_agree(tmp_path):
+    import av
+
+    faces = _faces(60)
+    # a 50 fps face video of 1.2 s: read back at 25 fps, 30 frames
+    video = tmp_path / "song.mp4"
+    with av.open(str(video), "w") as container:
+        stream = container.add_stream("mpeg4", rate=50)
+        stream.width, stream.height, stream.pix_fmt = 96, 128, "yuv420p"
+        stream.bit_rate = 4_000_000
+        for frame in np.repeat(faces, 2, 0)[:60]:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    frames = read_video(video)
+    assert frames.shape == (30, *FRAME_SHAPE) and frames.dtype == np.uint8
+    assert np.mean(np.abs(frames.astype(float) - faces[:30])) < 12  # lossy codec, same picture
+
+    audio.write(tmp_path / "song.wav", np.zeros(RATE, np.float32), RATE)
+    found, source = load_visual(tmp_path / "song.wav", "video")
+    assert source == video and found.shape == frames.shape
+    np.save(tmp_path / "song.frames.npy", faces, allow_pickle=False)
+    found, source = load_visual(tmp_path / "song.wav", "video")  # .frames.npy before a video
+    assert source.name == "song.frames.npy" and np.array_equal(found, faces)
+
+    layout = tmp_path / "test_seen"
+    audio.write(layout / "audio/English/Female/x.wav", np.zeros(RATE, np.float32), RATE)
+    (layout / "landmarks/English/Female").mkdir(parents=True)
+    np.save(layout / "landmarks/English/Female/x.npy", np.ones((25, 68, 2), np.float32), allow_pickle=False)
+    marks, source = load_visual(layout / "audio/English/Female/x.wav", "landmarks")
+    assert source == layout / "landmarks/English/Female/x.npy" and marks.shape == (25, 68, 2)
+
+
+def test_video_model_gain_from_mouth_crops(tmp_path):
+    separator = load_separator(_stand_in("video", tmp_path))
+    faces = _faces(25, seed=3, still=True)
+    padded = np.concatenate([faces, np.repeat(faces[-1:], 75, 0)])  # one chunk: the last frame held
+    gain = float(mouth_crops(padded)[..., 0].mean())
+    x = (0.1 * np.random.default_rng(4).standard_normal(RATE)).astype(np.float32)
+    out = separator.separate(x, RATE, faces)["vocals"]
+    np.testing.assert_allclose(out, gain * x, rtol=0, atol=1e-3 * abs(gain))
+
+
+def test_real_ynet_keeps_length_and_channels(tmp_path):
+    keras.utils.set_random_seed(0)
+    cfg = ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 32, 64))
+    build_model(cfg).save(tmp_path / "model.keras")
+    config_io.save(cfg, tmp_path / "model_config.json")
+    separator = load_separator(tmp_path)
+    x = (0.1 * np.random.default_rng(5).standard_normal((2, 5 * 22050))).astype(np.float32)
+    marks = np.random.default_rng(6).uniform(0, 96, (125, 68, 2)).astype(np.float32)
+    out = separator.separate(x, 22050, marks)["vocals"]
+    assert out.shape == x.shape and np.all(np.isfinite(out)) and np.any(out)
+
+
+def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, capsys):
+    (tmp_path / "model").mkdir()
+    model = _stand_in("landmarks", tmp_path / "model")
+    songs = tmp_path / "songs"
+    x = (0.1 * np.random.default_rng(7).standard_normal(3 * RATE)).astype(np.float32)
+    audio.write(songs / "good.wav", x, RATE, "FLOAT")
+    np.save(songs / "good.landmarks.npy", np.full((75, 68, 2), 500.0, np.float32), allow_pickle=False)
+    assert main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    y, rate = audio.read(tmp_path / "out/good/vocals.wav")
+    assert rate == RATE and y.shape == (1, len(x))
+    np.testing.assert_allclose(y[0, 100:-100], 0.5 * x[100:-100], atol=2e-3)
+
+    audio.write(songs / "short.wav", x, RATE, "FLOAT")
+    np.save(songs / "short.landmarks.npy", np.full((40, 68, 2), 500.0, np.float32), allow_pickle=False)
+    audio.write(songs / "none.wav", x, RATE, "FLOAT")
+    for name, message in (("short", "frames missing"), ("none", "needs the singer's landmarks")):
+        assert main([str(model), str(songs / f"{name}.wav"), "-o", str(tmp_path / "bad"), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert message in err and f"{name}." in err
+    assert not (tmp_path / "bad").exists()
+
+
+def test_frames_of_the_wrong_shape_are_named(tmp_path):
+    audio.write(tmp_path / "a.wav", np.zeros(RATE, np.float32), RATE)
+    np.save(tmp_path / "a.frames.npy", np.zeros((25, 64, 64, 3), np.uint8), allow_pickle=False)
+    with pytest.raises(InputError, match="a.frames.npy.*uint8 \\(T, 128, 96, 3\\)"):
+        load_visual(tmp_path / "a.wav", "video")
