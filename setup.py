@@ -20,6 +20,7 @@ setup(
         "pandas>=2.0",
         "matplotlib>=3.7",
         "tqdm>=4.60",
+        "av>=12",  # PyAV: face-cropped videos as the Y-Net's visual input
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; the training logs need it
     ],
     extras_require={

@@ -48,6 +48,15 @@ def make_model(folder: Path) -> None:
     config_io.save(cfg, folder / "model_config.json")
 
 
+def peak_rss() -> int:
+    """This process's own peak resident memory in bytes (VmHWM). Not getrusage's ru_maxrss: Linux carries the
+    forking parent's resident size across exec into it, which made this benchmark report its parent's 2.4 GiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: the best there is
+
+
 def child(model: str, path: str, out: str) -> None:
     """One measurement, printed as JSON: seconds to load, seconds to separate, peak RSS in bytes."""
     start = time.perf_counter()
@@ -58,7 +67,7 @@ def child(model: str, path: str, out: str) -> None:
     loaded = time.perf_counter()
     separate_file(sep, Path(path), Path(out))
     done = time.perf_counter()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = peak_rss()
     seconds = audio.info(path).frames / RATE
     print(json.dumps({"load": loaded - start, "separate": done - loaded, "peak": peak, "seconds": seconds}))
 

@@ -44,3 +44,24 @@ def small_musdb(tmp_path) -> Path:
 def copy_tree(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     return dst
+
+
+# 4 epochs each; the Y-Net's steps cost ~10x a U-Net's on 2 cores, so it takes fewer and smaller ones
+TRAINED = {"unet": ["--model", "unet", "--target", "vocals", "--steps", "20"],
+           "cunet": ["--model", "cunet", "--steps", "20"],
+           "ynet": ["--model", "ynet", "--visual", "landmarks", "--steps", "8", "--batch-size", "2"]}
+
+
+@pytest.fixture(scope="session")
+def trained_runs(tiny_stores, tmp_path_factory) -> dict:
+    """A U-Net (vocals), a C-U-Net and a landmark Y-Net, each trained 4 short epochs on the tiny stores (shared by the training, results and pipeline tests): {name: (argv, run folder)}."""
+    from cunet.train.__main__ import main as train_main
+
+    runs = {}
+    for name, argv in TRAINED.items():
+        kind = "acappella" if name == "ynet" else "musdb"
+        folder = tmp_path_factory.mktemp("runs") / name
+        args = argv + ["--store", str(tiny_stores / kind), "--run-dir", str(folder), "--epochs", "4", "--quiet"]
+        assert train_main(args) == 0
+        runs[name] = (args, folder)
+    return runs

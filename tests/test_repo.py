@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # import name -> the distribution setup.py must declare
 DISTRIBUTIONS = {"tensorflow": "tensorflow", "keras": "keras", "numpy": "numpy", "scipy": "scipy",
                  "librosa": "librosa", "soundfile": "soundfile", "soxr": "soxr", "mir_eval": "mir_eval",
-                 "pandas": "pandas", "matplotlib": "matplotlib", "tqdm": "tqdm"}
+                 "pandas": "pandas", "matplotlib": "matplotlib", "tqdm": "tqdm", "av": "av"}
 OPTIONAL = {"musdb"}  # imported inside the function that needs it, with an error that names the extra
 
 
@@ -38,7 +38,8 @@ def test_ci_runs_the_readme_test_command():
     commands = re.findall(r"```bash\n(pip install[^\n]*)\n```", readme)
     assert len(commands) == 2, commands
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
-    assert "python -m cunet.preprocess" in commands[0]
+    for stage in ("cunet.preprocess", "cunet.train --model", "cunet.evaluation.results"):
+        assert f"python -m {stage}" in commands[0], stage
 
 
 def test_no_pickle_and_no_second_stft():

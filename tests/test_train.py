@@ -113,12 +113,9 @@ def keras_free_ynet_config(visual):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("argv", [["--model", "unet"], ["--model", "cunet"],
-                                  ["--model", "ynet", "--visual", "landmarks"]], ids=["unet", "cunet", "ynet"])
-def test_training_lowers_the_validation_loss(tiny_stores, tmp_path, argv):
-    kind = "acappella" if "ynet" in argv else "musdb"
-    args = argv + ["--store", str(tiny_stores / kind), "--run-dir", str(tmp_path / "run"), "--epochs", "4",
-                   "--steps", "20", "--quiet"]
+@pytest.mark.parametrize("name", ["unet", "cunet", "ynet"])
+def test_training_lowers_the_validation_loss(trained_runs, name):
+    args, run = trained_runs[name]
     cfg = _cfg(*args)
     from cunet.train.main import compiled_model
 
@@ -126,14 +123,13 @@ def test_training_lowers_the_validation_loss(tiny_stores, tmp_path, argv):
     valid = data_loader.examples(cfg, store, "valid")
     keras.utils.set_random_seed(cfg.seed)
     before = compiled_model(cfg).evaluate(data_loader.dataset(cfg, valid, 4, count=len(valid)), verbose=0)
-    assert train_main(args) == 0
-    model = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
+    model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     after = model.evaluate(data_loader.dataset(cfg, valid, 4, count=len(valid)), verbose=0)
     assert after < 0.9 * before, (before, after)
-    history = (tmp_path / "run" / "history.csv").read_text().splitlines()
+    history = (run / "history.csv").read_text().splitlines()
     assert history[0].split(",")[:2] == ["epoch", "learning_rate"] and len(history) == 5
-    assert any((tmp_path / "run" / "tensorboard" / "validation").iterdir())
-    assert config_io.load(TrainConfig, tmp_path / "run" / "config.json") == cfg
+    assert any((run / "tensorboard" / "validation").iterdir())
+    assert config_io.load(TrainConfig, run / "config.json") == cfg
 
 
 @pytest.mark.slow

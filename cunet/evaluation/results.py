@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -259,7 +260,7 @@ def write(cfg: ResultsConfig, rows: list[dict], panels: dict) -> str:
         sdr_boxplot(frame, tmp / "sdr_boxplot.png")
         for model in dict.fromkeys(m for _, m in panels):
             spectrogram_panel([panels[k] for k in panels if k[1] == model],
-                              tmp / f"spectrogram_{model.replace(' ', '_').strip('()')}.png")
+                              tmp / f"spectrogram_{re.sub(r'[^A-Za-z0-9.-]+', '_', model).strip('_')}.png")
         config_io.save(cfg, tmp / "results_config.json")
     return table
 
