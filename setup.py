@@ -24,11 +24,12 @@ setup(
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; the training logs need it
     ],
     extras_require={
+        # pytest-xdist runs the suite on two processes (README's test command; pytest.ini sets it).
         # torch only reads the original Y-Net's .pth checkpoints in a test (the CPU build lies on this
         # project's machines); cunet itself never needs it.
         # jax runs the data-parallel training test on the JAX backend; museval is the reference that
         # cunet's BSS Eval v4 is checked against (it imports musdb, which needs ffmpeg on the PATH).
-        "test": ["pytest>=7", "pytest-timeout>=2", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34", "museval>=0.4"],
+        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34", "museval>=0.4"],
         "torch": ["torch"],
         "jax": ["jax>=0.4.34"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.

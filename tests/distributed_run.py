@@ -50,5 +50,6 @@ class SaveReplicas(keras.callbacks.Callback):
 
 
 cfg = resolve(parse_args(["--model", "cunet", "--store", args.store, "--run-dir", args.run_dir, "--epochs", "1",
-                          "--steps", "3", "--batch-size", "4", "--strategy", args.strategy]))
+                          "--steps", "3", "--batch-size", "4", "--strategy", args.strategy,
+                          "--set", "model.first_filters=8"]))  # a quarter of the arithmetic: the test is the syncing
 train(cfg, verbose=0, callbacks=[SaveReplicas()])

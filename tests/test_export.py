@@ -12,7 +12,7 @@ from cunet.train.models import ModelConfig, build_model
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cfg", [ModelConfig(model="cunet", film="complex", control="cnn"),
+@pytest.mark.parametrize("cfg", [ModelConfig(model="cunet", film="complex", control="cnn", first_filters=8),
                                  ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 32, 64))],
                          ids=["cunet", "ynet-landmarks"])
 def test_saved_model_and_tflite_match_keras(tmp_path, cfg):

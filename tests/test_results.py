@@ -37,10 +37,11 @@ def test_music_examples_rebuild_the_stems_and_the_mixture(tiny_stores):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained_runs")
 def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, tmp_path, capsys):
     runs = [str(folder) for _, folder in trained_runs.values()]
     out = tmp_path / "results"
-    assert main(["--runs", *runs, "--out", str(out), "--quiet"]) == 0
+    assert main(["--runs", *runs, "--out", str(out), "--max-tracks", "3", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "### vocals" in printed and "| IRM2 |" in printed
 

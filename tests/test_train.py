@@ -113,6 +113,7 @@ def keras_free_ynet_config(visual):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("trained_runs")
 @pytest.mark.parametrize("name", ["unet", "cunet", "ynet"])
 def test_training_lowers_the_validation_loss(trained_runs, name):
     args, run = trained_runs[name]
@@ -135,7 +136,7 @@ def test_training_lowers_the_validation_loss(trained_runs, name):
 @pytest.mark.slow
 def test_sigkill_then_same_command_resumes_exactly(tiny_stores, tmp_path):
     base = [sys.executable, "-m", "cunet.train", "--model", "cunet", "--store", str(tiny_stores / "musdb"),
-            "--epochs", "3", "--steps", "3", "--quiet"]
+            "--epochs", "3", "--steps", "3", "--set", "model.first_filters=8", "--quiet"]
     whole = subprocess.run(base + ["--run-dir", str(tmp_path / "whole")], capture_output=True, text=True)
     assert whole.returncode == 0, whole.stderr[-2000:]
     run = tmp_path / "killed"
@@ -185,7 +186,7 @@ def test_mixed_precision_trains_and_keeps_float32_outputs(tiny_stores, tmp_path,
     run = tmp_path / "run"
     assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
                        "--epochs", "1", "--steps", "2", "--batch-size", "2", "--mixed-precision", precision,
-                       "--quiet"]) == 0
+                       "--set", "model.first_filters=8", "--quiet"]) == 0
     assert keras.config.dtype_policy().name == "float32"  # the run's policy does not leak out of it
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     assert model.get_layer("enc2_conv").dtype_policy.name == f"mixed_{precision}"
