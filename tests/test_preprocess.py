@@ -218,7 +218,8 @@ def test_failure_while_writing_leaves_no_partial_track(small_musdb, tmp_path, mo
 
     monkeypatch.setattr(spectrogram.audio, "stft", failing_stft, raising=True)
     out = tmp_path / "store"
-    assert main(["--dataset", "musdb", "--root", str(small_musdb), "--out", str(out), "--quiet"]) == 2
+    # --jobs 1: the failure is patched into this process, not into worker processes
+    assert main(["--dataset", "musdb", "--root", str(small_musdb), "--out", str(out), "--jobs", "1", "--quiet"]) == 2
     monkeypatch.undo()
     tracks = sorted(p.name for p in (out / "tracks").iterdir())
     assert tracks == ["A_-_One"]  # the first track whole, the failed one absent, no temporary folders

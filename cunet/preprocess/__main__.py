@@ -41,7 +41,8 @@ def parse_args(argv):
     p.add_argument("--add-all", action="store_true", help="index the all-ones condition too")
     p.add_argument("--patch-frames", type=int, default=128)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field")
-    p.add_argument("--jobs", type=int, default=1, help="tracks processed in parallel")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                   help="tracks processed in parallel (default: one per CPU core; the result is the same)")
     p.add_argument("--shard", help="i/n: process every n-th track starting at i (for several machines)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p.parse_args(argv)
