@@ -157,12 +157,15 @@ def singing_examples(store: Store, cfg: ResultsConfig):
 
 
 # -- models on examples -------------------------------------------------------------------------------------
-def _estimates(separator, example: Example) -> dict[str, np.ndarray]:
-    """{model row name: the target's estimate} for one separator on one example."""
+def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.ndarray]:
+    """{model row name: the target's estimate} for one separator on one example. A music track comes once
+    per target with the same mixture: each separator separates it once (``track_cache``)."""
     if example.visual is None:
         if example.target not in separator.targets:
             return {}
-        return {"": separator.separate(example.mixture, example.rate)[example.target]}
+        if (id(separator), example.track) not in track_cache:
+            track_cache[id(separator), example.track] = separator.separate(example.mixture, example.rate)
+        return {"": track_cache[id(separator), example.track][example.target]}
     kind = separator.visual
     own = example.visual.get(kind) if kind != "none" else None
     out = {"": separator.separate(example.mixture, example.rate, own)["vocals"]}
@@ -189,10 +192,12 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
         store = Store(store_path)
         here = [(name, sep) for name, sep, s in separators if s == store_path]
         examples = music_examples(store, cfg.max_tracks) if store.kind == "music" else singing_examples(store, cfg)
+        cache = {}
         for ex in tqdm(examples, desc=f"scoring {store_path}", disable=not progress, unit="example"):
+            cache = {k: v for k, v in cache.items() if k[1] == ex.track}  # only the current track's
             estimates = {name: est for name, est in ex.oracles.items()}
             for name, sep in here:
-                estimates.update({name + suffix: est for suffix, est in _estimates(sep, ex).items()})
+                estimates.update({name + suffix: est for suffix, est in _estimates(sep, ex, cache).items()})
             for model, est in estimates.items():
                 values = score(ex, est, cfg.v4, mixture_row=model == "mixture")
                 rows += [{"track": ex.track, "target": ex.target, "model": model, "metric": m, "value": v}

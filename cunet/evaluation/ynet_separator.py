@@ -52,10 +52,10 @@ class YNetSeparator:
         clip = visual[frame: frame + CLIP_FRAMES]
         return spec, (mouth_crops(clip) if self.visual == "video" else clip.astype(np.float32))
 
-    def _masks(self, inputs: list) -> np.ndarray:
-        """Network inputs of up to batch_size chunks -> (chunks, 512, 256) complex masks."""
-        n, b = len(inputs), self.cfg.batch_size
-        spec = np.zeros((b, 256, 256, 2), np.float32)  # a fixed batch shape: traced once
+    def _masks(self, inputs: list, b: int) -> np.ndarray:
+        """Network inputs of up to ``b`` chunks -> (chunks, 512, 256) complex masks."""
+        n = len(inputs)
+        spec = np.zeros((b, 256, 256, 2), np.float32)  # one batch shape per input: traced once
         spec[:n] = [s for s, _ in inputs]
         if self.visual == "none":
             logits = self.model.predict_on_batch(spec)
@@ -98,10 +98,11 @@ class YNetSeparator:
         mono = padded.mean(0)
         total = np.zeros_like(padded)
         weight = np.zeros(padded.shape[1], np.float32)
-        for first in range(0, len(starts), self.cfg.batch_size):
-            group = range(first, min(len(starts), first + self.cfg.batch_size))
+        b = min(self.cfg.batch_size, len(starts))  # a 4-s clip runs alone, not in a padded batch
+        for first in range(0, len(starts), b):
+            group = range(first, min(len(starts), first + b))
             masks = self._masks([self._network_input(mono[offsets[k]: offsets[k] + CLIP_SAMPLES], visual,
-                                                     starts[k]) for k in group])
+                                                     starts[k]) for k in group], b)
             for mask, k in zip(masks, group):
                 a, b = offsets[k], offsets[k] + CLIP_SAMPLES
                 w = self._chunk_weights(offsets, k)
