@@ -163,3 +163,19 @@ def test_frames_of_the_wrong_shape_are_named(tmp_path):
     np.save(tmp_path / "a.frames.npy", np.zeros((25, 64, 64, 3), np.uint8), allow_pickle=False)
     with pytest.raises(InputError, match="a.frames.npy.*uint8 \\(T, 128, 96, 3\\)"):
         load_visual(tmp_path / "a.wav", "video")
+
+
+def test_blocks_stream_long_inputs_without_seams(tmp_path):
+    """5-s blocks (1 s of context each side) instead of 20 s: the same gain everywhere, seams included,
+    with the landmarks memory-mapped from disk and sliced per block."""
+    from cunet.evaluation.separate import SeparateConfig
+
+    separator = load_separator(_stand_in("landmarks", tmp_path), SeparateConfig(block_seconds=5.0))
+    x = (0.1 * np.random.default_rng(8).standard_normal((2, 23 * 22050))).astype(np.float32)
+    np.save(tmp_path / "marks.npy", np.full((23 * 25, 68, 2), 300.0, np.float32), allow_pickle=False)
+    marks = np.load(tmp_path / "marks.npy", mmap_mode="r", allow_pickle=False)
+    out = separator.separate(x, 22050, marks)["vocals"]
+    want = 0.3 * _band_limited(x, 22050)
+    inner = slice(200, -200)
+    err = np.sqrt(np.mean((out[:, inner] - want[:, inner]) ** 2) / np.mean(want[:, inner] ** 2))
+    assert out.shape == x.shape and err < 0.01, err

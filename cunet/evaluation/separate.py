@@ -176,20 +176,7 @@ class Separator:
         if n <= 0:
             raise ValueError("nothing to separate: the input has no samples")
         scale = self._scale(read, n, rate)
-        block, context = int(self.cfg.block_seconds * rate), int(self.cfg.context_seconds * rate)
-        tail = None  # the previous block's output over the 2 * context samples both blocks cover
-        for start in range(0, n, block):
-            stop = min(n, start + block)
-            lo, hi = max(0, start - context), min(n, stop + context)
-            out = self._separate_block(read(lo, hi), rate, scale)  # covers [lo, hi), where the tail began
-            if tail is not None:
-                w = _ramp(tail.shape[-1]).astype(np.float32)
-                out[..., : tail.shape[-1]] = tail * (1 - w) + out[..., : tail.shape[-1]] * w
-            keep = hi - lo if stop == n else stop - context - lo
-            emit(out[..., :keep])
-            tail = out[..., keep:]
-            if progress:
-                progress(stop - start)
+        stream_blocks(lambda x, lo: self._separate_block(x, rate, scale), read, n, rate, emit, self.cfg, progress)
 
     def separate(self, x: np.ndarray, rate: int) -> dict[str, np.ndarray]:
         """(channels, samples) or (samples,) -> {target: same shape}, in memory."""
@@ -200,6 +187,28 @@ class Separator:
         self.stream(lambda a, b: x[:, a:b], x.shape[1], rate, pieces.append)
         out = np.concatenate(pieces, axis=-1) if pieces else np.zeros((len(self.targets), *x.shape), np.float32)
         return {t: (out[i, 0] if flat else out[i]) for i, t in enumerate(self.targets)}
+
+
+def stream_blocks(separate_block: Callable[[np.ndarray, int], np.ndarray], read: Callable[[int, int], np.ndarray],
+                  n: int, rate: int, emit: Callable[[np.ndarray], None], cfg: SeparateConfig,
+                  progress: Callable[[int], None] | None = None) -> None:
+    """Blocks of ``cfg.block_seconds`` with ``cfg.context_seconds`` either side, each separated alone by
+    ``separate_block(x, first sample)`` -> (targets, channels, samples); neighbours are cross-faded over
+    the context both covered, and ``emit`` gets the result in order, ``n`` samples in all."""
+    block, context = int(cfg.block_seconds * rate), int(cfg.context_seconds * rate)
+    tail = None  # the previous block's output over the 2 * context samples both blocks cover
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        lo, hi = max(0, start - context), min(n, stop + context)
+        out = separate_block(read(lo, hi), lo)  # covers [lo, hi), where the tail began
+        if tail is not None:
+            w = _ramp(tail.shape[-1]).astype(np.float32)
+            out[..., : tail.shape[-1]] = tail * (1 - w) + out[..., : tail.shape[-1]] * w
+        keep = hi - lo if stop == n else stop - context - lo
+        emit(out[..., :keep])
+        tail = out[..., keep:]
+        if progress:
+            progress(stop - start)
 
 
 def find_inputs(specs: list[str]) -> list[Path]:
@@ -249,14 +258,7 @@ def separate_file(separator, path: Path, out: Path, progress: bool = False) -> l
     meta = audio.info(path)  # checks the header, and that a wav is not truncated
     names = [out / separator.cfg.template.format(name=path.stem, target=t) for t in separator.targets]
     subtype = separator.cfg.subtype
-    if not isinstance(separator, Separator):  # Y-Net: audio with its video, in memory
-        visual, source = visual_for(separator, path)
-        x, rate = audio.read(path)
-        estimates = separator.separate(x, rate, visual, source)
-        for name, target in zip(names, separator.targets):
-            audio.write(name, estimates[target], rate,
-                        subtype or ("PCM_24" if name.suffix.lower() == ".flac" else "FLOAT"))
-        return names
+    visual, source = visual_for(separator, path)  # a Y-Net's frames (memory-mapped) or landmarks
     with contextlib.ExitStack() as stack:
         writers = [stack.enter_context(audio.writer(
             p, meta.samplerate, meta.channels,
@@ -268,8 +270,11 @@ def separate_file(separator, path: Path, out: Path, progress: bool = False) -> l
             for write, target_piece in zip(writers, piece):
                 write(target_piece)
 
-        separator.stream(lambda a, b: audio.read_span(path, a, b), meta.frames, meta.samplerate, emit,
-                         progress=bar.update)
+        read = lambda a, b: audio.read_span(path, a, b)  # noqa: E731
+        if isinstance(separator, Separator):
+            separator.stream(read, meta.frames, meta.samplerate, emit, progress=bar.update)
+        else:
+            separator.stream(read, meta.frames, meta.samplerate, emit, visual, source, progress=bar.update)
     return names
 
 
@@ -298,8 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         inputs = find_inputs(args.inputs)
         separator = load_separator(args.model, cfg)
         for path in inputs:  # every input is checked before anything is written
-            audio.info(path)
-            visual_for(separator, path)
+            meta = audio.info(path)
+            if not isinstance(separator, Separator):
+                separator.check(meta.frames, meta.samplerate, *visual_for(separator, path))
         for path in inputs:
             written = separate_file(separator, path, Path(args.out), progress=not args.quiet)
             if not args.quiet:

@@ -80,7 +80,8 @@ def load_visual(audio_path: str | Path, kind: str) -> tuple[np.ndarray, Path]:
     tried = candidates(audio_path, kind)
     for path in tried:
         if path.is_file():
-            array = read_video(path) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path, mmap=False)
+            # .npy frames stay memory-mapped: a separator reads them a block at a time
+            array = read_video(path) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path)
             return check_visual(array, kind, path), path
     what = "face frames or a face video" if kind == "video" else "landmarks"
     raise InputError(audio_path, f"this Y-Net needs the singer's {what}; none found (looked for "

@@ -1,7 +1,9 @@
 """Y-Net separation of any length: the target singer's voice from a mixture and the singer's video.
 
-The model sees 4-second chunks (65535 samples at 16384 Hz with their 100 video frames at 25 fps).
-Chunks start every ``chunk_hop_frames`` video frames (3 s by default), so neighbours share a second of audio,
+Long inputs are separated in blocks, as the magnitude models' are (separate.py), so memory does not
+grow with the input. Within a block the model sees 4-second chunks (65535 samples at 16384 Hz with their
+100 video frames at 25 fps). Chunks start every ``chunk_hop_frames`` video frames (3 s by default), so
+neighbours share a second of audio,
 which is cross-faded (raised-cosine weights summing to one); the last chunk is padded (silence, and the
 last video frame repeated), so no tail is dropped. The network's complex mask (logits, used as they are,
 as the original does at inference) is repeated to the full 512 bins and applied to every channel's STFT:
@@ -14,13 +16,14 @@ The network input is the mono mix divided by the number of slots the model was t
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 
 from .. import audio
 from ..datasets.acappella import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, mouth_crops
 from ..errors import InputError
-from .separate import SeparateConfig, _ramp
+from .separate import SeparateConfig, _ramp, stream_blocks
 
 CLIP_SAMPLES, CLIP_FRAMES = 65535, 100
 
@@ -66,30 +69,59 @@ class YNetSeparator:
         logits = np.asarray(logits, np.float32)[:n]
         return np.repeat(logits[..., 0] + 1j * logits[..., 1], 2, axis=1)  # every second bin -> all 512
 
+    def check(self, n: int, rate: int, visual: np.ndarray | None, visual_name: str = "the visual input") -> None:
+        """That ``n`` samples at ``rate`` can be separated with ``visual``: its frames must cover them."""
+        if n <= 0:
+            raise ValueError("nothing to separate: the input has no samples")
+        if self.visual == "none":
+            return
+        if visual is None:
+            raise InputError(None, f"this Y-Net ({self.visual}) needs the singer's "
+                                   f"{'frames' if self.visual == 'video' else 'landmarks'}")
+        needed = math.ceil(n / rate * FPS)
+        if len(visual) < needed - 1:  # one frame of rounding is forgiven
+            raise InputError(visual_name, f"frames missing: the audio lasts {n / rate:.2f} s, {needed} frames "
+                                          f"at {FPS} fps, but there are {len(visual)} ({len(visual) / FPS:.2f} s)")
+
+    def stream(self, read: Callable[[int, int], np.ndarray], n: int, rate: int,
+               emit: Callable[[np.ndarray], None], visual: np.ndarray | None = None,
+               visual_name: str = "the visual input", progress: Callable[[int], None] | None = None) -> None:
+        """Separate ``n`` samples that ``read(start, stop)`` gives as (channels, samples) at ``rate``, in
+        blocks as the magnitude separator does (memory does not grow with the input; memory-mapped frames
+        are read a block at a time). ``visual``: uint8 (T, 128, 96, 3) frames or (T, 68, 2) landmarks at
+        25 fps from the audio's first sample. ``emit`` gets (1, channels, samples) pieces in order."""
+        self.check(n, rate, visual, visual_name)
+
+        def block(x: np.ndarray, first: int) -> np.ndarray:
+            if visual is None or self.visual == "none":
+                return self._separate_span(x, rate, None)[None]
+            frame = int(round(first / rate * FPS))  # blocks start on whole seconds: an exact frame
+            count = math.ceil(x.shape[1] / rate * FPS) + 1
+            clip = np.asarray(visual[frame: frame + count])
+            return self._separate_span(x, rate, clip if len(clip) else np.asarray(visual[-1:]))[None]
+
+        stream_blocks(block, read, n, rate, emit, self.cfg, progress)
+
     def separate(self, x: np.ndarray, rate: int, visual: np.ndarray | None = None,
                  visual_name: str = "the visual input") -> dict[str, np.ndarray]:
-        """(channels, samples) or (samples,) at ``rate`` -> {"vocals": same shape}. ``visual``: uint8
-        (T, 128, 96, 3) frames or (T, 68, 2) landmarks at 25 fps, covering the audio."""
+        """(channels, samples) or (samples,) at ``rate`` -> {"vocals": same shape}, in memory."""
         x = np.asarray(x, np.float32)
         flat = x.ndim == 1
         x = x[None] if flat else x
-        if x.shape[-1] == 0:
-            raise ValueError("nothing to separate: the input has no samples")
+        pieces = []
+        self.stream(lambda a, b: x[:, a:b], x.shape[1], rate, pieces.append, visual, visual_name)
+        out = np.concatenate(pieces, axis=-1)[0]
+        return {"vocals": out[0] if flat else out}
+
+    def _separate_span(self, x: np.ndarray, rate: int, visual: np.ndarray | None) -> np.ndarray:
+        """(channels, samples) and the frames from its first sample on -> (channels, samples), in chunks."""
         inner = audio.resample(x, rate, SAMPLE_RATE) if rate != SAMPLE_RATE else x
         n = inner.shape[1]
         hop = self.cfg.chunk_hop_frames
         starts = [0]
         while int(round(starts[-1] * SAMPLES_PER_FRAME)) + CLIP_SAMPLES < n:
             starts.append(starts[-1] + hop)
-        if self.visual != "none":
-            if visual is None:
-                raise InputError(None, f"this Y-Net ({self.visual}) needs the singer's "
-                                       f"{'frames' if self.visual == 'video' else 'landmarks'}")
-            needed = math.ceil(n / SAMPLES_PER_FRAME)
-            if len(visual) < needed - 1:  # one frame of rounding is forgiven
-                raise InputError(visual_name, f"frames missing: the audio lasts {n / SAMPLE_RATE:.2f} s, "
-                                              f"{needed} frames at {FPS} fps, but there are {len(visual)} "
-                                              f"({len(visual) / FPS:.2f} s)")
+        if visual is not None:
             pad = starts[-1] + CLIP_FRAMES - len(visual)
             visual = np.concatenate([visual, np.repeat(visual[-1:], pad, 0)]) if pad > 0 else visual
         offsets = [int(round(f * SAMPLES_PER_FRAME)) for f in starts]
@@ -104,15 +136,14 @@ class YNetSeparator:
             masks = self._masks([self._network_input(mono[offsets[k]: offsets[k] + CLIP_SAMPLES], visual,
                                                      starts[k]) for k in group], b)
             for mask, k in zip(masks, group):
-                a, b = offsets[k], offsets[k] + CLIP_SAMPLES
+                a, e = offsets[k], offsets[k] + CLIP_SAMPLES
                 w = self._chunk_weights(offsets, k)
-                est = audio.istft(mask[None] * audio.stft(padded[:, a:b], self.stft), self.stft, CLIP_SAMPLES)
-                total[:, a:b] += est * w
-                weight[a:b] += w
+                est = audio.istft(mask[None] * audio.stft(padded[:, a:e], self.stft), self.stft, CLIP_SAMPLES)
+                total[:, a:e] += est * w
+                weight[a:e] += w
         out = total[:, :n] / weight[:n]
         out = audio.resample(out, SAMPLE_RATE, rate) if rate != SAMPLE_RATE else out
-        out = np.pad(out, ((0, 0), (0, max(0, x.shape[1] - out.shape[1]))))[:, : x.shape[1]]
-        return {"vocals": out[0] if flat else out}
+        return np.pad(out, ((0, 0), (0, max(0, x.shape[1] - out.shape[1]))))[:, : x.shape[1]]
 
     @staticmethod
     def _chunk_weights(offsets: list[int], k: int) -> np.ndarray:
