@@ -18,7 +18,7 @@ setup(
         "soxr>=0.3",
         "mir_eval>=0.7",
         "pandas>=2.0",
-        "matplotlib>=3.7",
+        "matplotlib>=3.10",  # boxplot(orientation=...)
         "tqdm>=4.60",
         "av>=12",  # PyAV: face-cropped videos as the Y-Net's visual input
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; the training logs need it

@@ -29,7 +29,7 @@ def sdr_boxplot(frame, path: Path, metric: str = "sdr") -> None:
         part = data[data["target"] == target]
         models = [m for m in ORACLES if m in set(part["model"])] + sorted(set(part["model"]) - set(ORACLES))
         values = [part[part["model"] == m]["value"].dropna().to_numpy() for m in models]
-        box = ax.boxplot(values, vert=False, widths=0.6, patch_artist=True, showfliers=False)
+        box = ax.boxplot(values, orientation="horizontal", widths=0.6, patch_artist=True, showfliers=False)
         box_patches = box["boxes"]
         for patch, model in zip(box_patches, models):
             patch.set_facecolor("0.85" if model in ORACLES else "tab:blue")
