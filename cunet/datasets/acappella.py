@@ -26,6 +26,7 @@ from ..fileio import load_npy
 SAMPLE_RATE = 16384
 FPS = 25
 SAMPLES_PER_FRAME = SAMPLE_RATE / FPS  # 655.36
+CLIP_SAMPLES, CLIP_FRAMES = 65535, 100  # a Y-Net example: 4 s of audio (256 STFT frames) and of video
 FRAME_SHAPE = (128, 96, 3)
 N_LANDMARKS = 68
 SPLITS = ("train", "val_seen", "test_seen", "test_unseen")

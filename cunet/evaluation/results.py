@@ -31,16 +31,15 @@ import numpy as np
 
 from .. import audio
 from .. import config as config_io
-from ..datasets.acappella import SAMPLES_PER_FRAME
+from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
 from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
-from ..fileio import atomic_dir, atomic_path
+from ..fileio import atomic_dir
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .oracle import ORACLES, oracle_estimates
 from .runs import latest_runs, load_run
 
-CLIP_SAMPLES, CLIP_FRAMES = 65535, 100
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
 ONE_SINGER, TWO_SINGERS = "voice (1 singer)", "voice (2 singers)"
 
@@ -123,13 +122,12 @@ def singing_clips(store: Store) -> list[tuple[int, int]]:
 
 def singing_examples(store: Store, cfg: ResultsConfig):
     """Each test clip mixed with a test accompaniment, alone and with a second singer from another clip."""
-    from ..train.data_loader import singing_levels
+    from ..train.data_loader import clip_at, singing_levels
 
     clips = singing_clips(store)
 
     def voice(track, frame):
-        start = int(round(frame * SAMPLES_PER_FRAME))
-        return np.asarray(store.array(track, "voice")[start: start + CLIP_SAMPLES], np.float32)
+        return clip_at(store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))
 
     def visual(track, frame):
         return {kind: np.asarray(store.array(track, name)[frame: frame + CLIP_FRAMES])
@@ -141,8 +139,7 @@ def singing_examples(store: Store, cfg: ResultsConfig):
         accs = [a for a in store.manifest["accompaniment"] if a["split"] == feeds]
         clip = accs[rng.integers(len(accs))]
         offset = int(rng.integers(max(1, clip["n_samples"] - CLIP_SAMPLES)))
-        acc = np.asarray(store.array(0, "audio", clip["folder"])[offset: offset + CLIP_SAMPLES], np.float32)
-        acc = np.pad(acc, (0, CLIP_SAMPLES - len(acc)), mode="wrap")
+        acc = clip_at(store.array(0, "audio", clip["folder"]), offset)
         others = [k for k, (t, _) in enumerate(clips) if t != track]
         other_track, other_frame = clips[others[rng.integers(len(others))]]
         for target, second in ((ONE_SINGER, None), (TWO_SINGERS, voice(other_track, other_frame))):

@@ -3,11 +3,11 @@
 Long inputs are separated in blocks, as the magnitude models' are (separate.py), so memory does not
 grow with the input. Within a block the model sees 4-second chunks (65535 samples at 16384 Hz with their
 100 video frames at 25 fps). Chunks start every ``chunk_hop_frames`` video frames (3 s by default), so
-neighbours share a second of audio,
-which is cross-faded (raised-cosine weights summing to one); the last chunk is padded (silence, and the
-last video frame repeated), so no tail is dropped. The network's complex mask (logits, used as they are,
-as the original does at inference) is repeated to the full 512 bins and applied to every channel's STFT:
-the estimate keeps the input's rate, channel count and length. Above 8192 Hz there is no estimate.
+neighbours share a second of audio, which is cross-faded (raised-cosine weights summing to one); the last
+chunk is padded (silence, and the last video frame repeated), so no tail is dropped. The network's
+complex mask (logits, used as they are, as the original does at inference) is repeated to the full 512
+bins and applied to every channel's STFT: the estimate keeps the input's rate, channel count and length.
+Above 8192 Hz there is no estimate.
 
 The network input is the mono mix divided by the number of slots the model was trained with (3 with
 ``remix``, else 2), the level of its training mixtures.
@@ -21,11 +21,9 @@ from typing import Callable
 import numpy as np
 
 from .. import audio
-from ..datasets.acappella import FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, mouth_crops
+from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, FPS, SAMPLE_RATE, SAMPLES_PER_FRAME, mouth_crops
 from ..errors import InputError
 from .separate import SeparateConfig, _ramp, stream_blocks
-
-CLIP_SAMPLES, CLIP_FRAMES = 65535, 100
 
 
 class YNetSeparator:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES
+
 DATASETS = ("synthetic", "musdb", "acappella")
 
 
@@ -20,8 +22,8 @@ class PreprocessConfig:
     add_all: bool = False  # also index the all-ones condition (the whole mixture wanted)
     patch_frames: int = 128  # C-U-Net patch length in STFT frames (4 s at 8192 Hz, hop 256)
     train_hop: int = 1  # frames between training patch starts; validation uses one patch
-    video_frames: int = 100  # Y-Net clip length in video frames (4 s at 25 fps)
-    clip_samples: int = 65535  # Y-Net clip length in samples at 16384 Hz
+    video_frames: int = CLIP_FRAMES  # Y-Net clip length in video frames (4 s at 25 fps)
+    clip_samples: int = CLIP_SAMPLES  # Y-Net clip length in samples at 16384 Hz
 
     def __post_init__(self):
         if self.dataset not in DATASETS:

@@ -12,8 +12,8 @@ import numpy as np
 import tensorflow as tf
 
 from .. import audio
-from ..datasets.acappella import (KINETICS_MEAN, KINETICS_STD, MOUTH_COL_MATRIX, MOUTH_COLS, MOUTH_ROW_MATRIX,
-                                  MOUTH_ROWS, SAMPLES_PER_FRAME)
+from ..datasets.acappella import (CLIP_SAMPLES, KINETICS_MEAN, KINETICS_STD, MOUTH_COL_MATRIX, MOUTH_COLS,
+                                  MOUTH_ROW_MATRIX, MOUTH_ROWS, SAMPLES_PER_FRAME)
 from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
@@ -86,8 +86,6 @@ class SingingMixtures:
     Spectrograms keep every second bin (256 x 256), real and imaginary parts last.
     """
 
-    CLIP = 65535
-
     def __init__(self, store: Store, split: str, cfg: TrainConfig):
         self.store, self.cfg, self.train = store, cfg, split == "train"
         self.rows = store.index(split)
@@ -102,8 +100,7 @@ class SingingMixtures:
         return len(self.rows)
 
     def _voice(self, track: int, frame: int) -> np.ndarray:
-        start = int(round(frame * SAMPLES_PER_FRAME))
-        return np.asarray(self.store.array(track, "voice")[start: start + self.CLIP], np.float32)
+        return clip_at(self.store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))
 
     def _visual(self, track: int, frame: int) -> np.ndarray:
         """Landmarks, or the uint8 mouth regions that :func:`mouth_crops_tf` resizes and normalises."""
@@ -117,10 +114,8 @@ class SingingMixtures:
         pick = rng.integers(len(self.rows)) if self.train else int(i) % len(self.rows)
         track, frame = (int(v) for v in self.rows[pick])
         clip = self.acc[rng.integers(len(self.acc))]
-        acc = self.store.array(0, "audio", clip["folder"])
-        offset = int(rng.integers(max(1, clip["n_samples"] - int(1.2 * self.CLIP))))
-        acc = np.asarray(acc[offset: offset + self.CLIP], np.float32)
-        acc = np.pad(acc, (0, self.CLIP - len(acc)), mode="wrap") if len(acc) < self.CLIP else acc
+        offset = int(rng.integers(max(1, clip["n_samples"] - int(1.2 * CLIP_SAMPLES))))
+        acc = clip_at(self.store.array(0, "audio", clip["folder"]), offset)
         k = float(rng.choice(self.cfg.loudness))
         other = None
         if self.cfg.remix and rng.random() < self.cfg.second_singer_prob:
@@ -134,6 +129,12 @@ class SingingMixtures:
         spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
         mixture = audio.real_imag(spec_mix)
         return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
+
+
+def clip_at(samples: np.ndarray, start: int) -> np.ndarray:
+    """A Y-Net clip (CLIP_SAMPLES float32 samples) from ``start``, wrapped round where the array ends first."""
+    x = np.asarray(samples[start: start + CLIP_SAMPLES], np.float32)
+    return np.pad(x, (0, CLIP_SAMPLES - len(x)), mode="wrap") if len(x) < CLIP_SAMPLES else x
 
 
 def _unit_rms(x: np.ndarray) -> np.ndarray:
