@@ -1,0 +1,91 @@
+"""The quality benchmark: its claims arithmetic, and the whole pipeline at toy size through its command."""
+
+import csv
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def load_quality():
+    spec = importlib.util.spec_from_file_location("quality", ROOT / "bench" / "quality.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["quality"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+quality = load_quality()
+
+
+def test_claims_follow_the_scores():
+    sdr = {("vocals", "mixture"): -2.0, ("vocals", "IRM1"): 18.0}
+    for t, u in zip(quality.TARGETS, (4.0, 5.0, 3.0, 12.0)):
+        sdr[t, f"unet-{t}"] = u
+        sdr[t, "cunet-simple-dense"] = u - 0.3  # within 0.5 dB everywhere
+        sdr[t, "cunet-complex-cnn"] = u + (1.0 if t != "drums" else -2.0)  # better, except drums
+    sdr.update({(quality.TWO, "ynet-landmarks"): 4.0, (quality.TWO, "ynet-landmarks (other singer)"): 2.0,
+                (quality.TWO, "ynet-none"): -2.0, (quality.ONE, "ynet-landmarks"): 9.0, (quality.ONE, "ynet-none"): 10.0})
+    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-simple-dense", "cunet-complex-cnn",
+                                                       "ynet-landmarks", "ynet-none"]
+    found = {c["claim"].split(" (")[0] if c["claim"].startswith("one") else c["claim"]: c
+             for c in quality.claims(sdr, models)}
+    match = found["one C-U-Net matches the four dedicated U-Nets on every target"]
+    assert match["measured"] == pytest.approx(-0.3) and match["holds"]  # simple-dense: its worst is -0.3
+    assert "drums -2.00" in match["detail"]
+    share = next(c for c in found.values() if "IRM1" in c["claim"])
+    # the best vocals model is complex-cnn at 13 dB: 15 dB of IRM1's 20 dB gain
+    assert "cunet-complex-cnn" in share["claim"] and share["measured"] == pytest.approx(0.75) and share["holds"]
+    two = found["2 singers: ynet-landmarks beats audio-only ynet-none"]
+    assert two["measured"] == pytest.approx(6.0) and two["holds"]
+    other = found["2 singers: ynet-landmarks loses with the other singer's landmarks"]
+    assert other["measured"] == pytest.approx(2.0) and not other["holds"]
+    one = found["1 singer: ynet-landmarks no worse than audio-only ynet-none"]
+    assert one["measured"] == pytest.approx(-1.0) and not one["holds"]
+    assert len(found) == 5  # no video model trained: no video claims
+
+
+def test_model_names_map_to_train_flags():
+    assert quality.model_flags("cunet-complex-cnn") == ["--model", "cunet", "--film", "complex", "--control", "cnn"]
+    assert quality.model_flags("unet-bass") == ["--model", "unet", "--target", "bass"]
+    with pytest.raises(ValueError, match="unet-guitar"):
+        quality.model_flags("unet-guitar")
+    assert len(quality.all_models(quality.BUDGETS["small"])) == 10
+
+
+@pytest.mark.slow
+def test_toy_pipeline_writes_parseable_report(tmp_path):
+    """preprocess -> train a step or two -> results -> report, through the benchmark's command."""
+    out = tmp_path / "report"
+    models = ["unet-vocals", "ynet-landmarks", "ynet-none"]
+    assert quality.main(["--budget", "toy", "--models", *models, "--work", str(tmp_path / "work"),
+                         "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["claims.json", "per_track.csv", "report.md", "sdr_boxplot.png",
+                                                     "summary.csv", "summary.md"]
+    with open(out / "summary.csv") as f:
+        rows = list(csv.DictReader(f))
+    present = {(r["target"], r["model"]) for r in rows if r["metric"] == "sdr"}
+    for target in ("vocals", quality.ONE, quality.TWO):
+        assert {(target, o) for o in ("mixture", "IRM1", "IRM2")} <= present
+    assert ("vocals", "unet-vocals") in present
+    for target in (quality.ONE, quality.TWO):
+        assert {(target, m) for m in ("ynet-none", "ynet-landmarks", "ynet-landmarks (other singer)")} <= present
+    medians = {(r["target"], r["model"], r["metric"]): float(r["median"]) for r in rows}
+    assert medians["vocals", "IRM1", "sdr"] > medians["vocals", "mixture", "sdr"] + 5
+    with open(out / "per_track.csv") as f:
+        values = [float(r["value"]) for r in csv.DictReader(f) if r["metric"] == "sdr"]
+    assert values and all(math.isfinite(v) for v in values)
+    claims = json.loads((out / "claims.json").read_text())
+    assert len(claims) == 4  # vocals share, and the three Y-Net claims for landmarks
+    report = (out / "report.md").read_text()
+    assert all(m in report for m in models) and report.count("| yes |") + report.count("| **no** |") == 4
+
+    import matplotlib.image
+
+    image = matplotlib.image.imread(out / "sdr_boxplot.png")
+    assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0
