@@ -189,3 +189,37 @@ def test_a_few_training_steps_lower_the_loss(name):
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mae" if not name.startswith("ynet") else "mse")
     history = model.fit(x, y, epochs=20, batch_size=2, verbose=0).history["loss"]
     assert np.mean(history[-3:]) < 0.8 * np.mean(history[:3]), history
+
+
+def test_film_offset_starts_at_the_identity_and_old_files_keep_theirs():
+    x = np.random.default_rng(0).normal(size=(2, 4, 4, 3)).astype(np.float32)
+    zeros = np.zeros((2, 1, 3), np.float32)
+    np.testing.assert_allclose(FiLM(0, 3, gamma_offset=1.0)(x, zeros, zeros), x, rtol=0, atol=0)
+    np.testing.assert_allclose(FiLM(0, 3)(x, zeros, zeros), 0 * x)  # the original: gamma alone scales
+    gammas = np.full((2, 1, 3), 0.5, np.float32)
+    np.testing.assert_allclose(FiLM(0, 3, gamma_offset=1.0)(x, gammas, zeros), 1.5 * x, rtol=1e-6)
+    config = FiLM(0, 3, gamma_offset=1.0).get_config()
+    assert FiLM.from_config(config).gamma_offset == 1.0
+    del config["gamma_offset"]  # a layer saved before the field existed
+    assert FiLM.from_config(config).gamma_offset == 0.0
+
+
+def test_cunet_film_offset_and_control_dropout_from_the_config():
+    """cunet's defaults start FiLM at the identity with no control dropout; the original's values rebuild it."""
+    model = build_cunet(ModelConfig(film="complex", control="cnn", first_filters=4))
+    assert {f.gamma_offset for f in model.layers if isinstance(f, FiLM)} == {1.0}
+    assert not [layer for layer in model.layers if layer.name.startswith("control_dropout")]
+    original = build_cunet(ModelConfig(first_filters=4, film_gamma_offset=0.0, control_dropout=0.5))
+    assert {f.gamma_offset for f in original.layers if isinstance(f, FiLM)} == {0.0}
+    assert [layer.rate for layer in original.layers if layer.name.startswith("control_dropout")] == [0.5, 0.5]
+    assert trainable(original) == trainable(build_cunet(ModelConfig(first_filters=4)))
+    with pytest.raises(ValueError, match="control_dropout"):
+        ModelConfig(control_dropout=1.0)
+
+
+def test_graph_net_widths_from_the_config():
+    narrow = build_graph_net(ModelConfig(model="ynet", visual="landmarks", graph_widths=(16, 16, 32, 32, 64, 64, 128, 128)))
+    assert narrow.output.shape == (None, 16, 128)
+    assert trainable(narrow) < GRAPH / 3  # about a quarter of the weights
+    with pytest.raises(ValueError, match="graph_widths"):
+        ModelConfig(graph_widths=(16, 32))

@@ -23,10 +23,17 @@ class ModelConfig:
     film: str = "simple"  # simple: one (gamma, beta) scalar pair per encoder block; complex: one per channel
     control: str = "dense"  # dense or cnn condition generator
     z_dim: int = 4  # condition vector length: bass, drums, other, vocals
+    # FiLM scale = offset + gamma. 1 starts every block at the identity; the original (0) starts it near 0.
+    film_gamma_offset: float = 1.0
+    # Dropout before each batch norm of the control network (the original's 0.5): with four one-hot
+    # conditions it only adds noise to gamma and beta, and the statistics batch norm learns under it are not
+    # those it meets at inference. Both changes are measured in bench/quality.py (cunet-complex-cnn-original).
+    control_dropout: float = 0.0
     # Y-Net (complex spectrogram in, complex mask logits out)
     visual: str = "video"  # video, landmarks or none (the audio-only U-Net)
     depth: str = "seed"  # seed or paper
     widths: tuple[int, ...] = ()  # overrides the depth's channels (same length), e.g. for small tests
+    graph_widths: tuple[int, ...] = ()  # overrides the ST-GCN's 8 block widths (32, 32, 64, 64, 128, 128, 256, 256)
     visual_steps: int = 16  # visual features pooled to the bottleneck's time steps
     video_frames: int = 100
     mouth_size: int = 96
@@ -39,6 +46,10 @@ class ModelConfig:
                 raise ValueError(f"model config {name}={getattr(self, name)!r}: choose one of {allowed}")
         if self.widths and len(self.widths) != len(DEPTHS[self.depth][0]):
             raise ValueError(f"widths needs {len(DEPTHS[self.depth][0])} entries for depth {self.depth!r}")
+        if self.graph_widths and len(self.graph_widths) != 8:
+            raise ValueError(f"graph_widths needs 8 entries (one per ST-GCN block), got {len(self.graph_widths)}")
+        if not 0 <= self.control_dropout < 1:
+            raise ValueError(f"control_dropout must be in [0, 1), got {self.control_dropout}")
         if self.model != "ynet" and (self.n_bins % 2 ** self.n_layers or self.n_frames % 2 ** self.n_layers):
             raise ValueError(f"n_bins and n_frames must be multiples of 2**n_layers = {2 ** self.n_layers}")
 

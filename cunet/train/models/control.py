@@ -14,18 +14,19 @@ def init():
     return keras.initializers.RandomNormal(stddev=0.02)
 
 
-def dense_control(z, n_params: int, film: str):
+def dense_control(z, n_params: int, film: str, dropout: float = 0.5):
     """z (B, 1, z_dim) -> gammas, betas (B, 1, n_params). No dropout/BN after the first layer."""
     x = z
     for i, units in enumerate(DENSE_UNITS[film]):
         x = layers.Dense(units, activation="relu", kernel_initializer=init(), name=f"control_dense{i}")(x)
         if i > 0:
-            x = layers.Dropout(0.5, name=f"control_dropout{i}")(x)
+            if dropout:
+                x = layers.Dropout(dropout, name=f"control_dropout{i}")(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"control_bn{i}")(x)
     return _heads(x, n_params)
 
 
-def cnn_control(z, n_params: int, film: str):
+def cnn_control(z, n_params: int, film: str, dropout: float = 0.5):
     """z (B, z_dim, 1) -> gammas, betas (B, 1, n_params); the last, 'valid' conv shrinks z_dim to 1."""
     x = z
     filters = CNN_FILTERS[film]
@@ -34,7 +35,8 @@ def cnn_control(z, n_params: int, film: str):
         x = layers.Conv1D(f, z.shape[1] if last else 4, padding="valid" if last else "same", activation="relu",
                           kernel_initializer=init(), name=f"control_conv{i}")(x)
         if i > 0:
-            x = layers.Dropout(0.5, name=f"control_dropout{i}")(x)
+            if dropout:
+                x = layers.Dropout(dropout, name=f"control_dropout{i}")(x)
             x = layers.BatchNormalization(momentum=0.9, name=f"control_bn{i}")(x)
     return _heads(x, n_params)
 

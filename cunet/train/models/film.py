@@ -12,19 +12,22 @@ class FiLM(keras.layers.Layer):
 
     ``gammas`` and ``betas`` are (B, 1, N). The block takes ``size`` entries from ``start``: size 1
     scales every channel alike (C-U-Net "simple"), size C gives each channel its own pair ("complex").
+    The scale is ``gamma_offset + gamma``: with offset 1 the layer starts as the identity (the FiLM
+    paper's choice) instead of multiplying every feature by a number near 0 (the original C-U-Net's).
+    Files saved without the field load with offset 0, the behaviour they were trained with.
     """
 
-    def __init__(self, start: int, size: int, **kwargs):
+    def __init__(self, start: int, size: int, gamma_offset: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        self.start, self.size = start, size
+        self.start, self.size, self.gamma_offset = start, size, float(gamma_offset)
 
     def call(self, x, gammas, betas):
-        gamma = ops.reshape(gammas[:, 0, self.start: self.start + self.size], (-1, 1, 1, self.size))
+        gamma = ops.reshape(gammas[:, 0, self.start: self.start + self.size], (-1, 1, 1, self.size)) + self.gamma_offset
         beta = ops.reshape(betas[:, 0, self.start: self.start + self.size], (-1, 1, 1, self.size))
         return x * ops.cast(gamma, x.dtype) + ops.cast(beta, x.dtype)
 
     def get_config(self):
-        return {**super().get_config(), "start": self.start, "size": self.size}
+        return {**super().get_config(), "start": self.start, "size": self.size, "gamma_offset": self.gamma_offset}
 
 
 @keras.saving.register_keras_serializable(package="cunet")

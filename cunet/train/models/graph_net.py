@@ -106,7 +106,8 @@ def build_graph_net(cfg: ModelConfig) -> keras.Model:
     x = layers.Reshape((cfg.video_frames, 136), name="data_flatten")(marks)
     x = layers.BatchNormalization(**BN, name="data_bn")(x)
     x = layers.Reshape((cfg.video_frames, 68, 2), name="data_unflatten")(x)
-    for i, (units, stride, residual) in enumerate(BLOCKS):
+    widths = cfg.graph_widths or [units for units, _, _ in BLOCKS]
+    for i, ((_, stride, residual), units) in enumerate(zip(BLOCKS, widths)):
         x = _block(x, units, stride, residual, f"st_gcn{i}")
     x = JointMean(name="joint_mean")(x)
     return keras.Model(marks, TimeResample(cfg.visual_steps, "nearest", name="time_resample")(x), name="graph_net")

@@ -29,7 +29,7 @@ def _encoder(x, cfg: ModelConfig, film=None):
         x = layers.BatchNormalization(momentum=0.9, name=f"enc{i}_bn")(x)
         if film is not None:  # after batch norm, before the activation, in every encoder block
             size = 1 if cfg.film == "simple" else width
-            x = FiLM(offset, size, name=f"enc{i}_film")(x, *film)
+            x = FiLM(offset, size, cfg.film_gamma_offset, name=f"enc{i}_film")(x, *film)
             offset += size
         x = layers.LeakyReLU(0.2, name=f"enc{i}_act")(x)
         skips.append(x)
@@ -67,7 +67,7 @@ def build_cunet(cfg: ModelConfig) -> keras.Model:
     mix = keras.Input((cfg.n_bins, cfg.n_frames, 1), name="magnitude")
     z = keras.Input(cfg.condition_shape, name="condition")
     control = dense_control if cfg.control == "dense" else cnn_control
-    film = control(z, n_film_params(cfg), cfg.film)
+    film = control(z, n_film_params(cfg), cfg.film, cfg.control_dropout)
     mask = _decoder(_encoder(mix, cfg, film), cfg)
     return keras.Model([mix, z], layers.Multiply(name="estimate", dtype="float32")([mix, mask]),
                        name=f"cunet_{cfg.film}_{cfg.control}")
