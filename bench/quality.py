@@ -30,6 +30,12 @@ from pathlib import Path
 TARGETS = ("bass", "drums", "other", "vocals")
 CUNETS = tuple(f"{f}-{c}" for f in ("simple", "complex") for c in ("dense", "cnn"))
 VISUALS = ("video", "landmarks", "none")
+# Ablations: a C-U-Net variant trained with one of cunet's departures from the original undone.
+ABLATIONS = {"original": ("--set", "model.film_gamma_offset=0", "--set", "model.control_dropout=0.5")}
+ABLATED = "cunet-complex-cnn"  # the variant the ablations are run on (the C-U-Net paper's best)
+# A C-U-Net spends its examples on four sources; U-Nets trained on a quarter of the examples (the same
+# number per source) separate what it costs to share one model from what it costs to see each source less.
+QUARTER = "-quarter"
 ONE, TWO = "voice (1 singer)", "voice (2 singers)"
 OTHER = " (other singer)"
 # The claims of issue 6 and the C-U-Net/Y-Net papers, as thresholds on median v3 SDR (dB)
@@ -47,28 +53,38 @@ class Budget:
     music: tuple[str, ...]  # train flags of every unet/cunet run
     ynet: tuple[str, ...]  # train flags of every ynet run
     visuals: tuple[str, ...]  # the Y-Net front ends this budget trains
+    ablations: tuple[str, ...]  # keys of ABLATIONS trained on ABLATED
+    quarter: bool  # also train each U-Net on a quarter of the examples (unet-<target>-quarter)
     note: str
 
 
 BUDGETS = {
     "toy": Budget("tiny", "small", ("--epochs", "1", "--steps", "2", "--batch-size", "2", "--set", "model.first_filters=4"),
-                  ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"),
+                  ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"), (), False,
                   "a smoke test of the pipeline: numbers mean nothing"),
-    # 3584 examples per music model (448 steps of 8), 1600 per Y-Net (400 of 4). The U-Nets are half the
-    # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps.
+    # 3584 examples per music model (448 steps of 8), 2816 per Y-Net (704 of 4). The U-Nets are half the
+    # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps; so is
+    # the ST-GCN, which at full width cost twice the audio network's time.
     "small": Budget("default", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
                                          "--set", "model.first_filters=8"),
-                    ("--epochs", "25", "--steps", "16", "--batch-size", "4"), ("landmarks", "none"),
+                    ("--epochs", "44", "--steps", "16", "--batch-size", "4",
+                     "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"), ("original",), True,
                     "2 CPU cores; the video Y-Net is left out (one step of 4 clips takes 75 s on 2 cores)"),
     # The papers' networks and batch sizes, far fewer iterations than their days of training.
     "paper": Budget("large", "paper", ("--epochs", "40", "--steps", "256"),
-                    ("--epochs", "40", "--steps", "500"), VISUALS, "one GPU"),
+                    ("--epochs", "40", "--steps", "500"), VISUALS, tuple(ABLATIONS), True, "one GPU"),
 }
 
 
 def model_flags(name: str) -> list[str]:
-    """``cunet.train`` flags that make the run ``name`` (unet-vocals, cunet-complex-cnn, ynet-landmarks)."""
-    kind, _, rest = name.partition("-")
+    """``cunet.train`` flags that make the run ``name`` (unet-vocals, cunet-complex-cnn, ynet-landmarks,
+    cunet-complex-cnn-original)."""
+    for ablation, flags in ABLATIONS.items():
+        if name == f"{ABLATED}-{ablation}":
+            return [*model_flags(ABLATED), *flags]
+    kind, _, rest = name.removesuffix(QUARTER).partition("-")
+    if name.endswith(QUARTER) and kind != "unet":
+        raise ValueError(f"only a U-Net is trained on a quarter of the examples, not {name!r}")
     if kind == "unet" and rest in TARGETS:
         return ["--model", "unet", "--target", rest]
     if kind == "cunet" and rest in CUNETS:
@@ -76,12 +92,26 @@ def model_flags(name: str) -> list[str]:
         return ["--model", "cunet", "--film", film, "--control", control]
     if kind == "ynet" and rest in VISUALS:
         return ["--model", "ynet", "--visual", rest]
-    raise ValueError(f"unknown model {name!r}: unet-<target>, cunet-<film>-<control> or ynet-<visual>")
+    raise ValueError(f"unknown model {name!r}: unet-<target>, cunet-<film>-<control>, ynet-<visual> "
+                     f"or {ABLATED}-<{'|'.join(ABLATIONS)}>, unet-<target>{QUARTER}")
+
+
+def train_flags(name: str, budget: Budget) -> list[str]:
+    """The model's flags, then the budget's; a quarter U-Net runs a quarter of the budget's epochs."""
+    flags = model_flags(name)
+    flags += budget.ynet if flags[1] == "ynet" else budget.music
+    if name.endswith(QUARTER):
+        epochs = int(flags[flags.index("--epochs") + 1])
+        if epochs % len(TARGETS):
+            raise ValueError(f"{name}: the budget's {epochs} epochs do not divide by {len(TARGETS)}")
+        flags += ["--epochs", str(epochs // len(TARGETS))]  # argparse keeps the last --epochs
+    return flags
 
 
 def all_models(budget: Budget) -> list[str]:
-    return ([f"unet-{t}" for t in TARGETS] + [f"cunet-{c}" for c in CUNETS]
-            + [f"ynet-{v}" for v in budget.visuals])
+    return ([f"unet-{t}" for t in TARGETS] + [f"unet-{t}{QUARTER}" for t in TARGETS if budget.quarter]
+            + [f"cunet-{c}" for c in CUNETS]
+            + [f"{ABLATED}-{a}" for a in budget.ablations] + [f"ynet-{v}" for v in budget.visuals])
 
 
 def run(cmd: list[str], log: Path) -> float:
@@ -115,15 +145,17 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str]) -> list[dict]:
     def add(claim, measured, threshold, holds, detail=""):
         out.append({"claim": claim, "measured": measured, "threshold": threshold, "holds": holds, "detail": detail})
 
-    cunets = [m for m in models if m.startswith("cunet-")]
-    if all(f"unet-{t}" in models for t in TARGETS) and cunets:
-        diffs = {c: {t: sdr[t, c] - sdr[t, f"unet-{t}"] for t in TARGETS} for c in cunets}
+    cunets = [m for m in models if m.startswith("cunet-") and m.removeprefix("cunet-") in CUNETS]
+    for suffix, examples in (("", "the same examples per model"), (QUARTER, "the same examples per source")):
+        if not (cunets and all(f"unet-{t}{suffix}" in models for t in TARGETS)):
+            continue
+        diffs = {c: {t: sdr[t, c] - sdr[t, f"unet-{t}{suffix}"] for t in TARGETS} for c in cunets}
         best = max(cunets, key=lambda c: min(diffs[c].values()))
         worst = min(diffs[best].values())
         detail = "; ".join(f"{c}: " + ", ".join(f"{t} {d:+.2f}" for t, d in diffs[c].items()) for c in cunets)
-        add(f"one C-U-Net matches the four dedicated U-Nets on every target (best: {best}, its worst target)",
-            worst, MATCH_DB, worst >= MATCH_DB, detail)
-    vocals = [m for m in models if m == "unet-vocals" or m.startswith("cunet-")]
+        add(f"one C-U-Net matches the four dedicated U-Nets on every target, {examples} "
+            f"(best: {best}, its worst target)", worst, MATCH_DB, worst >= MATCH_DB, detail)
+    vocals = [m for m in models if m in ("unet-vocals", "unet-vocals" + QUARTER) or m in cunets]
     if vocals:
         best = max(vocals, key=lambda m: sdr["vocals", m])
         gain = sdr["vocals", best] - sdr["vocals", "mixture"]
@@ -145,7 +177,19 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str]) -> list[dict]:
     return out
 
 
-def report(budget_name: str, budget: Budget, data: str, timing: dict, seen: dict, found: list[dict], tables: str) -> str:
+def ablations(sdr: dict[tuple[str, str], float], models: list[str]) -> list[str]:
+    """Per target, what undoing one of cunet's departures from the original costs (median v3 SDR)."""
+    lines = []
+    for name in models:
+        ablation = name.removeprefix(f"{ABLATED}-")
+        if ablation in ABLATIONS and ABLATED in models:
+            diffs = ", ".join(f"{t} {sdr[t, name] - sdr[t, ABLATED]:+.2f}" for t in TARGETS)
+            lines.append(f"- `{name}` ({' '.join(ABLATIONS[ablation])}) against `{ABLATED}`: {diffs} dB")
+    return lines
+
+
+def report(budget_name: str, budget: Budget, data: str, timing: dict, seen: dict, found: list[dict], tables: str,
+           ablated: list[str] = ()) -> str:
     lines = [f"# `python bench/quality.py --budget {budget_name}`", "",
              f"Stores: {data}. Preset `{budget.preset}`: {budget.note}.", "",
              f"Music models: `{' '.join(budget.music)}`; Y-Nets: `{' '.join(budget.ynet)}`.", "",
@@ -159,7 +203,10 @@ def report(budget_name: str, budget: Budget, data: str, timing: dict, seen: dict
         lines.append(f"| {c['claim']} | {fmt(c['measured'])} | {'≥ '}{fmt(c['threshold'])} | "
                      f"{'yes' if c['holds'] else '**no**'} |")
     details = [f"- {c['claim']}: {c['detail']}" for c in found if c["detail"]]
-    lines += ["", *details, "", "## Scores", "", tables]
+    lines += ["", *details]
+    if ablated:
+        lines += ["", "## Ablations (median BSS Eval v3 SDR, the ablated model less cunet's)", "", *ablated]
+    lines += ["", "## Scores", "", tables]
     return "\n".join(lines)
 
 
@@ -176,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     budget = BUDGETS[args.budget]
     models = args.models or all_models(budget)
     for name in models:
-        model_flags(name)
+        train_flags(name, budget)
     work = Path(args.work or f"quality_work/{args.budget}-seed{args.seed}")
     out = Path(args.out or f"bench/results/quality_{args.budget}")
     (work / "logs").mkdir(parents=True, exist_ok=True)
@@ -188,12 +235,11 @@ def main(argv: list[str] | None = None) -> int:
                                     str(work / "stores"), "--size", budget.size, "--seed", str(args.seed), "--quiet"],
                                    work / "logs/preprocess.log")
     for name in models:
-        flags = model_flags(name)
+        flags = train_flags(name, budget)
         music = flags[1] != "ynet"
         store = stores["music" if music else "singing"]
         cmd = ["-m", "cunet.train", *flags, "--preset", budget.preset, "--store", str(store),
-               "--run-dir", str(work / "runs" / name), "--seed", str(args.seed), "--quiet",
-               *(budget.music if music else budget.ynet)]
+               "--run-dir", str(work / "runs" / name), "--seed", str(args.seed), "--quiet"]
         timing[name] = run(cmd, work / "logs" / f"{name}.log")
         seen[name] = examples_seen(work / "runs" / name)
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
@@ -202,10 +248,12 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(results)
     timing["results"] = run(["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in models],
                              "--out", str(results), "--seed", str(args.seed), "--quiet"], work / "logs/results.log")
-    found = claims(medians(results / "summary.csv"), models)
+    sdr = medians(results / "summary.csv")
+    found = claims(sdr, models)
     data = (f"the embedded dataset, size `{budget.size}`, seed {args.seed}"
             if not (args.music_store or args.singing_store) else f"`{stores['music']}`, `{stores['singing']}`")
-    text = report(args.budget, budget, data, timing, seen, found, (results / "summary.md").read_text())
+    text = report(args.budget, budget, data, timing, seen, found, (results / "summary.md").read_text(),
+                  ablations(sdr, models))
     from cunet.fileio import atomic_dir
 
     with atomic_dir(out) as tmp:

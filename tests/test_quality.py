@@ -27,17 +27,21 @@ def test_claims_follow_the_scores():
     sdr = {("vocals", "mixture"): -2.0, ("vocals", "IRM1"): 18.0}
     for t, u in zip(quality.TARGETS, (4.0, 5.0, 3.0, 12.0)):
         sdr[t, f"unet-{t}"] = u
+        sdr[t, f"unet-{t}-quarter"] = u - 1.0
         sdr[t, "cunet-simple-dense"] = u - 0.3  # within 0.5 dB everywhere
         sdr[t, "cunet-complex-cnn"] = u + (1.0 if t != "drums" else -2.0)  # better, except drums
     sdr.update({(quality.TWO, "ynet-landmarks"): 4.0, (quality.TWO, "ynet-landmarks (other singer)"): 2.0,
                 (quality.TWO, "ynet-none"): -2.0, (quality.ONE, "ynet-landmarks"): 9.0, (quality.ONE, "ynet-none"): 10.0})
-    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-simple-dense", "cunet-complex-cnn",
-                                                       "ynet-landmarks", "ynet-none"]
+    models = ([f"unet-{t}" for t in quality.TARGETS] + [f"unet-{t}-quarter" for t in quality.TARGETS]
+              + ["cunet-simple-dense", "cunet-complex-cnn", "ynet-landmarks", "ynet-none"])
     found = {c["claim"].split(" (")[0] if c["claim"].startswith("one") else c["claim"]: c
              for c in quality.claims(sdr, models)}
-    match = found["one C-U-Net matches the four dedicated U-Nets on every target"]
+    match = found["one C-U-Net matches the four dedicated U-Nets on every target, the same examples per model"]
     assert match["measured"] == pytest.approx(-0.3) and match["holds"]  # simple-dense: its worst is -0.3
     assert "drums -2.00" in match["detail"]
+    # against U-Nets that saw a quarter of the examples (1 dB worse here), simple-dense is +0.7 everywhere
+    quarter = found["one C-U-Net matches the four dedicated U-Nets on every target, the same examples per source"]
+    assert quarter["measured"] == pytest.approx(0.7) and quarter["holds"] and "drums -1.00" in quarter["detail"]
     share = next(c for c in found.values() if "IRM1" in c["claim"])
     # the best vocals model is complex-cnn at 13 dB: 15 dB of IRM1's 20 dB gain
     assert "cunet-complex-cnn" in share["claim"] and share["measured"] == pytest.approx(0.75) and share["holds"]
@@ -47,7 +51,7 @@ def test_claims_follow_the_scores():
     assert other["measured"] == pytest.approx(2.0) and not other["holds"]
     one = found["1 singer: ynet-landmarks no worse than audio-only ynet-none"]
     assert one["measured"] == pytest.approx(-1.0) and not one["holds"]
-    assert len(found) == 5  # no video model trained: no video claims
+    assert len(found) == 6  # no video model trained: no video claims
 
 
 def test_model_names_map_to_train_flags():
@@ -55,7 +59,16 @@ def test_model_names_map_to_train_flags():
     assert quality.model_flags("unet-bass") == ["--model", "unet", "--target", "bass"]
     with pytest.raises(ValueError, match="unet-guitar"):
         quality.model_flags("unet-guitar")
-    assert len(quality.all_models(quality.BUDGETS["small"])) == 10
+    original = quality.model_flags("cunet-complex-cnn-original")  # the ablation: the original's FiLM start
+    assert original[:6] == quality.model_flags("cunet-complex-cnn") and "model.film_gamma_offset=0" in original
+    assert len(quality.all_models(quality.BUDGETS["small"])) == 15
+    small = quality.BUDGETS["small"]
+    assert quality.train_flags("unet-bass-quarter", small)[-2:] == ["--epochs", "7"]  # 28 / 4, the last one counts
+    assert quality.train_flags("unet-bass-quarter", small)[:4] == quality.train_flags("unet-bass", small)[:4]
+    with pytest.raises(ValueError, match="do not divide"):
+        quality.train_flags("unet-bass-quarter", quality.BUDGETS["toy"])
+    with pytest.raises(ValueError, match="only a U-Net"):
+        quality.model_flags("cunet-simple-cnn-quarter")
 
 
 @pytest.mark.slow
