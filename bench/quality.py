@@ -62,13 +62,14 @@ BUDGETS = {
     "toy": Budget("tiny", "small", ("--epochs", "1", "--steps", "2", "--batch-size", "2", "--set", "model.first_filters=4"),
                   ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"), (), False,
                   "a smoke test of the pipeline: numbers mean nothing"),
-    # 3584 examples per music model (448 steps of 8), 5632 per Y-Net (1408 of 4). The U-Nets are half the
+    # 3584 examples per music model (448 steps of 8), 10240 per Y-Net (2560 of 4). The U-Nets are half the
     # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps; so is
     # the ST-GCN, which at full width cost twice the audio network's time. The Y-Nets get the most of the hour:
-    # the landmarks model's two-singer lead over audio only grew with examples (+2.2 dB at 1600, +3.4 at 2816).
+    # the landmarks model's two-singer lead over audio only grew with examples (+2.2 dB at 1600, +3.4 at
+    # 2816, +4.5 at 5632).
     "small": Budget("default", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
                                          "--set", "model.first_filters=8"),
-                    ("--epochs", "88", "--steps", "16", "--batch-size", "4",
+                    ("--epochs", "160", "--steps", "16", "--batch-size", "4",
                      "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"), ("original",), True,
                     "2 CPU cores; the video Y-Net is left out (one step of 4 clips takes 75 s on 2 cores)"),
     # The papers' networks and batch sizes, far fewer iterations than their days of training.
