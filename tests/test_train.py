@@ -156,6 +156,28 @@ def test_sigkill_then_same_command_resumes_exactly(tiny_stores, tmp_path):
         np.testing.assert_array_equal(wa.numpy(), wb.numpy())
 
 
+def test_resume_state_is_the_one_inside_the_checkpoint(tmp_path):
+    """A kill after the new last.keras is in place but before state.json follows must not pair them wrongly."""
+    import zipfile
+
+    from cunet.train.main import STATE_MEMBER, checkpoint_state
+
+    ckpt = tmp_path / "checkpoints"
+    ckpt.mkdir()
+    assert checkpoint_state(ckpt) is None  # killed in the first epoch: start afresh
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.save(ckpt / "last.keras")
+    (ckpt / "state.json").write_text(json.dumps({"epoch": 1, "rng": {}}))
+    assert checkpoint_state(ckpt)["epoch"] == 1  # a checkpoint from before the state moved inside
+    with zipfile.ZipFile(ckpt / "last.keras", "a") as archive:
+        archive.writestr(STATE_MEMBER, json.dumps({"epoch": 2, "rng": {}}))
+    assert checkpoint_state(ckpt)["epoch"] == 2  # state.json still says 1: the checkpoint wins
+    assert not checkpoint_state(ckpt).get("finished")
+    (ckpt / "state.json").write_text(json.dumps({"epoch": 2, "rng": {}, "finished": True}))
+    assert checkpoint_state(ckpt)["finished"]  # early stopping's verdict, written to state.json at the end
+    keras.saving.load_model(ckpt / "last.keras", safe_mode=True)  # the extra member does not bother Keras
+
+
 def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
     assert train_main(["--model", "cunet", "--store", str(tmp_path / "none"), "--quiet"]) == 2
     assert "manifest.json is missing" in capsys.readouterr().err

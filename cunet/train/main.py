@@ -1,8 +1,8 @@
 """The fit loop: model.fit with checkpoints that make an interrupted run resume exactly.
 
 A run folder holds ``config.json`` (the resolved TrainConfig), ``checkpoints/last.keras`` (model and
-optimizer state, rewritten atomically after every epoch) with ``checkpoints/state.json`` (epoch and
-callback state), ``checkpoints/best.keras`` (lowest validation loss), ``history.csv``, ``tensorboard/``
+optimizer state, rewritten atomically after every epoch, with the epoch and callback state inside it) and
+``checkpoints/state.json`` (a readable copy of that state), ``checkpoints/best.keras`` (lowest validation loss), ``history.csv``, ``tensorboard/``
 and, at the end, ``model.keras`` (the best weights) with ``model_config.json``. The training stream is a
 pure function of (seed, example number), so restarting at the last finished epoch replays exactly the
 examples an uninterrupted run would have seen.
@@ -10,7 +10,9 @@ examples an uninterrupted run would have seen.
 
 from __future__ import annotations
 
+import json
 import math
+import zipfile
 from pathlib import Path
 
 import keras
@@ -20,12 +22,14 @@ import tensorflow as tf
 from .. import config as config_io
 from ..datasets.store import Store
 from ..errors import InputError
-from ..fileio import atomic_path, load_json, save_json
+from ..fileio import atomic_path, dump_json, load_json, save_json
 from . import data_loader
 from .distribute import Placement, feed, placement
 from .config import TrainConfig
 from .models import build_model
 from .models.losses import YNetLoss
+
+STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.keras
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -87,18 +91,39 @@ class RunCheckpoint(keras.callbacks.Callback):
             best = val
             with atomic_path(self.folder / "best.keras") as tmp:
                 self.model.save(tmp)
-        with atomic_path(self.folder / "last.keras") as tmp:
-            self.model.save(tmp)
         self.state = {"epoch": epoch + 1, "best_val_loss": best, "early_wait": self.early.wait,
                       "early_best": float(self.early.best), "plateau_wait": self.plateau.wait,
                       "plateau_best": float(self.plateau.best), "plateau_cooldown": self.plateau.cooldown_counter,
                       "rng": rng_states(self.model)}
-        save_json(self.folder / "state.json", self.state)
+        with atomic_path(self.folder / "last.keras") as tmp:
+            self.model.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as archive:  # the state travels in the same rename as the weights
+                archive.writestr(STATE_MEMBER, dump_json(self.state))
+        save_json(self.folder / "state.json", self.state)  # a readable copy
 
     def on_train_end(self, logs=None):
         if self.early.stopped_epoch > 0 and self.state:  # early stopping ends the run for good
             self.state["finished"] = True
             save_json(self.folder / "state.json", self.state)
+
+
+def checkpoint_state(ckpt: Path) -> dict | None:
+    """The state of the epoch ``last.keras`` holds, read from inside it.
+
+    A kill between renaming a new ``last.keras`` into place and rewriting ``state.json`` would otherwise pair
+    epoch k+1's weights with epoch k's state, and the resumed run would train that epoch twice. Checkpoints
+    written before the state moved inside keep it in ``state.json`` alone; "finished" is only ever there.
+    """
+    saved = load_json(ckpt / "state.json") if (ckpt / "state.json").is_file() else None
+    if not (ckpt / "last.keras").is_file():
+        return None
+    with zipfile.ZipFile(ckpt / "last.keras") as archive:
+        if STATE_MEMBER not in archive.namelist():
+            return saved
+        state = json.loads(archive.read(STATE_MEMBER))
+    if saved and saved.get("finished") and saved["epoch"] == state["epoch"]:
+        state["finished"] = True
+    return state
 
 
 def _synchronise_batch_norm(model: keras.Model, on: bool) -> None:
@@ -155,7 +180,7 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
     ckpt = run / "checkpoints"
     keras.utils.set_random_seed(cfg.seed)
     tf.config.experimental.enable_op_determinism()
-    state = load_json(ckpt / "state.json") if (ckpt / "state.json").is_file() else None
+    state = checkpoint_state(ckpt)
     if state and (state["epoch"] >= cfg.epochs or state.get("finished")) and (run / "model.keras").is_file():
         return run
     if state:
