@@ -60,8 +60,8 @@ class Budget:
 
 BUDGETS = {
     "toy": Budget("tiny", "small", ("--epochs", "1", "--steps", "2", "--batch-size", "2", "--set", "model.first_filters=4"),
-                  ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"), (), False,
-                  "a smoke test of the pipeline: numbers mean nothing"),
+                  ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"),
+                  ablations=(), quarter=False, note="a smoke test of the pipeline: numbers mean nothing"),
     # 3584 examples per music model (448 steps of 8), 10240 per Y-Net (2560 of 4). The U-Nets are half the
     # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps; so is
     # the ST-GCN, which at full width cost twice the audio network's time. The Y-Nets get the most of the hour:
@@ -70,11 +70,13 @@ BUDGETS = {
     "small": Budget("default", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
                                          "--set", "model.first_filters=8"),
                     ("--epochs", "160", "--steps", "16", "--batch-size", "4",
-                     "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"), ("original",), True,
-                    "2 CPU cores; the video Y-Net is left out (one step of 4 clips takes 75 s on 2 cores)"),
+                     "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"),
+                    ablations=("original",), quarter=True,
+                    note="2 CPU cores; the video Y-Net is left out (one step of 4 clips takes 75 s on 2 cores)"),
     # The papers' networks and batch sizes, far fewer iterations than their days of training.
     "paper": Budget("large", "paper", ("--epochs", "40", "--steps", "256"),
-                    ("--epochs", "40", "--steps", "500"), VISUALS, tuple(ABLATIONS), True, "one GPU"),
+                    ("--epochs", "40", "--steps", "500"), VISUALS, ablations=tuple(ABLATIONS), quarter=True,
+                    note="one GPU"),
 }
 
 

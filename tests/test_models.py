@@ -218,7 +218,8 @@ def test_cunet_film_offset_and_control_dropout_from_the_config():
 
 
 def test_graph_net_widths_from_the_config():
-    narrow = build_graph_net(ModelConfig(model="ynet", visual="landmarks", graph_widths=(16, 16, 32, 32, 64, 64, 128, 128)))
+    widths = (16, 16, 32, 32, 64, 64, 128, 128)
+    narrow = build_graph_net(ModelConfig(model="ynet", visual="landmarks", graph_widths=widths))
     assert narrow.output.shape == (None, 16, 128)
     assert trainable(narrow) < GRAPH / 3  # about a quarter of the weights
     with pytest.raises(ValueError, match="graph_widths"):

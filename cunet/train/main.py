@@ -3,9 +3,9 @@
 A run folder holds ``config.json`` (the resolved TrainConfig), ``checkpoints/last.keras`` (model and
 optimizer state, rewritten atomically after every epoch, with the epoch and callback state inside it),
 ``checkpoints/state.json`` (a readable copy of that state), ``checkpoints/best.keras`` (lowest validation
-loss), ``history.csv``, ``tensorboard/`` and, at the end, ``model.keras`` (the best weights) with ``model_config.json``. The training stream is a
-pure function of (seed, example number), so restarting at the last finished epoch replays exactly the
-examples an uninterrupted run would have seen.
+loss), ``history.csv``, ``tensorboard/`` and, at the end, ``model.keras`` (the best weights) with
+``model_config.json``. The training stream is a pure function of (seed, example number), so restarting at
+the last finished epoch replays exactly the examples an uninterrupted run would have seen.
 """
 
 from __future__ import annotations

@@ -20,9 +20,7 @@ def dense_control(z, n_params: int, film: str, dropout: float = 0.5):
     for i, units in enumerate(DENSE_UNITS[film]):
         x = layers.Dense(units, activation="relu", kernel_initializer=init(), name=f"control_dense{i}")(x)
         if i > 0:
-            if dropout:
-                x = layers.Dropout(dropout, name=f"control_dropout{i}")(x)
-            x = layers.BatchNormalization(momentum=0.9, name=f"control_bn{i}")(x)
+            x = _regularise(x, i, dropout)
     return _heads(x, n_params)
 
 
@@ -35,10 +33,15 @@ def cnn_control(z, n_params: int, film: str, dropout: float = 0.5):
         x = layers.Conv1D(f, z.shape[1] if last else 4, padding="valid" if last else "same", activation="relu",
                           kernel_initializer=init(), name=f"control_conv{i}")(x)
         if i > 0:
-            if dropout:
-                x = layers.Dropout(dropout, name=f"control_dropout{i}")(x)
-            x = layers.BatchNormalization(momentum=0.9, name=f"control_bn{i}")(x)
+            x = _regularise(x, i, dropout)
     return _heads(x, n_params)
+
+
+def _regularise(x, i: int, dropout: float):
+    """Dropout (the original's 0.5; none by default in cunet), then batch norm."""
+    if dropout:
+        x = layers.Dropout(dropout, name=f"control_dropout{i}")(x)
+    return layers.BatchNormalization(momentum=0.9, name=f"control_bn{i}")(x)
 
 
 def _heads(x, n_params: int):
