@@ -20,7 +20,14 @@ import soxr
 from .errors import InputError
 from .fileio import atomic_path
 
-AUDIO_EXTENSIONS = (".wav", ".flac")
+# Read by libsndfile, sample-exact: streamed from the file itself.
+LOSSLESS_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff")
+# Decoded by PyAV (FFmpeg) into a temporary float wav first, then streamed from there.
+COMPRESSED_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wma")
+AUDIO_EXTENSIONS = LOSSLESS_EXTENSIONS + COMPRESSED_EXTENSIONS
+# Their audio track is separated when one is named explicitly (in a folder they are a Y-Net's video).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+OUTPUT_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".mp3": "MP3"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +65,9 @@ def hann(n: int) -> np.ndarray:
     return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)).astype(np.float32)
 
 
-def stft(x: np.ndarray, cfg: StftConfig) -> np.ndarray:
-    """Complex STFT of ``x`` (..., samples) -> (..., n_fft//2+1, frames) complex64."""
+def stft(x: np.ndarray, cfg: StftConfig, frames_first: bool = False) -> np.ndarray:
+    """Complex STFT of ``x`` (..., samples) -> (..., n_fft//2+1, frames) complex64, or (..., frames, bins)
+    with ``frames_first`` (the layout the FFT produces: no transposing copy)."""
     x = np.asarray(x, dtype=np.float32)
     if cfg.center:
         pad = [(0, 0)] * (x.ndim - 1) + [(cfg.n_fft // 2, cfg.n_fft // 2)]
@@ -67,8 +75,8 @@ def stft(x: np.ndarray, cfg: StftConfig) -> np.ndarray:
     if x.shape[-1] < cfg.n_fft:
         raise ValueError(f"signal of {x.shape[-1]} samples is shorter than one STFT frame ({cfg.n_fft})")
     frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., :: cfg.hop, :]
-    spec = scipy.fft.rfft(frames * hann(cfg.n_fft), axis=-1)
-    return np.ascontiguousarray(np.swapaxes(spec, -1, -2), dtype=np.complex64)
+    spec = scipy.fft.rfft(frames * hann(cfg.n_fft), axis=-1, workers=-1).astype(np.complex64, copy=False)
+    return spec if frames_first else np.ascontiguousarray(np.swapaxes(spec, -1, -2))
 
 
 def real_imag(spec: np.ndarray) -> np.ndarray:
@@ -77,28 +85,38 @@ def real_imag(spec: np.ndarray) -> np.ndarray:
 
 
 def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
-    """Sum frames (..., T, n) placed every ``hop`` samples, without a Python loop over frames."""
+    """Sum frames (..., T, n) placed every ``hop`` samples: one pass per hop-wide slice of a frame."""
     *lead, n_frames, n = frames.shape
     m = -(-n // hop)
-    frames = np.pad(frames, [(0, 0)] * len(lead) + [(0, 0), (0, m * hop - n)])
-    blocks = frames.reshape(*lead, n_frames, m, hop)
     out = np.zeros((*lead, n_frames + m - 1, hop), dtype=frames.dtype)
     for j in range(m):
-        out[..., j : j + n_frames, :] += blocks[..., j, :]
+        piece = frames[..., j * hop: (j + 1) * hop]
+        out[..., j: j + n_frames, : piece.shape[-1]] += piece
     return out.reshape(*lead, (n_frames + m - 1) * hop)
 
 
-def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None) -> np.ndarray:
-    """Inverse of :func:`stft` by windowed overlap-add, normalised by the summed squared window."""
+def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_first: bool = False) -> np.ndarray:
+    """Inverse of :func:`stft` (of the same layout) by windowed overlap-add, normalised by the summed
+    squared window. Frames are inverted a few megabytes at a time and added into the output, so the
+    working memory stays small and in cache whatever the length."""
     spec = np.asarray(spec)
-    if spec.shape[-2] != cfg.n_bins:
-        raise ValueError(f"spectrogram has {spec.shape[-2]} bins, the convention expects {cfg.n_bins}")
+    if not frames_first:
+        spec = np.swapaxes(spec, -1, -2)
+    if spec.shape[-1] != cfg.n_bins:
+        raise ValueError(f"spectrogram has {spec.shape[-1]} bins, the convention expects {cfg.n_bins}")
     window = hann(cfg.n_fft)
-    frames = scipy.fft.irfft(np.swapaxes(spec, -1, -2), n=cfg.n_fft, axis=-1).astype(np.float32) * window
-    n_frames = spec.shape[-1]
-    y = _overlap_add(frames, cfg.hop)
+    *lead, n_frames, _ = spec.shape
+    m = -(-cfg.n_fft // cfg.hop)
+    y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
+    step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
+    for a in range(0, n_frames, step):
+        part = np.ascontiguousarray(spec[..., a: a + step, :])
+        frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
+        frames *= window
+        piece = _overlap_add(frames, cfg.hop)
+        y[..., a * cfg.hop: a * cfg.hop + piece.shape[-1]] += piece
     norm = _overlap_add(np.broadcast_to(window**2, (n_frames, cfg.n_fft)), cfg.hop)
-    y = y / np.where(norm > 1e-10, norm, 1.0)
+    y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0
     if length is None:
         stop = y.shape[-1] - start
@@ -199,10 +217,66 @@ def read_span(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
 
 
 def _format(path: Path) -> str:
-    fmt = {".wav": "WAV", ".flac": "FLAC"}.get(path.suffix.lower())
+    fmt = OUTPUT_FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(path, f"unsupported output format {path.suffix!r}; use .wav or .flac")
+        raise InputError(path, f"unsupported output format {path.suffix!r}; use {', '.join(OUTPUT_FORMATS)}")
     return fmt
+
+
+def output_subtype(path: str | os.PathLike, bits: int | None = None) -> str:
+    """libsndfile's encoding for ``path``: ``bits`` 16 or 24 (integer PCM) or 32 (float; wav only).
+    Defaults: float wav, 24-bit flac; mp3 has one."""
+    fmt = _format(Path(path))
+    if fmt == "MP3":
+        return "MPEG_LAYER_III"
+    bits = bits or (32 if fmt == "WAV" else 24)
+    subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}.get(bits)
+    if subtype is None or (fmt == "FLAC" and bits == 32):
+        raise InputError(path, f"{bits}-bit {fmt.lower()} is not a choice: use 16, 24{' or 32' if fmt == 'WAV' else ''}")
+    return subtype
+
+
+def decode(path: str | os.PathLike, out: str | os.PathLike) -> None:
+    """The first audio track of a compressed file or a video (PyAV) -> a float wav ``out``, frame by frame."""
+    import av
+
+    path = Path(path)
+    try:
+        with av.open(str(path)) as container:
+            if not container.streams.audio:
+                raise InputError(path, "holds no audio stream")
+            stream = container.streams.audio[0]
+            channels = stream.codec_context.layout.nb_channels
+            resample = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=stream.rate)
+            with sf.SoundFile(str(out), "w", stream.rate, channels, "FLOAT", format="WAV") as f:
+                for frame in container.decode(stream):
+                    for piece in resample.resample(frame):
+                        f.write(piece.to_ndarray().T)
+                for piece in resample.resample(None):
+                    f.write(piece.to_ndarray().T)
+    except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
+        raise InputError(path, f"cannot decode its audio ({err})") from None
+
+
+@contextlib.contextmanager
+def opened(path: str | os.PathLike):
+    """An audio file of any format users hold, ready for :func:`read_span`: yields the path to read from
+    (the file itself, or a temporary float wav decoded from it, removed afterwards) and its header."""
+    import tempfile
+
+    path = Path(path)
+    if path.suffix.lower() in LOSSLESS_EXTENSIONS:
+        yield path, info(path)
+        return
+    if not path.is_file():
+        raise InputError(path, "audio file not found")
+    with tempfile.TemporaryDirectory(prefix="cunet-decode-") as tmp:
+        wav = Path(tmp) / "decoded.wav"
+        decode(path, wav)
+        meta = sf.info(str(wav))
+        if meta.frames <= 0:
+            raise InputError(path, "holds no audio samples")
+        yield wav, meta
 
 
 @contextlib.contextmanager
@@ -212,7 +286,8 @@ def writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: st
     path = Path(path)
     fmt = _format(path)
     with atomic_path(path) as tmp:
-        with sf.SoundFile(str(tmp), "w", sample_rate, channels, subtype or "PCM_16", format=fmt) as f:
+        subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
+        with sf.SoundFile(str(tmp), "w", sample_rate, channels, subtype, format=fmt) as f:
             yield lambda block: f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
 
 
