@@ -36,6 +36,16 @@ setup(
         "musdb": ["musdb>=0.4"],
         # tensorflow-io 0.37.1 works only with TensorFlow <= 2.17.1; cunet does not need it.
         "tfio": ["tensorflow-io==0.37.1", "tensorflow<=2.17.1"],
+        # bench/separate.py runs Open-Unmix beside cunet on CPU torch. Install openunmix itself with
+        # `pip install --no-deps openunmix`: it requires torchaudio, which its model never calls and which has
+        # no release for torch 2.13 (pip would replace the CPU torch with another build to satisfy it).
+        "bench": ["torch", "tqdm"],
     },
-    entry_points={"console_scripts": ["cunet-preprocess=cunet.preprocess.__main__:main"]},
+    entry_points={"console_scripts": [
+        "cunet-preprocess=cunet.preprocess.__main__:main",
+        "cunet-train=cunet.train.__main__:main",
+        "cunet-separate=cunet.separation.__main__:main",
+        "cunet-results=cunet.evaluation.results:main",
+        "cunet-export=cunet.evaluation.export:main",
+    ]},
 )

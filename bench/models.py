@@ -17,8 +17,8 @@ import time
 import keras
 import numpy as np
 
-from cunet.train.models import ModelConfig, build_model
-from cunet.train.models.graph_net import GraphConv
+from cunet.models import ModelConfig, build_model
+from cunet.models.graph_net import GraphConv
 
 PRESETS = {
     "unet": ModelConfig(model="unet"),

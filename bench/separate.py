@@ -1,10 +1,14 @@
-"""Speed and peak memory of C-U-Net four-target separation of a 3- and a 30-minute 44.1 kHz stereo file.
+"""Separation speed and peak memory: cunet's C-U-Net against Open-Unmix, side by side in one run.
 
-Each measurement runs in a fresh process (so that its peak resident memory is its own): load the model,
-then separate the file into four targets written as float wav. The model is a C-U-Net (complex FiLM,
-cnn control) with its initial weights: speed and memory do not depend on what it has learnt.
+Every measurement runs in a fresh process (its peak resident memory is its own) and separates a 44.1 kHz
+stereo file into four full-band stems written as float wav: cunet's C-U-Net (complex FiLM, cnn control)
+at each precision on a 3-minute file and at the default precision on a 30-minute one, and Open-Unmix
+(the umxhq architecture: four BiLSTM models, 4096-point STFT) on the 3-minute file without its Wiener
+pass (its fastest setting) and, with ``--umx-wiener``, with its default one. Both networks keep their
+initial weights: speed and memory do not depend on what they have learnt.
 
-    python bench/separate.py [--model RUN] [--out bench/results/separate_cpu.md]
+    pip install -e ".[bench]" && pip install --no-deps openunmix    # see setup.py's bench extra
+    python bench/separate.py [--out bench/results/separate_cpu.md]
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,9 +34,8 @@ def make_song(path: Path, minutes: float, seed: int = 0) -> None:
     from cunet.datasets.synthetic import music_track
 
     song = sum(v.astype(np.float32) for v in music_track(seed, 0, 180.0).values()) / 32768
-    repeats = int(round(minutes / 3))
     with audio.writer(path, RATE, 2, "PCM_16") as write:
-        for _ in range(repeats):
+        for _ in range(int(round(minutes / 3))):
             write(song)
 
 
@@ -40,72 +43,137 @@ def make_model(folder: Path) -> None:
     import keras
 
     from cunet import config as config_io
-    from cunet.train.models import ModelConfig, build_model
+    from cunet.models import ModelConfig, build_model
+    from cunet.models.card import card_for, save_card
 
     keras.utils.set_random_seed(0)
     cfg = ModelConfig(model="cunet", film="complex", control="cnn")
     build_model(cfg).save(folder / "model.keras")
     config_io.save(cfg, folder / "model_config.json")
+    save_card(card_for(cfg), folder)
 
 
 def peak_rss() -> int:
-    """This process's own peak resident memory in bytes (VmHWM). Not getrusage's ru_maxrss: Linux carries the
-    forking parent's resident size across exec into it, which made this benchmark report its parent's 2.4 GiB."""
+    """This process's own peak resident memory in bytes (VmHWM; ru_maxrss carries a forking parent's)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) * 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # not Linux: the best there is
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def child(model: str, path: str, out: str) -> None:
-    """One measurement, printed as JSON: seconds to load, seconds to separate, peak RSS in bytes."""
+def cunet_child(model: str, song: str, out: str, precision: str) -> dict:
+    import cunet
+
     start = time.perf_counter()
-    from cunet import audio
-    from cunet.evaluation.separate import Separator, separate_file
-
-    sep = Separator.load(model)
+    separator = cunet.load_separator(model, precision=precision)
     loaded = time.perf_counter()
-    separate_file(sep, Path(path), Path(out))
-    done = time.perf_counter()
-    peak = peak_rss()
-    seconds = audio.info(path).frames / RATE
-    print(json.dumps({"load": loaded - start, "separate": done - loaded, "peak": peak, "seconds": seconds}))
+    cunet.separate_file(separator, song, out)
+    return {"load": loaded - start, "separate": time.perf_counter() - loaded, "precision": separator.precision}
 
 
-def measure(model: Path, song: Path, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--child", str(model), str(song), str(out)],
-                          capture_output=True, text=True, check=True)
+def umx_child(song: str, out: str, niter: int) -> dict:
+    if "torchaudio" not in sys.modules:
+        try:
+            import torchaudio  # noqa: F401
+        except ImportError:
+            # openunmix imports torchaudio at module level but its model path never calls it, and no
+            # torchaudio release matches torch 2.13: an empty module stands in for the unused import.
+            import types
+
+            sys.modules["torchaudio"] = types.ModuleType("torchaudio")
+    import soundfile as sf
+    import torch
+    from openunmix import utils
+    from openunmix.model import OpenUnmix, Separator
+
+    start = time.perf_counter()
+    torch.manual_seed(0)
+    max_bin = utils.bandwidth_to_max_bin(rate=44100.0, n_fft=4096, bandwidth=16000)
+    models = {t: OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=max_bin).eval()
+              for t in ("vocals", "drums", "bass", "other")}
+    separator = Separator(models, niter=niter, n_fft=4096, n_hop=1024, nb_channels=2, sample_rate=44100.0,
+                          wiener_win_len=300).eval()
+    loaded = time.perf_counter()
+    x, rate = sf.read(song, dtype="float32", always_2d=True)
+    with torch.inference_mode():
+        stems = separator(torch.from_numpy(x.T.copy())[None])[0].numpy()
+    Path(out).mkdir(parents=True, exist_ok=True)
+    for name, stem in zip(models, stems):
+        sf.write(str(Path(out) / f"{name}.wav"), stem.T, rate, subtype="FLOAT")
+    return {"load": loaded - start, "separate": time.perf_counter() - loaded, "precision": "float32"}
+
+
+def child(kind: str, *args: str) -> None:
+    result = cunet_child(*args) if kind == "cunet" else umx_child(args[0], args[1], int(args[2]))
+    from cunet import audio
+
+    song = args[1] if kind == "cunet" else args[0]
+    result.update(peak=peak_rss(), seconds=audio.info(song).frames / RATE)
+    print(json.dumps(result))
+
+
+def measure(*args: str) -> dict:
+    """One measurement in a fresh process, after the previous one's files are gone and on disk: the
+    page cache's write-back of earlier outputs must not run during this one."""
+    for out in Path(tempfile.gettempdir()).glob("cunet-bench-out-*"):
+        shutil.rmtree(out)
+    os.sync()
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(f"{args}: {proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def cpu_name() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a run folder to use instead of an untrained C-U-Net")
-    parser.add_argument("--minutes", type=float, nargs=2, default=(3.0, 30.0))
+    parser.add_argument("--long-minutes", type=float, default=30.0)
+    parser.add_argument("--umx-wiener", action="store_true", help="also Open-Unmix with one Wiener iteration")
     parser.add_argument("--out")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    from cunet.separation.precision import native_bfloat16
+
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = Path(args.model) if args.model else tmp / "model"
         if not args.model:
             model.mkdir()
             make_model(model)
-        rows = []
-        for minutes in args.minutes:
-            song = tmp / f"song{minutes:g}.wav"
-            make_song(song, minutes)
-            rows.append(measure(model, song, tmp / f"out{minutes:g}"))
-    lines = [f"C-U-Net four-target separation of 44.1 kHz stereo, {os.cpu_count()} CPU cores, TensorFlow backend.",
-             "", "| input | separation | x real time | model load | peak memory |", "|---|---:|---:|---:|---:|"]
-    for r in rows:
-        lines.append(f"| {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | {r['seconds'] / r['separate']:.1f}x | "
-                     f"{r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |")
-    if len(rows) == 2:
-        lines += ["", f"Peak memory, long over short input: {rows[1]['peak'] / rows[0]['peak']:.3f}"]
+        short, long = tmp / "song3.wav", tmp / f"song{args.long_minutes:g}.wav"
+        make_song(short, 3.0)
+        make_song(long, args.long_minutes)
+        for precision in ("float32", "bfloat16"):
+            rows.append(("cunet", measure("cunet", str(model), str(short), tempfile.mkdtemp(prefix="cunet-bench-out-"), precision)))
+        rows.append(("cunet", measure("cunet", str(model), str(long), tempfile.mkdtemp(prefix="cunet-bench-out-"), "auto")))
+        rows.append(("Open-Unmix umxhq, no Wiener", measure("umx", str(short), tempfile.mkdtemp(prefix="cunet-bench-out-"), "0")))
+        if args.umx_wiener:
+            rows.append(("Open-Unmix umxhq, 1 Wiener iteration", measure("umx", str(short), tempfile.mkdtemp(prefix="cunet-bench-out-"), "1")))
+    umx = next(r for name, r in rows if name.endswith("no Wiener"))
+    umx_speed = umx["seconds"] / umx["separate"]
+    lines = [f"Four-target separation of 44.1 kHz stereo into full-band float wav stems; {os.cpu_count()} cores "
+             f"of {cpu_name()} (native bf16: {'yes' if native_bfloat16() else 'no'}), cunet on the TensorFlow "
+             "backend, Open-Unmix on CPU torch, in one run.", "",
+             "| separator | precision | input | separation | x real time | vs Open-Unmix | load | peak memory |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for name, r in rows:
+        speed = r["seconds"] / r["separate"]
+        lines.append(f"| {name} | {r['precision']} | {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | "
+                     f"{speed:.1f}x | {speed / umx_speed:.2f}x | {r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |")
+    short_default = next(r for name, r in rows[:2] if r["precision"] == rows[2][1]["precision"])
+    lines += ["", f"cunet peak memory, {args.long_minutes:g} over 3 minutes: "
+                  f"{rows[2][1]['peak'] / short_default['peak']:.3f}"]
     text = "\n".join(lines)
     print(text)
     if args.out:

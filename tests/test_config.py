@@ -37,7 +37,7 @@ def test_a_file_of_another_type_is_refused(tmp_path):
 
 
 def test_model_config_round_trip(tmp_path):
-    from cunet.train.models.config import ModelConfig
+    from cunet.models.config import ModelConfig
 
     cfg = ModelConfig(model="ynet", depth="paper", visual="landmarks", widths=(8, 16, 32, 64, 64, 64))
     config.save(cfg, tmp_path / "model.json")

@@ -8,7 +8,7 @@ import pytest
 
 from cunet import config as config_io
 from cunet.evaluation.export import main
-from cunet.train.models import ModelConfig, build_model
+from cunet.models import ModelConfig, build_model
 
 
 @pytest.mark.slow

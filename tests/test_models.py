@@ -2,13 +2,13 @@ import keras
 import numpy as np
 import pytest
 
-from cunet.train.models import losses
-from cunet.train.models.config import ModelConfig
-from cunet.train.models.film import FiLM
-from cunet.train.models.graph_net import build_graph_net
-from cunet.train.models.unet import build_cunet, build_unet, n_film_params
-from cunet.train.models.video_net import build_video_net
-from cunet.train.models.ynet import build_ynet
+from cunet.models import losses
+from cunet.models.config import ModelConfig
+from cunet.models.film import FiLM
+from cunet.models.graph_net import build_graph_net
+from cunet.models.unet import build_cunet, build_unet, n_film_params
+from cunet.models.video_net import build_video_net
+from cunet.models.ynet import build_ynet
 
 
 def trainable(model) -> int:

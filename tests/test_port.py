@@ -8,11 +8,11 @@ import pytest
 
 from cunet import audio
 from cunet.errors import InputError
-from cunet.train.models.config import ModelConfig
-from cunet.train.models.losses import ynet_loss
-from cunet.train.models.masks import apply_complex_mask, network_input
-from cunet.train.models.port import load_original_ynet, read_state_dict
-from cunet.train.models.ynet import build_ynet
+from cunet.models.config import ModelConfig
+from cunet.models.losses import ynet_loss
+from cunet.models.masks import apply_complex_mask, network_input
+from cunet.models.port import load_original_ynet, read_state_dict
+from cunet.models.ynet import build_ynet
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "original_ynet"
 VISUAL = {"u_net": "none", "y_net_g": "landmarks", "y_net_m": "video"}

@@ -48,3 +48,58 @@ def test_no_pickle_and_no_second_stft():
         assert "allow_pickle=True" not in text and "import pickle" not in text, path
         if path.name != "audio.py":
             assert not re.search(r"(librosa|scipy\.signal|tf\.signal)\.(i?stft)\b|np\.fft\.", text), path
+
+
+def _internal_imports(path: Path) -> set[str]:
+    """The cunet modules a file imports (relative imports resolved; ``from . import x`` names module x)."""
+    module = ".".join(path.relative_to(ROOT).with_suffix("").parts)
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    package = package.removesuffix(".__init__")
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.startswith("cunet")}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                parts = parts[: len(parts) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            if base.startswith("cunet"):
+                found.add(base)
+                found |= {f"{base}.{a.name}" for a in node.names}
+    return found
+
+
+def test_no_two_modules_import_each_other_directly_or_through_others():
+    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in (ROOT / "cunet").rglob("*.py")}
+    graph = {m: {i for i in _internal_imports(p) if i in files and i != m} for m, p in files.items()}
+    # a package's __init__ importing its own modules (and they it) is the usual face, not a circle
+    graph = {m: {i for i in deps if not m.startswith(i + ".")} for m, deps in graph.items()}
+    state: dict[str, int] = {}
+
+    def visit(m, path):
+        state[m] = 1
+        for nxt in sorted(graph[m]):
+            assert state.get(nxt) != 1, "import circle: " + " -> ".join(path + [nxt])
+            if nxt not in state:
+                visit(nxt, path + [nxt])
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+
+
+def test_layers_import_downwards_only():
+    """models import neither training nor separation; separation imports no training, evaluation or command."""
+    forbidden = {"cunet/models": ("cunet.train", "cunet.separation", "cunet.evaluation"),
+                 "cunet/separation": ("cunet.train", "cunet.evaluation", "cunet.preprocess"),
+                 "cunet/datasets": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation")}
+    for folder, names in forbidden.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            bad = {i for i in _internal_imports(path) if i.startswith(names)}
+            assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+    low = _internal_imports(ROOT / "cunet" / "separation" / "streaming.py") - {"cunet"}
+    assert all(name.startswith(("cunet.audio", "cunet.errors")) for name in low), low  # no model

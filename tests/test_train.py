@@ -107,7 +107,7 @@ def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):
 
 
 def keras_free_ynet_config(visual):
-    from cunet.train.models.config import ModelConfig
+    from cunet.models.config import ModelConfig
 
     return ModelConfig(model="ynet", visual=visual, widths=(8, 16, 32, 64))
 

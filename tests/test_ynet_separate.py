@@ -11,9 +11,10 @@ from cunet import config as config_io
 from cunet.datasets import face
 from cunet.datasets.acappella import FRAME_SHAPE, mouth_crops
 from cunet.errors import InputError
-from cunet.evaluation.separate import load_separator, main
-from cunet.evaluation.visual import load_visual, read_video
-from cunet.train.models import ModelConfig, build_model
+from cunet.separation.__main__ import main
+from cunet.separation.load import load_separator as _load
+from cunet.separation.visual import load_visual, read_video
+from cunet.models import ModelConfig, build_model
 
 RATE = 16384
 
@@ -41,9 +42,9 @@ def _stand_in(visual: str, folder: Path) -> Path:
     return folder
 
 
-def _band_limited(x, rate):
-    y = audio.resample(audio.resample(x, rate, RATE), RATE, rate) if rate != RATE else x
-    return np.pad(y, ((0, 0), (0, max(0, x.shape[1] - y.shape[1]))))[:, : x.shape[1]]
+def load_separator(path, **options):
+    """The stand-ins' gains exactly: float32 (bfloat16 would round them to three digits)."""
+    return _load(path, precision="float32", **options)
 
 
 def _faces(n, seed=0, still=False):
@@ -60,10 +61,10 @@ def test_landmark_gain_comes_back_over_chunks_rates_and_channels(tmp_path, secon
     x = (0.1 * rng.standard_normal((channels, int(seconds * rate)))).astype(np.float32)
     frames = int(np.ceil(seconds * 25))
     marks = np.full((frames, 68, 2), 400.0, np.float32)  # gain 0.4 everywhere
-    out = separator.separate(x, rate, marks)["vocals"]
+    out = separator.separate(x, rate, visual=marks)["vocals"]
     assert out.shape == x.shape
-    want = 0.4 * _band_limited(x, rate)
-    inner = slice(200, -200)  # the resampler's edges
+    want = 0.4 * x  # at full band: the mask is extended above the model's 8192 Hz
+    inner = slice(200, -200)
     err = np.sqrt(np.mean((out[:, inner] - want[:, inner]) ** 2) / np.mean(want[:, inner] ** 2))
     assert err < 0.01, err
 
@@ -74,7 +75,7 @@ def test_each_chunk_listens_to_its_own_frames(tmp_path):
     x = (0.1 * np.random.default_rng(2).standard_normal(12 * RATE)).astype(np.float32)
     marks = np.full((300, 68, 2), 200.0, np.float32)
     marks[150:] = 600.0
-    out = separator.separate(x, RATE, marks)["vocals"]
+    out = separator.separate(x, RATE, visual=marks)["vocals"]
     early, late = slice(RATE, 2 * RATE), slice(10 * RATE, 11 * RATE)
     assert np.std(out[early]) / np.std(x[early]) == pytest.approx(0.2, rel=0.02)
     assert np.std(out[late]) / np.std(x[late]) == pytest.approx(0.6, rel=0.02)
@@ -120,7 +121,7 @@ def test_video_model_gain_from_mouth_crops(tmp_path):
     padded = np.concatenate([faces, np.repeat(faces[-1:], 75, 0)])  # one chunk: the last frame held
     gain = float(mouth_crops(padded)[..., 0].mean())
     x = (0.1 * np.random.default_rng(4).standard_normal(RATE)).astype(np.float32)
-    out = separator.separate(x, RATE, faces)["vocals"]
+    out = separator.separate(x, RATE, visual=faces)["vocals"]
     np.testing.assert_allclose(out, gain * x, rtol=0, atol=1e-3 * abs(gain))
 
 
@@ -132,8 +133,10 @@ def test_real_ynet_keeps_length_and_channels(tmp_path):
     separator = load_separator(tmp_path)
     x = (0.1 * np.random.default_rng(5).standard_normal((2, 5 * 22050))).astype(np.float32)
     marks = np.random.default_rng(6).uniform(0, 96, (125, 68, 2)).astype(np.float32)
-    out = separator.separate(x, 22050, marks)["vocals"]
+    out = separator.separate(x, 22050, visual=marks)["vocals"]
     assert out.shape == x.shape and np.all(np.isfinite(out)) and np.any(out)
+    high = np.abs(np.fft.rfft(out, axis=-1))[:, int(8500 * out.shape[1] / 22050):]
+    assert high.mean() > 1e-3 * np.abs(np.fft.rfft(x, axis=-1)).mean()  # the band above 8192 Hz is there
 
 
 def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, capsys):
@@ -143,7 +146,8 @@ def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, c
     x = (0.1 * np.random.default_rng(7).standard_normal(3 * RATE)).astype(np.float32)
     audio.write(songs / "good.wav", x, RATE, "FLOAT")
     np.save(songs / "good.landmarks.npy", np.full((75, 68, 2), 500.0, np.float32), allow_pickle=False)
-    assert main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet"]) == 0
+    assert main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet",
+                 "--precision", "float32"]) == 0
     y, rate = audio.read(tmp_path / "out/good/vocals.wav")
     assert rate == RATE and y.shape == (1, len(x))
     np.testing.assert_allclose(y[0, 100:-100], 0.5 * x[100:-100], atol=2e-3)
@@ -155,6 +159,10 @@ def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, c
         assert main([str(model), str(songs / f"{name}.wav"), "-o", str(tmp_path / "bad"), "--quiet"]) == 2
         err = capsys.readouterr().err
         assert message in err and f"{name}." in err
+    assert not (tmp_path / "bad").exists()
+    np.save(songs / "short.landmarks.npy", np.full((75, 68, 2), np.nan, np.float32), allow_pickle=False)
+    assert main([str(model), str(songs / "short.wav"), "-o", str(tmp_path / "bad"), "--quiet"]) == 2
+    assert "short.landmarks.npy: landmarks hold NaN" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
 
 
@@ -168,14 +176,12 @@ def test_frames_of_the_wrong_shape_are_named(tmp_path):
 def test_blocks_stream_long_inputs_without_seams(tmp_path):
     """5-s blocks (1 s of context each side) instead of 20 s: the same gain everywhere, seams included,
     with the landmarks memory-mapped from disk and sliced per block."""
-    from cunet.evaluation.separate import SeparateConfig
-
-    separator = load_separator(_stand_in("landmarks", tmp_path), SeparateConfig(block_seconds=5.0))
+    separator = load_separator(_stand_in("landmarks", tmp_path), block_seconds=5.0)
     x = (0.1 * np.random.default_rng(8).standard_normal((2, 23 * 22050))).astype(np.float32)
     np.save(tmp_path / "marks.npy", np.full((23 * 25, 68, 2), 300.0, np.float32), allow_pickle=False)
     marks = np.load(tmp_path / "marks.npy", mmap_mode="r", allow_pickle=False)
-    out = separator.separate(x, 22050, marks)["vocals"]
-    want = 0.3 * _band_limited(x, 22050)
+    out = separator.separate(x, 22050, visual=marks)["vocals"]
+    want = 0.3 * x
     inner = slice(200, -200)
     err = np.sqrt(np.mean((out[:, inner] - want[:, inner]) ** 2) / np.mean(want[:, inner] ** 2))
     assert out.shape == x.shape and err < 0.01, err

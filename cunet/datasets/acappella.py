@@ -137,7 +137,7 @@ def scan_accompaniment(acc_root: str | Path, splits: list[str]) -> tuple[list[Ac
         feeds[split] = folder.parent.name
         if folder.parent.name in {c.split for c in clips}:
             continue
-        found = sorted(p for p in folder.glob("*/*") if p.suffix.lower() in audio.AUDIO_EXTENSIONS)
+        found = sorted(p for p in folder.glob("*/*") if p.suffix.lower() in audio.LOSSLESS_EXTENSIONS)
         if not found:
             raise InputError(folder, "no accompaniment clips (expected <Category>/<clip>.wav)")
         for p in found:

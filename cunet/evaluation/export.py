@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..fileio import atomic_dir, save_json
-from .runs import load_run
+from ..models.run import load_run
 
 
 def export(model_path: str | Path, out: str | Path | None = None) -> Path:

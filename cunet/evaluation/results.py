@@ -38,7 +38,8 @@ from ..errors import InputError
 from ..fileio import atomic_dir
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .oracle import ORACLES, oracle_estimates
-from .runs import latest_runs, load_run
+from ..models.run import load_run
+from .runs import latest_runs, train_config
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
 ONE_SINGER, TWO_SINGERS = "voice (1 singer)", "voice (2 singers)"
@@ -165,10 +166,10 @@ def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.n
         return {"": track_cache[id(separator), example.track][example.target]}
     kind = separator.visual
     own = example.visual.get(kind) if kind != "none" else None
-    out = {"": separator.separate(example.mixture, example.rate, own)["vocals"]}
+    out = {"": separator.separate(example.mixture, example.rate, visual=own)["vocals"]}
     if kind != "none":  # the proof the visual branch is used: the other singer's frames
         out[" (other singer)"] = separator.separate(example.mixture, example.rate,
-                                                    example.other_visual[kind])["vocals"]
+                                                    visual=example.other_visual[kind])["vocals"]
     return out
 
 
@@ -177,12 +178,14 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     one example's (mixture, estimate, reference, rate, title) for the spectrogram panels."""
     from tqdm import tqdm
 
-    from .separate import SeparateConfig, separator_for
+    from ..separation.load import load_separator
+    from ..separation.streaming import SeparateConfig
 
     paths = [Path(p) for p in cfg.runs] or latest_runs(cfg.runs_root)
-    sep_cfg = SeparateConfig(batch_size=cfg.batch_size, wiener=cfg.wiener)
+    # float32 whatever the CPU: scores must not depend on the machine that computed them
+    sep_cfg = SeparateConfig(batch_size=cfg.batch_size, wiener=cfg.wiener, precision="float32")
     runs = [load_run(p) for p in paths]
-    separators = [(run.name, separator_for(run, sep_cfg), run_store(run, cfg)) for run in runs]
+    separators = [(run.name, load_separator(run, sep_cfg), run_store(run, cfg)) for run in runs]
     rows, panels = [], {}
     stores = sorted({s for _, _, s in separators}, key=str)
     for store_path in stores:
@@ -206,11 +209,10 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
 
 def run_store(run, cfg: ResultsConfig) -> Path:
     """The store a run is scored on: ``cfg.store`` when it is of the run's kind, else the run's own."""
-    if run.train is None:
-        raise InputError(run.folder / "config.json", "is missing: the run's store is recorded there")
-    if cfg.store is not None and Store(cfg.store).kind == run.train.store_kind:
+    train = train_config(run)
+    if cfg.store is not None and Store(cfg.store).kind == train.store_kind:
         return Path(cfg.store)
-    return run.train.store_path
+    return train.store_path
 
 
 # -- tables -------------------------------------------------------------------------------------------------

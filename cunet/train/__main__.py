@@ -15,7 +15,7 @@ import sys
 from ..config import apply_overrides, parse_override
 from ..errors import InputError
 from .config import TrainConfig, preset
-from .models.config import ModelConfig
+from ..models.config import ModelConfig
 
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
 

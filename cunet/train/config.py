@@ -6,7 +6,7 @@ import dataclasses
 from pathlib import Path
 
 from ..datasets.musdb import SOURCES
-from .models.config import ModelConfig
+from ..models.config import ModelConfig
 
 DEFAULT_STORES = {"music": Path("cunet_data/stores/synthetic/musdb"),
                   "singing": Path("cunet_data/stores/synthetic/acappella")}

@@ -26,8 +26,9 @@ from ..fileio import atomic_path, dump_json, load_json, save_json
 from . import data_loader
 from .distribute import Placement, feed, placement
 from .config import TrainConfig
-from .models import build_model
-from .models.losses import YNetLoss
+from ..models import build_model
+from ..models.card import card_for, save_card
+from ..models.losses import YNetLoss
 
 STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.keras
 
@@ -225,4 +226,5 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
+    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix), run)  # what a separator reads
     return run

@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from ...errors import InputError
+from ..errors import InputError
 from .graph_net import face_adjacency
 
 IGNORED = re.compile(r"(num_batches_tracked$|^wav2sp|^sp2mel|^mel2sp|^sp2wav|^graph_net\.A$)")

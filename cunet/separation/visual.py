@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..audio import VIDEO_EXTENSIONS
 from ..datasets.acappella import FPS, FRAME_SHAPE, N_LANDMARKS
 from ..errors import InputError
 from ..fileio import load_npy
-
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 
 
 def read_video(path: str | Path) -> np.ndarray:
@@ -55,7 +54,11 @@ def check_visual(array: np.ndarray, kind: str, path: Path) -> np.ndarray:
         return array
     if array.ndim != 3 or array.shape[1:] != (N_LANDMARKS, 2) or array.dtype.kind not in "iuf":
         raise InputError(path, f"landmarks must be (T, 68, 2) numbers, got {array.dtype} {array.shape}")
-    return np.asarray(array, np.float32)
+    array = np.asarray(array, np.float32)
+    if not np.isfinite(array).all():
+        bad = int(np.argwhere(~np.isfinite(array))[0, 0])
+        raise InputError(path, f"landmarks hold NaN or infinite values (first in frame {bad})")
+    return array
 
 
 def candidates(audio_path: Path, kind: str) -> list[Path]:

@@ -1,0 +1,103 @@
+"""What a separator needs to know about a trained model, recorded beside it (``model_card.json``).
+
+Training writes the card next to ``model.keras``: the targets, the condition each target is selected by,
+the STFT convention and patch (or clip) shape the network was trained on, and for a Y-Net the number of
+mixture slots its training mixtures had (their level) and its visual input. Separators read these from
+the card, never from constants of their own. Run folders written before cards existed get one derived
+from their ``model_config.json`` and ``config.json``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from .. import audio
+from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, FPS
+from ..datasets.musdb import SOURCES
+from ..errors import InputError
+from ..fileio import load_json, save_json
+from .config import ModelConfig
+
+CARD_FILE = "model_card.json"
+CARD_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCard:
+    model: str  # unet, cunet or ynet
+    targets: tuple[str, ...]  # the stems the model estimates, in order
+    sample_rate: int  # the STFT convention the network sees
+    n_fft: int
+    hop: int
+    patch_bins: int  # the network input's frequency bins ...
+    patch_frames: int  # ... and STFT frames
+    conditions: tuple[str, ...] = ()  # C-U-Net: the source each one-hot condition position selects
+    condition_shape: tuple[int, ...] = ()
+    visual: str = "none"  # Y-Net: video, landmarks or none
+    mixture_slots: int = 0  # Y-Net: its training mixtures were divided by this (voice, accompaniment[, singer])
+    clip_samples: int = 0  # Y-Net: a chunk's samples at sample_rate and its video frames at fps
+    clip_frames: int = 0
+    fps: int = 0
+
+    def __post_init__(self):
+        if self.model not in ("unet", "cunet", "ynet"):
+            raise ValueError(f"model card: unknown model {self.model!r}")
+        if not self.targets:
+            raise ValueError("model card: no targets")
+        unknown = set(self.targets) - set(self.conditions) if self.model == "cunet" else set()
+        if unknown:
+            raise ValueError(f"model card: targets {sorted(unknown)} have no condition")
+
+    @property
+    def stft(self) -> audio.StftConfig:
+        return audio.StftConfig(self.sample_rate, self.n_fft, self.hop)
+
+    @property
+    def band_hz(self) -> float:
+        """The highest frequency the model estimates."""
+        return self.sample_rate / 2
+
+
+def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True) -> ModelCard:
+    """The card of a model built from ``model_cfg``: a U-Net's ``target``, a Y-Net's ``remix`` (3 slots)."""
+    if model_cfg.model == "ynet":
+        stft = audio.YNET_STFT
+        return ModelCard("ynet", ("vocals",), stft.sample_rate, stft.n_fft, stft.hop,
+                         patch_bins=stft.n_bins // 2, patch_frames=stft.n_frames(CLIP_SAMPLES),
+                         visual=model_cfg.visual, mixture_slots=3 if remix else 2,
+                         clip_samples=CLIP_SAMPLES, clip_frames=CLIP_FRAMES, fps=FPS)
+    stft = audio.CUNET_STFT
+    common = dict(sample_rate=stft.sample_rate, n_fft=stft.n_fft, hop=stft.hop,
+                  patch_bins=model_cfg.n_bins, patch_frames=model_cfg.n_frames)
+    if model_cfg.model == "unet":
+        return ModelCard("unet", (target,), **common)
+    return ModelCard("cunet", SOURCES, conditions=SOURCES, condition_shape=model_cfg.condition_shape, **common)
+
+
+def save_card(card: ModelCard, folder: str | Path) -> None:
+    save_json(Path(folder) / CARD_FILE, {"format": CARD_FORMAT, **dataclasses.asdict(card)})
+
+
+def load_card(folder: str | Path, model_cfg: ModelConfig) -> ModelCard:
+    """The card in ``folder``; for a folder from before cards, one derived from its configs."""
+    folder = Path(folder)
+    path = folder / CARD_FILE
+    if path.is_file():
+        values = load_json(path)
+        if values.pop("format", None) != CARD_FORMAT:
+            raise InputError(path, f"unknown model card format (this cunet reads format {CARD_FORMAT})")
+        fields = {f.name for f in dataclasses.fields(ModelCard)}
+        if set(values) - fields or values.get("model") != model_cfg.model:
+            raise InputError(path, f"does not describe the {model_cfg.model} of model_config.json")
+        tuples = {k: tuple(v) for k, v in values.items() if isinstance(v, list)}
+        try:
+            return ModelCard(**{**values, **tuples})
+        except (TypeError, ValueError) as err:
+            raise InputError(path, str(err)) from None
+    # Before cards: a U-Net's target and a Y-Net's mixtures are in the training config (read as plain JSON:
+    # the models package does not depend on the training stage).
+    train = load_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    if model_cfg.model == "unet" and "target" not in train:
+        raise InputError(folder / "config.json", "is missing: a U-Net's target is recorded there")
+    return card_for(model_cfg, target=train.get("target", "vocals"), remix=bool(train.get("remix", True)))

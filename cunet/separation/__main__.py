@@ -1,0 +1,85 @@
+"""Separate audio files with a trained model: full-band stems at the input's rate, channels and length.
+
+    cunet-separate runs/cunet-complex-cnn song.wav album/ 'live/*.mp3' -o separated
+    python -m cunet.separation runs/unet-vocals song.flac --residual --template "{name}/{target}.mp3"
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import warnings
+from pathlib import Path
+
+from ..errors import InputError
+from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
+                    separate_file)
+from .streaming import EXTENSIONS, PRECISIONS, SeparateConfig
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="cunet-separate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", help="a run folder, or its model.keras")
+    p.add_argument("inputs", nargs="+", help="audio files (wav, flac, mp3, m4a, ogg, ... or a video's audio), "
+                                             "folders or glob patterns")
+    p.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
+    p.add_argument("--template", help=f"output names (default: {OutputConfig.template}); the suffix .wav, "
+                                      ".flac or .mp3 picks the format")
+    p.add_argument("--bits", type=int, choices=(16, 24, 32), help="16 or 24-bit integer, 32: float (wav only); "
+                                                                 "default: float wav, 24-bit flac")
+    p.add_argument("--clip-mode", choices=CLIP_MODES, help="stems past full scale: rescale all stems of the "
+                                                           "input by one factor (default), clamp, or none")
+    p.add_argument("--extend", choices=EXTENSIONS, help="masks above the model's band: each frame's mean mask "
+                                                        "(average, the default) or zero")
+    p.add_argument("--residual", action="store_true", help="one more stem: the input less the estimates")
+    p.add_argument("--wiener", type=int, metavar="N", help="unet/cunet: N iterations of the multichannel "
+                                                          "Wiener filter at full band (default 0)")
+    p.add_argument("--precision", choices=PRECISIONS, help="network compute; auto (default): bfloat16 where "
+                                                           "the CPU has native bf16, else float32")
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--patch-overlap", type=int, help="frames neighbouring patches share (0..64)")
+    p.add_argument("--block-seconds", type=float)
+    p.add_argument("--quiet", action="store_true")
+    return p.parse_args(argv)
+
+
+def configs(args) -> tuple[SeparateConfig, OutputConfig]:
+    def given(*names):
+        return {n: getattr(args, n) for n in names if getattr(args, n) not in (None, False)}
+
+    sep = dataclasses.replace(SeparateConfig(), **given("extend", "residual", "wiener", "precision", "batch_size",
+                                                        "patch_overlap", "block_seconds"))
+    return sep, dataclasses.replace(OutputConfig(), **given("template", "bits", "clip_mode"))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tqdm import tqdm
+
+    from .load import load_separator
+
+    args = parse_args(argv)
+    try:
+        sep_cfg, out_cfg = configs(args)
+        inputs = find_inputs(args.inputs)
+        separator = load_separator(args.model, sep_cfg)
+        for path in inputs:  # every input, and where its stems go, is checked before anything is written
+            check_input(separator, path)
+            output_paths(separator.stems, path, Path(args.out), out_cfg)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ClippingWarning)
+            warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
+            for path in inputs:
+                with tqdm(unit="sample", unit_scale=True, desc=path.name, disable=args.quiet, leave=False) as bar:
+                    written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
+                if not args.quiet:
+                    print(f"{path}: " + ", ".join(str(w) for w in written))
+    except (InputError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Separating files: finding inputs, naming outputs, encodings and clipping, whole files only.
+
+Stems stream into hidden temporary float files beside their final names; once the input is separated,
+each is moved into place (float wav, nothing to clip) or written in its final encoding (integer wav or
+flac, mp3), rescaled or clamped as the clip mode says. A failure anywhere leaves no output behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import os
+import string
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import audio
+from ..errors import InputError
+from .separator import Separator
+from .streaming import Source
+from .visual import load_visual
+
+CLIP_MODES = ("rescale", "clamp", "none")
+TEMPLATE_KEYS = {"name", "target"}
+
+
+class ClippingWarning(UserWarning):
+    """A stem went past full scale; the message names the file and what was done about it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputConfig:
+    template: str = "{name}/{target}.wav"  # {name}: the input's stem; the suffix picks wav, flac or mp3
+    bits: int | None = None  # 16 or 24 (integer), 32 (float wav); default: float wav, 24-bit flac
+    clip_mode: str = "rescale"  # rescale: all stems of an input by one factor; clamp; none: as computed
+
+    def __post_init__(self):
+        keys = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
+        if keys - TEMPLATE_KEYS:
+            raise ValueError(f"template {self.template!r}: unknown key(s) {sorted(keys - TEMPLATE_KEYS)}; "
+                             f"use {{name}} and {{target}}")
+        if "target" not in keys:
+            raise ValueError(f"template {self.template!r} lacks {{target}}: every stem would go to one file")
+        audio.output_subtype(Path(self.template.format(name="x", target="y")), self.bits)
+        if self.clip_mode not in CLIP_MODES:
+            raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
+
+
+def find_inputs(specs: list[str]) -> list[Path]:
+    """Files (any audio format, or a video's audio track), folders (every audio file inside, recursively)
+    and glob patterns, in a stable order, each once."""
+    found: list[Path] = []
+    for spec in specs:
+        if any(c in spec for c in "*?["):
+            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True))
+            if not matches:
+                raise InputError(spec, "the pattern matches no file")
+            paths = [p for p in matches if p.is_file()]
+        elif Path(spec).is_dir():
+            paths = sorted(p for p in Path(spec).rglob("*") if p.suffix.lower() in audio.AUDIO_EXTENSIONS)
+            if not paths:
+                raise InputError(spec, f"folder holds no audio file ({' '.join(audio.AUDIO_EXTENSIONS)})")
+        elif Path(spec).is_file():
+            paths = [Path(spec)]
+        else:
+            raise InputError(spec, "no such file or folder")
+        found += [p for p in paths if p not in found]
+    return found
+
+
+def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfig) -> list[Path]:
+    """Where each stem of ``path`` goes; every name must stay inside ``out`` and be its own."""
+    names = [out / cfg.template.format(name=path.stem, target=stem) for stem in stems]
+    root = out.resolve()
+    for name in names:
+        if root not in name.resolve().parents:
+            raise InputError(name, f"the template sends a stem outside the output folder {out}")
+    if len(set(names)) < len(names):
+        raise InputError(names[0], "the template gives two stems one file name")
+    return names
+
+
+def visual_input(separator: Separator, path: Path):
+    """A Y-Net's frames or landmarks for ``path`` and the file they came from (None, None for others)."""
+    return (None, None) if separator.visual == "none" else load_visual(path, separator.visual)
+
+
+def check_input(separator: Separator, path: Path) -> None:
+    """Everything that can be known about ``path`` before separating it: readable, finite, its video."""
+    with audio.opened(path) as (readable, meta):
+        source = Source.from_file(readable, meta, name=path)
+        source.scan(int(separator.cfg.block_seconds * meta.samplerate))
+        separator.check(source, *visual_input(separator, path))
+
+
+def separate_file(separator: Separator, path: str | Path, out: str | Path = "separated",
+                  cfg: OutputConfig = OutputConfig(), progress: Callable[[int], None] | None = None) -> list[Path]:
+    """Separate one audio file into ``out``.
+
+    Args:
+        separator: from :func:`~cunet.separation.load.load_separator`.
+        path: any audio file (wav, flac, mp3, m4a, ogg, ...) or a video's audio track.
+        out: the output folder; names come from ``cfg.template``.
+        cfg: template, bit depth and clip mode.
+        progress: called with the number of input samples each step finished.
+    Returns:
+        The files written, one per stem; each appears whole or not at all.
+    """
+    path, out = Path(path), Path(out)
+    names = output_paths(separator.stems, path, out, cfg)
+    visual, visual_name = visual_input(separator, path)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        with audio.opened(path) as (readable, meta), tempfile.TemporaryDirectory(prefix=".cunet-", dir=out) as tmp:
+            source = Source.from_file(readable, meta, name=path)
+            floats = [Path(tmp) / f"{i}.wav" for i in range(len(names))]
+            peaks = np.zeros(len(names))
+            with contextlib.ExitStack() as stack:
+                writes = [stack.enter_context(audio.writer(f, meta.samplerate, meta.channels, "FLOAT"))
+                          for f in floats]
+
+                def emit(piece: np.ndarray) -> None:
+                    peaks[:] = np.maximum(peaks, np.abs(piece).max(axis=(1, 2), initial=0.0))
+                    for write, stem in zip(writes, piece):
+                        write(stem)
+
+                separator.stream(source, emit, visual=visual, visual_name=visual_name, progress=progress)
+            factor = _clip_factor(peaks, names, path, cfg.clip_mode)
+            for stem_file, name, peak in zip(floats, names, peaks):
+                subtype = audio.output_subtype(name, cfg.bits)
+                clamp = cfg.clip_mode == "clamp" and peak > 1
+                if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
+                    name.parent.mkdir(parents=True, exist_ok=True)
+                    os.replace(stem_file, name)  # already what was asked for
+                else:
+                    _transcode(stem_file, name, subtype, factor, clamp)
+    except BaseException:
+        if created and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    return names
+
+
+def _clip_factor(peaks: np.ndarray, names: list[Path], path: Path, mode: str) -> float:
+    """The one gain for all stems of ``path`` (rescale), after warning about those past full scale."""
+    over = [(n, p) for n, p in zip(names, peaks) if p > 1]
+    if not over:
+        return 1.0
+    listed = ", ".join(f"{n.name} ({p:.3f})" for n, p in over)
+    if mode == "rescale":
+        factor = 0.999 / float(peaks.max())
+        warnings.warn(f"{path}: stems past full scale: {listed}; every stem scaled by {factor:.4f} "
+                      f"(--clip-mode clamp or none to keep the level)", ClippingWarning, stacklevel=3)
+        return factor
+    what = "clamped to full scale" if mode == "clamp" else "left past full scale (integer formats saturate)"
+    for name, peak in over:
+        warnings.warn(f"{name}: peaks at {peak:.3f}, {what}", ClippingWarning, stacklevel=3)
+    return 1.0
+
+
+def _transcode(float_wav: Path, name: Path, subtype: str, factor: float, clamp: bool, block: int = 1 << 20) -> None:
+    meta = audio.info(float_wav)
+    with audio.writer(name, meta.samplerate, meta.channels, subtype) as write:
+        for start in range(0, meta.frames, block):
+            x = audio.read_span(float_wav, start, start + block) * np.float32(factor)
+            write(np.clip(x, -1, 1) if clamp else x)

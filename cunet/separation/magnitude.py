@@ -1,0 +1,120 @@
+"""Separation with a magnitude model (U-Net, C-U-Net): masks at the model's rate, stems at full band.
+
+Per block: the mono down-mix, resampled to the model's rate, is cut into patches (the card's shape) that
+overlap and are cross-faded; the network's estimates divided by the mixture's magnitude are ratio masks.
+A C-U-Net computes all its targets in the same batches. The masks are then mapped onto the STFT of the
+input at its own rate and channel count (bands.py), so every stem keeps the input's band, stereo image
+and the mixture's phase; ``wiener`` > 0 refines them there with the multichannel Wiener filter.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .. import audio
+from ..errors import InputError
+from .bands import BandMap, input_stft
+from .separator import Separator
+from .streaming import SeparateConfig, Source, overlap_add, patch_starts, stream_blocks
+from .wiener import wiener
+
+
+class MaskSeparator(Separator):
+    def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
+        if card.model not in ("unet", "cunet"):
+            raise InputError(None, f"a {card.model} is not a magnitude model")
+        super().__init__(model, card, cfg)
+        self.stft = card.stft
+        self._bands: dict[int, BandMap] = {}
+        if card.model == "cunet":
+            eye = np.eye(len(card.conditions), dtype=np.float32)
+            self.conditions = eye[[card.conditions.index(t) for t in card.targets]].reshape(-1, *card.condition_shape)
+
+    def band_map(self, rate: int) -> BandMap:
+        if rate not in self._bands:
+            self._bands[rate] = BandMap(self.stft, self.stft.n_bins, input_stft(self.stft, rate), self.cfg.extend)
+        return self._bands[rate]
+
+    def _run_model(self, patches: np.ndarray) -> np.ndarray:
+        """(P, bins, frames) magnitudes -> (targets, P, bins, frames) estimates, in fixed-size batches."""
+        n, b = len(patches), self.cfg.batch_size
+        jobs = [(t, i) for t in range(len(self.targets)) for i in range(n)]
+        out = np.empty((len(self.targets), *patches.shape), np.float32)
+        x = np.zeros((b, *patches.shape[1:], 1), np.float32)  # one batch shape: traced once
+        z = np.zeros((b, *self.card.condition_shape), np.float32)
+        for first in range(0, len(jobs), b):
+            chunk = jobs[first: first + b]
+            x[: len(chunk), ..., 0] = patches[[i for _, i in chunk]]
+            if self.card.model == "unet":
+                y = self.model.predict_on_batch(x)
+            else:
+                z[: len(chunk)] = self.conditions[[t for t, _ in chunk]]
+                y = self.model.predict_on_batch([x, z])
+            y = np.asarray(y, np.float32)[..., 0]
+            for k, (t, i) in enumerate(chunk):
+                out[t, i] = y[k]
+        return out
+
+    def _masks(self, mono_spec: np.ndarray, scale: float) -> np.ndarray:
+        """(bins + 1, T) mono mixture STFT at the model's rate -> (targets, bins + 1, T) masks in [0, 1]."""
+        bins, length = self.card.patch_bins, self.card.patch_frames
+        mag = np.abs(mono_spec[:bins]) / np.float32(scale)  # the Nyquist bin is not modelled
+        frames = mag.shape[1]
+        starts = patch_starts(frames, length, self.cfg.patch_overlap)
+        padded = np.zeros((bins, starts[-1] + length), np.float32)
+        padded[:, :frames] = mag
+        patches = np.stack([padded[:, s: s + length] for s in starts])
+        estimate = overlap_add(self._run_model(patches), starts, frames, self.cfg.patch_overlap)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mask = np.where(mag > 0, estimate / mag, 0.0).clip(0, 1).astype(np.float32)
+        return np.concatenate([mask, mask[:, -1:]], axis=1)  # Nyquist: as its neighbour, as the original
+
+    def _model_input(self, x: np.ndarray, rate: int) -> np.ndarray:
+        return audio.stft(audio.resample(x.mean(0, keepdims=True), rate, self.stft.sample_rate)[0], self.stft)
+
+    def _analyse(self, x: np.ndarray, rate: int, scale: float) -> np.ndarray:
+        """The network's part of a block: (channels, n) at ``rate`` -> masks at the model's rate."""
+        return self._masks(self._model_input(self._padded(x, rate), rate), scale)
+
+    def _padded(self, x: np.ndarray, rate: int) -> np.ndarray:
+        """``x``, with silence after it when it is shorter than one STFT frame at either rate."""
+        shortest = max(self.band_map(rate).target.n_fft, int(np.ceil(self.stft.n_fft * rate / self.stft.sample_rate)))
+        return np.pad(x, ((0, 0), (0, shortest - x.shape[1]))) if x.shape[1] < shortest else x
+
+    def _separate_block(self, x: np.ndarray, rate: int, masks: np.ndarray) -> np.ndarray:
+        """(channels, n) at ``rate`` and its masks -> (targets, channels, n) at ``rate``, full band."""
+        n, x = x.shape[1], self._padded(x, rate)
+        bands = self.band_map(rate)
+        spec = audio.stft(x, bands.target, frames_first=True)  # (channels, frames, bins) at the input's rate
+        full = bands(masks, spec.shape[-2])
+        if self.cfg.wiener:
+            swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731  the filter takes (..., bins, frames)
+            est = wiener(swap(full[:, None] * spec[None]), swap(spec), self.cfg.wiener,
+                         complete=set(self.targets) == set(self.card.conditions))
+            return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
+        # one target at a time: a quarter of the memory traffic in flight
+        return np.stack([audio.istft(mask * spec, bands.target, x.shape[1], frames_first=True)[..., :n]
+                         for mask in full])
+
+    def _scale(self, source: Source) -> float:
+        """The track's largest STFT magnitude of the mono mix at the model's rate (the training scale)."""
+        peak = 0.0
+
+        def visit(x: np.ndarray) -> None:
+            nonlocal peak
+            if x.shape[1] * self.stft.sample_rate >= self.stft.n_fft * source.rate:
+                peak = max(peak, float(np.abs(self._model_input(x, source.rate)).max(initial=0.0)))
+
+        source.scan(int(self.cfg.block_seconds * source.rate), visit)
+        return peak or 1.0
+
+    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress) -> None:
+        scale = self._scale(source)
+        stream_blocks(lambda x, masks: self._separate_block(x, source.rate, masks), source, emit, self.cfg, progress,
+                      analyse=lambda x, lo: self._analyse(x, source.rate, scale))
+
+    def warm_up(self) -> None:
+        """Trace the network once on its batch shape, so the first block does not pay for it."""
+        self._run_model(np.zeros((1, self.card.patch_bins, self.card.patch_frames), np.float32))

@@ -1,0 +1,40 @@
+"""The network's compute precision at separation: bfloat16 where the CPU has native bf16 units."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX-512-BF16 or AMX), which oneDNN then uses."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve(precision: str) -> str:
+    """``auto`` -> bfloat16 on the TensorFlow backend over a CPU with native bf16, float32 elsewhere."""
+    import keras
+
+    if precision != "auto":
+        return precision
+    return "bfloat16" if keras.backend.backend() == "tensorflow" and native_bfloat16() else "float32"
+
+
+def with_precision(model, precision: str):
+    """``model`` computing in ``precision`` (float32 or bfloat16; variables stay float32), same weights."""
+    import keras
+
+    policy = "float32" if precision == "float32" else "mixed_bfloat16"
+    if all(layer.dtype_policy.name == policy for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)):
+        return model
+
+    def rebuild(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+
+    clone = keras.models.clone_model(model, clone_function=rebuild, recursive=True)
+    clone.set_weights(model.get_weights())
+    return clone

@@ -1,0 +1,101 @@
+"""The interface every separable model implements, and what it implements once for all of them.
+
+A separator knows its ``targets``, the ``sample_rate`` its network works at and the ``visual`` input it
+needs besides audio ("none", "video" or "landmarks"). A family implements :meth:`Separator._stream` (a
+:class:`~cunet.separation.streaming.Source` in, consecutive (targets, channels, samples) pieces out); the
+residual stem, the in-memory :meth:`Separator.separate` and the checks live here, so callers never need
+to know which family they hold.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..models.card import ModelCard
+from .precision import resolve, with_precision
+from .streaming import SeparateConfig, Source
+
+RESIDUAL = "residual"
+
+
+class Separator:
+    visual: str = "none"
+
+    def __init__(self, model, card: ModelCard, cfg: SeparateConfig = SeparateConfig()):
+        self.card, self.cfg = card, cfg
+        self.precision = resolve(cfg.precision)
+        self.model = with_precision(model, self.precision)
+
+    @classmethod
+    def from_run(cls, run, cfg: SeparateConfig = SeparateConfig()) -> "Separator":
+        return cls(run.model, run.card, cfg)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        return self.card.targets
+
+    @property
+    def sample_rate(self) -> int:
+        return self.card.sample_rate
+
+    @property
+    def stems(self) -> tuple[str, ...]:
+        """What :meth:`separate` returns: the targets, then the residual when asked for."""
+        return self.targets + ((RESIDUAL,) if self.cfg.residual else ())
+
+    def check(self, source: Source, visual: np.ndarray | None = None, visual_name: str | Path | None = None) -> None:
+        """Raise :class:`InputError` when ``source`` (with ``visual``) cannot be separated, before any work."""
+
+    def warm_up(self) -> None:
+        """Prepare the network for its first batch (tracing); separation works without it."""
+
+    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name,
+                progress: Callable[[int], None] | None) -> None:
+        raise NotImplementedError
+
+    def stream(self, source: Source, emit: Callable[[np.ndarray], None], *, visual: np.ndarray | None = None,
+               visual_name: str | Path | None = None, progress: Callable[[int], None] | None = None) -> None:
+        """Separate ``source`` in constant memory.
+
+        Args:
+            source: the input (:class:`Source`: an array or a file, read in spans).
+            emit: receives consecutive (stems, channels, samples) float32 pieces, ``source.frames`` in all.
+            visual: a Y-Net's frames or landmarks at 25 fps from the first sample (others take none).
+            visual_name: the file ``visual`` came from, for error messages.
+            progress: called with the number of input samples each step finished.
+        """
+        self.check(source, visual, visual_name)
+        if not self.cfg.residual:
+            self._stream(source, emit, visual, visual_name, progress)
+            return
+        done = 0
+
+        def with_residual(piece: np.ndarray) -> None:
+            nonlocal done
+            x = source.read(done, done + piece.shape[-1])
+            done += piece.shape[-1]
+            emit(np.concatenate([piece, (x - piece.sum(0))[None]]))
+
+        self._stream(source, with_residual, visual, visual_name, progress)
+
+    def separate(self, audio: np.ndarray, rate: int, *, visual: np.ndarray | None = None,
+                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+        """Separate audio held in memory.
+
+        Args:
+            audio: (channels, samples) or (samples,) float samples at ``rate``, any rate, any length.
+            rate: its sample rate in Hz.
+            visual: a Y-Net's frames (uint8 (T, 128, 96, 3)) or landmarks ((T, 68, 2)) at 25 fps.
+            progress: called with the number of input samples each step finished.
+        Returns:
+            ``{stem: array}`` in :attr:`stems` order, each of ``audio``'s shape, rate and full band.
+        """
+        source = Source.from_array(audio, rate)
+        pieces: list[np.ndarray] = []
+        self.stream(source, pieces.append, visual=visual, progress=progress)
+        out = np.concatenate(pieces, axis=-1)
+        flat = np.ndim(audio) == 1
+        return {stem: out[i, 0] if flat else out[i] for i, stem in enumerate(self.stems)}

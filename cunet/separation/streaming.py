@@ -1,0 +1,164 @@
+"""Separation in constant memory: the settings, audio sources, blocks and patch overlap-add.
+
+Imports no model (numpy and cunet.audio only), so every separator and the command build on it. An input
+is separated in blocks of ``block_seconds`` with ``context_seconds`` of extra audio either side;
+neighbouring blocks are cross-faded over the context both covered, so no seam shows and no tail is
+dropped. Inside a block a separator cuts spectrogram patches that overlap and are cross-faded with
+raised-cosine weights summing to one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import audio
+from ..errors import InputError
+
+EXTENSIONS = ("average", "zero")
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+@dataclasses.dataclass(frozen=True)
+class SeparateConfig:
+    """How a separator turns audio into stems (what it writes to files is :class:`OutputConfig`'s)."""
+
+    batch_size: int = 16
+    patch_overlap: int = 32  # spectrogram frames two neighbouring patches share and cross-fade over
+    block_seconds: float = 20.0  # audio separated at a time: memory does not grow with the track
+    context_seconds: float = 1.0  # read on either side of a block, then cross-faded with the neighbour
+    extend: str = "average"  # masks above the model's band: each frame's mean mask (Spleeter's), or zero
+    residual: bool = False  # one more stem, the input less the estimates: the stems add up to the input
+    wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter, at full band
+    precision: str = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
+    chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
+
+    def __post_init__(self):
+        if self.patch_overlap < 0:
+            raise ValueError(f"patch_overlap must be >= 0, got {self.patch_overlap}")
+        if self.block_seconds <= 2 * self.context_seconds or self.context_seconds < 0:
+            raise ValueError("block_seconds must exceed twice context_seconds, which must be >= 0")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.wiener < 0:
+            raise ValueError(f"wiener iterations must be >= 0, got {self.wiener}")
+        if self.extend not in EXTENSIONS:
+            raise ValueError(f"extend must be one of {EXTENSIONS}, got {self.extend!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.chunk_hop_frames < 1:
+            raise ValueError(f"chunk_hop_frames must be positive, got {self.chunk_hop_frames}")
+
+
+class Source:
+    """Audio to separate: ``frames`` samples of ``channels`` at ``rate``, read in spans by :meth:`read`,
+    which refuses non-finite samples naming ``name`` (a NaN would spread through every stem)."""
+
+    def __init__(self, read: Callable[[int, int], np.ndarray], frames: int, rate: int, channels: int,
+                 name: str | Path | None = None):
+        if frames <= 0:
+            raise InputError(name, "nothing to separate: the input has no samples")
+        self._read, self.frames, self.rate, self.channels, self.name = read, frames, rate, channels, name
+
+    @classmethod
+    def from_array(cls, x: np.ndarray, rate: int, name: str | None = None) -> "Source":
+        x = np.asarray(x, np.float32)
+        x = x[None] if x.ndim == 1 else x
+        if x.ndim != 2:
+            raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {x.shape}")
+        return cls(lambda a, b: x[:, a:b], x.shape[1], int(rate), x.shape[0], name)
+
+    @classmethod
+    def from_file(cls, path: Path, meta, name: str | Path | None = None) -> "Source":
+        """``path`` as :func:`audio.opened` gives it, with its header; ``name`` is the user's file."""
+        return cls(lambda a, b: audio.read_span(path, a, b), meta.frames, meta.samplerate, meta.channels,
+                   name or path)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        x = self._read(max(0, start), min(self.frames, stop))
+        bad = ~np.isfinite(x)
+        if bad.any():
+            at = max(0, start) + int(np.argwhere(bad)[0, 1])
+            raise InputError(self.name, f"holds NaN or infinite samples (the first at sample {at}, "
+                                        f"{at / self.rate:.3f} s): nothing was separated")
+        return x
+
+    def scan(self, block: int, visit: Callable[[np.ndarray], None] | None = None) -> None:
+        """Read the whole input once, in spans of ``block`` samples (checking every sample)."""
+        for start in range(0, self.frames, block):
+            x = self.read(start, start + block)
+            if visit:
+                visit(x)
+
+
+def ramp(n: int) -> np.ndarray:
+    """Raised-cosine fade-in of ``n`` steps; with its mirror image as fade-out the two sum to one."""
+    return (np.sin(np.pi * (np.arange(n) + 0.5) / (2 * n)) ** 2).astype(np.float32) if n else np.zeros(0, np.float32)
+
+
+def patch_weights(length: int, overlap: int) -> np.ndarray:
+    w = np.ones(length, np.float32)
+    w[:overlap] = ramp(overlap)
+    w[length - overlap:] = ramp(overlap)[::-1]
+    return w
+
+
+def patch_starts(frames: int, length: int, overlap: int) -> list[int]:
+    """Starts of ``length``-frame patches every ``length - overlap`` frames that cover ``frames``."""
+    if not 0 <= overlap <= length // 2:
+        raise ValueError(f"patch_overlap must be within 0..{length // 2}, got {overlap}")
+    hop = length - overlap
+    return list(range(0, max(frames - length, 0) + hop, hop)) if frames > length else [0]
+
+
+def overlap_add(patches: np.ndarray, starts: list[int], frames: int, overlap: int) -> np.ndarray:
+    """(..., P, bins, length) patch estimates at ``starts`` -> (..., bins, frames), cross-faded."""
+    length = patches.shape[-1]
+    w = patch_weights(length, overlap)
+    total = np.zeros((*patches.shape[:-3], patches.shape[-2], starts[-1] + length), np.float32)
+    weight = np.zeros(total.shape[-1], np.float32)
+    for k, s in enumerate(starts):
+        total[..., s: s + length] += patches[..., k, :, :] * w
+        weight[s: s + length] += w
+    return total[..., :frames] / weight[:frames]
+
+
+def stream_blocks(separate_block: Callable[[np.ndarray, object], np.ndarray], source: Source,
+                  emit: Callable[[np.ndarray], None], cfg: SeparateConfig,
+                  progress: Callable[[int], None] | None = None,
+                  analyse: Callable[[np.ndarray, int], object] | None = None) -> None:
+    """Blocks of ``cfg.block_seconds`` with ``cfg.context_seconds`` either side, each separated alone by
+    ``separate_block(x, analyse(x, first sample))`` -> (stems, channels, samples); neighbours are
+    cross-faded over the context both covered, and ``emit`` gets the result in order, ``source.frames``
+    samples in all. ``analyse`` (the network's part) runs one block ahead in a second thread, so that the
+    network and the signal processing after it overlap; without it the first sample is passed on."""
+    n, rate = source.frames, source.rate
+    block, context = int(cfg.block_seconds * rate), int(cfg.context_seconds * rate)
+    spans = [(start, min(n, start + block)) for start in range(0, n, block)]
+
+    def read(k: int):
+        lo, hi = max(0, spans[k][0] - context), min(n, spans[k][1] + context)
+        x = source.read(lo, hi)
+        return x, (analyse(x, lo) if analyse else lo)
+
+    tail = None  # the previous block's output over the 2 * context samples both blocks cover
+    with ThreadPoolExecutor(1) as ahead:
+        pending = ahead.submit(read, 0)
+        for k, (start, stop) in enumerate(spans):
+            x, analysis = pending.result()
+            if k + 1 < len(spans):
+                pending = ahead.submit(read, k + 1)
+            out = separate_block(x, analysis)  # covers [lo, hi), where the tail began
+            if tail is not None:
+                w = ramp(tail.shape[-1])
+                out[..., : tail.shape[-1]] = tail * (1 - w) + out[..., : tail.shape[-1]] * w
+            lo = max(0, start - context)
+            keep = x.shape[1] if stop == n else stop - context - lo
+            emit(out[..., :keep])
+            tail = out[..., keep:]
+            if progress:
+                progress(stop - start)
