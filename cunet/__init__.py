@@ -12,43 +12,10 @@ __version__ = "0.1.0"
 __all__ = ["load_separator", "separate_file", "__version__"]
 
 
-def load_separator(model, **options):
-    """The separator for a trained run folder or ``model.keras``.
+def __getattr__(name: str):
+    # The API loads on first use: ``import cunet`` (and every stage's ``cunet.audio``) stays free of Keras.
+    if name in ("load_separator", "separate_file"):
+        import importlib
 
-    Args:
-        model: the run folder or model file.
-        options: :class:`cunet.separation.streaming.SeparateConfig` fields (``extend``, ``residual``,
-            ``wiener``, ``precision``, ``batch_size``, ...).
-    Returns:
-        A separator: ``targets``, ``sample_rate``, ``separate(audio, rate, *, visual=None)`` -> {stem: array}.
-    """
-    from .separation.load import load_separator as load
-
-    return load(model, **options)
-
-
-def separate_file(model, path, out="separated", *, template=None, bits=None, clip_mode=None, progress=None,
-                  **options):
-    """Separate one audio file into full-band stems.
-
-    Args:
-        model: a separator from :func:`load_separator`, or a run folder / model file to load one from.
-        path: the audio file (wav, flac, mp3, m4a, ogg, ... or a video's audio track).
-        out: the output folder.
-        template, bits, clip_mode: output names, bit depth and clipping
-            (:class:`cunet.separation.files.OutputConfig`; None keeps its default).
-        progress: called with the number of input samples each step finished.
-        options: separation settings when ``model`` is a path (as :func:`load_separator`).
-    Returns:
-        The list of files written, one per stem.
-    """
-    import dataclasses
-
-    from .separation.files import OutputConfig
-    from .separation.files import separate_file as separate
-    from .separation.separator import Separator
-
-    separator = model if isinstance(model, Separator) else load_separator(model, **options)
-    given = {"template": template, "bits": bits, "clip_mode": clip_mode}
-    cfg = dataclasses.replace(OutputConfig(), **{k: v for k, v in given.items() if v is not None})
-    return separate(separator, path, out, cfg, progress)
+        return getattr(importlib.import_module("cunet.api"), name)
+    raise AttributeError(f"module 'cunet' has no attribute {name!r}")

@@ -254,6 +254,8 @@ def decode(path: str | os.PathLike, out: str | os.PathLike) -> None:
                         f.write(piece.to_ndarray().T)
                 for piece in resample.resample(None):
                     f.write(piece.to_ndarray().T)
+    except InputError:
+        raise
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as err:
         raise InputError(path, f"cannot decode its audio ({err})") from None
 

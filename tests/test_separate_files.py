@@ -202,3 +202,18 @@ def test_old_run_folders_load_and_a_card_that_disagrees_is_named(gain_run, tmp_p
     assert main([str(wrong), str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "model_config.json" in err and "disagrees" in err
+
+
+def test_two_inputs_for_one_output_are_refused_and_zero_flags_count(gain_run, tmp_path, capsys):
+    from cunet.separation.__main__ import configs, parse_args
+
+    for disc in ("disc1", "disc2"):
+        audio.write(tmp_path / disc / "01.wav", _song(1.0), 44100, "FLOAT")
+    out = tmp_path / "out"
+    assert main([str(gain_run), str(tmp_path / "disc1"), str(tmp_path / "disc2"), "-o", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "written twice" in err and "01.wav" in err and not out.exists()
+    assert main([str(gain_run), str(tmp_path / "disc1"), str(tmp_path / "disc2"), "-o", str(out), "--quiet",
+                 "--template", "{target}/{name}.wav"]) == 2  # still one name for both
+    sep_cfg, _ = configs(parse_args([str(gain_run), "x.wav", "--patch-overlap", "0"]))
+    assert sep_cfg.patch_overlap == 0

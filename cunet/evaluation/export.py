@@ -3,7 +3,7 @@
     python -m cunet.evaluation.export runs/cunet-complex-cnn            # -> runs/cunet-complex-cnn/export/
 
 Only the network is exported; the STFT, patching and overlap-add stay outside (cunet/audio.py and
-separate.py do them), because STFT ops differ between runtimes and TFLite has none that matches. The
+cunet/separation/ do them), because STFT ops differ between runtimes and TFLite has none that matches. The
 inputs are those of the Keras model (magnitude patches and condition, or spectrogram and video /
 landmarks) with a free batch dimension; ``signature.json`` beside the files names them. Needs the
 TensorFlow backend (the default).

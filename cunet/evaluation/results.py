@@ -36,9 +36,9 @@ from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
 from ..fileio import atomic_dir
+from ..models.run import load_run
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .oracle import ORACLES, oracle_estimates
-from ..models.run import load_run
 from .runs import latest_runs, train_config
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")

@@ -48,15 +48,19 @@ class ModelCard:
         unknown = set(self.targets) - set(self.conditions) if self.model == "cunet" else set()
         if unknown:
             raise ValueError(f"model card: targets {sorted(unknown)} have no condition")
+        bins = self.n_fft // 2 + 1
+        if self.model != "ynet" and self.patch_bins != bins - 1:
+            raise ValueError(f"model card: a magnitude model's patches hold every STFT bin but the Nyquist "
+                             f"one ({bins - 1}), not {self.patch_bins}")
+        if self.model == "ynet" and (bins % self.patch_bins or min(self.mixture_slots, self.clip_samples,
+                                                                      self.clip_frames, self.fps) <= 0):
+            raise ValueError("model card: a Y-Net needs patch_bins dividing the STFT's bins and positive "
+                             "mixture_slots, clip_samples, clip_frames and fps")
 
     @property
     def stft(self) -> audio.StftConfig:
         return audio.StftConfig(self.sample_rate, self.n_fft, self.hop)
 
-    @property
-    def band_hz(self) -> float:
-        """The highest frequency the model estimates."""
-        return self.sample_rate / 2
 
 
 def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True) -> ModelCard:

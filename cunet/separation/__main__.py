@@ -15,7 +15,8 @@ from pathlib import Path
 from ..errors import InputError
 from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
                     separate_file)
-from .streaming import EXTENSIONS, PRECISIONS, SeparateConfig
+from .bands import EXTENSIONS
+from .streaming import PRECISIONS, SeparateConfig
 
 
 def parse_args(argv):
@@ -47,7 +48,7 @@ def parse_args(argv):
 
 def configs(args) -> tuple[SeparateConfig, OutputConfig]:
     def given(*names):
-        return {n: getattr(args, n) for n in names if getattr(args, n) not in (None, False)}
+        return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
     sep = dataclasses.replace(SeparateConfig(), **given("extend", "residual", "wiener", "precision", "batch_size",
                                                         "patch_overlap", "block_seconds"))
@@ -64,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
         sep_cfg, out_cfg = configs(args)
         inputs = find_inputs(args.inputs)
         separator = load_separator(args.model, sep_cfg)
+        planned: dict[Path, Path] = {}
         for path in inputs:  # every input, and where its stems go, is checked before anything is written
             check_input(separator, path)
-            output_paths(separator.stems, path, Path(args.out), out_cfg)
+            for name in output_paths(separator.stems, path, Path(args.out), out_cfg):
+                if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
+                    other = planned.get(name.resolve(), name)
+                    raise InputError(name, f"would be written twice or over an input ({other} and {path}); "
+                                           "give --template a part that tells them apart")
+                planned[name.resolve()] = path
         with warnings.catch_warnings():
             warnings.simplefilter("always", ClippingWarning)
             warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)

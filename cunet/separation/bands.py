@@ -13,6 +13,8 @@ import numpy as np
 
 from .. import audio
 
+EXTENSIONS = ("average", "zero")
+
 
 def fast_even(n: int) -> int:
     """The smallest even number >= ``n`` whose prime factors are 2, 3, 5 and 7 (fast for pocketfft)."""
@@ -39,8 +41,8 @@ class BandMap:
     """Linear interpolation from the model's (bins, frames) grid onto the input STFT's, with the extension."""
 
     def __init__(self, model: audio.StftConfig, model_bins: int, target: audio.StftConfig, extend: str):
-        if extend not in ("average", "zero"):
-            raise ValueError(f"extend must be average or zero, got {extend!r}")
+        if extend not in EXTENSIONS:
+            raise ValueError(f"extend must be one of {EXTENSIONS}, got {extend!r}")
         self.model, self.target, self.extend = model, target, extend
         # fractional model bin of every input bin; those past the model's last bin are extended
         pos = np.arange(target.n_bins) * (target.sample_rate / target.n_fft) / (model.sample_rate / model.n_fft)

@@ -46,7 +46,13 @@ class OutputConfig:
                              f"use {{name}} and {{target}}")
         if "target" not in keys:
             raise ValueError(f"template {self.template!r} lacks {{target}}: every stem would go to one file")
-        audio.output_subtype(Path(self.template.format(name="x", target="y")), self.bits)
+        suffix = Path(self.template.format(name="x", target="y")).suffix
+        if suffix.lower() == ".mp3" and self.bits:
+            raise ValueError("--bits applies to wav and flac, not mp3")
+        try:
+            audio.output_subtype(Path("x" + suffix), self.bits)
+        except InputError as err:
+            raise ValueError(f"template {self.template!r}: {err.problem}") from None
         if self.clip_mode not in CLIP_MODES:
             raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
 
@@ -114,7 +120,7 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
     path, out = Path(path), Path(out)
     names = output_paths(separator.stems, path, out, cfg)
     visual, visual_name = visual_input(separator, path)
-    created = not out.exists()
+    made = [d for d in [out, *out.parents][::-1] if not d.exists()]  # folders this call creates
     out.mkdir(parents=True, exist_ok=True)
     try:
         with audio.opened(path) as (readable, meta), tempfile.TemporaryDirectory(prefix=".cunet-", dir=out) as tmp:
@@ -131,18 +137,26 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
                         write(stem)
 
                 separator.stream(source, emit, visual=visual, visual_name=visual_name, progress=progress)
+            if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
+                raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
             factor = _clip_factor(peaks, names, path, cfg.clip_mode)
-            for stem_file, name, peak in zip(floats, names, peaks):
+            finals = []
+            for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
                 subtype = audio.output_subtype(name, cfg.bits)
                 clamp = cfg.clip_mode == "clamp" and peak > 1
                 if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
-                    name.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(stem_file, name)  # already what was asked for
+                    finals.append(stem_file)  # already what was asked for
                 else:
-                    _transcode(stem_file, name, subtype, factor, clamp)
+                    finals.append(Path(tmp) / f"{i}.final{name.suffix}")
+                    _transcode(stem_file, finals[-1], subtype, factor, clamp)
+            for final, name in zip(finals, names):  # every stem is ready: only renames are left
+                made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
+                name.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(final, name)
     except BaseException:
-        if created and not any(out.iterdir()):
-            out.rmdir()
+        for d in made[::-1]:
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only if empty: nothing of anyone else's goes
         raise
     return names
 

@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import audio
 from ..errors import InputError
-from .bands import BandMap, input_stft
 from .separator import Separator
 from .streaming import SeparateConfig, Source, overlap_add, patch_starts, stream_blocks
 from .wiener import wiener
@@ -26,16 +25,10 @@ class MaskSeparator(Separator):
         if card.model not in ("unet", "cunet"):
             raise InputError(None, f"a {card.model} is not a magnitude model")
         super().__init__(model, card, cfg)
-        self.stft = card.stft
-        self._bands: dict[int, BandMap] = {}
+        patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
             eye = np.eye(len(card.conditions), dtype=np.float32)
             self.conditions = eye[[card.conditions.index(t) for t in card.targets]].reshape(-1, *card.condition_shape)
-
-    def band_map(self, rate: int) -> BandMap:
-        if rate not in self._bands:
-            self._bands[rate] = BandMap(self.stft, self.stft.n_bins, input_stft(self.stft, rate), self.cfg.extend)
-        return self._bands[rate]
 
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
         """(P, bins, frames) magnitudes -> (targets, P, bins, frames) estimates, in fixed-size batches."""
@@ -104,8 +97,7 @@ class MaskSeparator(Separator):
 
         def visit(x: np.ndarray) -> None:
             nonlocal peak
-            if x.shape[1] * self.stft.sample_rate >= self.stft.n_fft * source.rate:
-                peak = max(peak, float(np.abs(self._model_input(x, source.rate)).max(initial=0.0)))
+            peak = max(peak, float(np.abs(self._model_input(self._padded(x, source.rate), source.rate)).max()))
 
         source.scan(int(self.cfg.block_seconds * source.rate), visit)
         return peak or 1.0

@@ -24,16 +24,33 @@ def resolve(precision: str) -> str:
     return "bfloat16" if keras.backend.backend() == "tensorflow" and native_bfloat16() else "float32"
 
 
-def with_precision(model, precision: str):
-    """``model`` computing in ``precision`` (float32 or bfloat16; variables stay float32), same weights."""
+def _output_layers(model) -> set[str]:
+    """The layers that make the model's outputs and, for a weightless one (a product, a concatenation),
+    the layers feeding it: cunet's builders keep these in float32 under mixed precision (masks, logits)."""
+    keep = set()
+    for tensor in model.outputs:
+        layer = tensor._keras_history.operation
+        keep.add(layer.name)
+        if not layer.weights:
+            for node in layer._inbound_nodes:
+                keep |= {t._keras_history.operation.name for t in node.input_tensors}
+    return keep
+
+
+def with_precision(model, card, precision: str):
+    """``model`` computing in ``precision`` (float32 or bfloat16), same weights; variables, and the layers
+    that make the outputs (``card``'s masks or logits), stay float32."""
     import keras
 
     policy = "float32" if precision == "float32" else "mixed_bfloat16"
-    if all(layer.dtype_policy.name == policy for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)):
+    keep = _output_layers(model)
+    wanted = {layer.name: "float32" if layer.name in keep else policy for layer in model.layers
+              if not isinstance(layer, keras.layers.InputLayer)}
+    if all(model.get_layer(name).dtype_policy.name == p for name, p in wanted.items()):
         return model
 
     def rebuild(layer):
-        return layer.__class__.from_config({**layer.get_config(), "dtype": policy})
+        return layer.__class__.from_config({**layer.get_config(), "dtype": wanted.get(layer.name, policy)})
 
     clone = keras.models.clone_model(model, clone_function=rebuild, recursive=True)
     clone.set_weights(model.get_weights())

@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from ..models.card import ModelCard
+from .bands import BandMap, input_stft
 from .precision import resolve, with_precision
 from .streaming import SeparateConfig, Source
 
@@ -26,8 +27,16 @@ class Separator:
 
     def __init__(self, model, card: ModelCard, cfg: SeparateConfig = SeparateConfig()):
         self.card, self.cfg = card, cfg
+        self.stft = card.stft
         self.precision = resolve(cfg.precision)
-        self.model = with_precision(model, self.precision)
+        self.model = with_precision(model, card, self.precision)
+        self._bands: dict[int, BandMap] = {}
+
+    def band_map(self, rate: int) -> BandMap:
+        """How the network's masks reach the STFT of an input at ``rate`` (bands.py)."""
+        if rate not in self._bands:
+            self._bands[rate] = BandMap(self.stft, self.stft.n_bins, input_stft(self.stft, rate), self.cfg.extend)
+        return self._bands[rate]
 
     @classmethod
     def from_run(cls, run, cfg: SeparateConfig = SeparateConfig()) -> "Separator":

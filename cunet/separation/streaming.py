@@ -18,8 +18,8 @@ import numpy as np
 
 from .. import audio
 from ..errors import InputError
+from .bands import EXTENSIONS
 
-EXTENSIONS = ("average", "zero")
 PRECISIONS = ("auto", "float32", "bfloat16")
 
 
@@ -79,10 +79,14 @@ class Source:
                    name or path)
 
     def read(self, start: int, stop: int) -> np.ndarray:
-        x = self._read(max(0, start), min(self.frames, stop))
+        start, stop = max(0, start), min(self.frames, stop)
+        x = self._read(start, stop)
+        if x.shape[-1] != max(0, stop - start):
+            raise InputError(self.name, f"truncated: the header declares {self.frames} samples, reading "
+                                        f"{start}..{stop} gave {x.shape[-1]}")
         bad = ~np.isfinite(x)
         if bad.any():
-            at = max(0, start) + int(np.argwhere(bad)[0, 1])
+            at = start + int(bad.any(axis=0).argmax())
             raise InputError(self.name, f"holds NaN or infinite samples (the first at sample {at}, "
                                         f"{at / self.rate:.3f} s): nothing was separated")
         return x

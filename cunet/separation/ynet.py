@@ -20,7 +20,6 @@ import numpy as np
 from .. import audio
 from ..datasets.acappella import mouth_crops
 from ..errors import InputError
-from .bands import BandMap, input_stft
 from .separator import Separator
 from .streaming import SeparateConfig, Source, ramp, stream_blocks
 
@@ -29,19 +28,15 @@ class YNetSeparator(Separator):
     def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
         if card.model != "ynet":
             raise InputError(None, f"a {card.model} model is not a Y-Net")
+        if not cfg.chunk_hop_frames < card.clip_frames:
+            raise ValueError(f"chunk_hop_frames must be below a chunk's {card.clip_frames} frames, "
+                             f"got {cfg.chunk_hop_frames}: neighbouring chunks must share audio")
         super().__init__(model, card, cfg)
-        self.stft = card.stft
         self.step = self.stft.n_bins // card.patch_bins  # the network sees every step-th bin
-        self._bands: dict[int, BandMap] = {}
 
     @property
     def visual(self) -> str:
         return self.card.visual
-
-    def band_map(self, rate: int) -> BandMap:
-        if rate not in self._bands:
-            self._bands[rate] = BandMap(self.stft, self.stft.n_bins, input_stft(self.stft, rate), self.cfg.extend)
-        return self._bands[rate]
 
     def check(self, source: Source, visual: np.ndarray | None = None, visual_name=None) -> None:
         """The frames (or landmarks) must cover the audio; one frame of rounding is forgiven."""
@@ -109,7 +104,7 @@ class YNetSeparator(Separator):
         bands = self.band_map(rate)
         spans = [int(round(o * rate / model_rate)) for o in offsets]
         length = int(round(clip * rate / model_rate))
-        wide = np.zeros((x.shape[0], spans[-1] + length), np.float32)
+        wide = np.zeros((x.shape[0], max(spans[-1] + length, x.shape[1])), np.float32)
         wide[:, : x.shape[1]] = x[:, : wide.shape[1]]
         total = np.zeros_like(wide)
         weight = np.zeros(wide.shape[1], np.float32)
