@@ -95,22 +95,29 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out.reshape(*lead, (n_frames + m - 1) * hop)
 
 
-def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_first: bool = False) -> np.ndarray:
+def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_first: bool = False,
+          mask: np.ndarray | None = None) -> np.ndarray:
     """Inverse of :func:`stft` (of the same layout) by windowed overlap-add, normalised by the summed
-    squared window. Frames are inverted a few megabytes at a time and added into the output, so the
-    working memory stays small and in cache whatever the length."""
+    squared window; with ``mask`` (broadcasting against ``spec``), the inverse of ``mask * spec``.
+
+    Frames are inverted a few megabytes at a time (the product formed there too) and added into the output,
+    so the working memory stays small and in cache whatever the length."""
     spec = np.asarray(spec)
     if not frames_first:
         spec = np.swapaxes(spec, -1, -2)
+        mask = None if mask is None else np.swapaxes(mask, -1, -2)
     if spec.shape[-1] != cfg.n_bins:
         raise ValueError(f"spectrogram has {spec.shape[-1]} bins, the convention expects {cfg.n_bins}")
+    if mask is not None:
+        lead = np.broadcast_shapes(spec.shape, mask.shape)[:-2]
+        spec, mask = np.broadcast_to(spec, (*lead, *spec.shape[-2:])), np.broadcast_to(mask, (*lead, *mask.shape[-2:]))
     window = hann(cfg.n_fft)
     *lead, n_frames, _ = spec.shape
     m = -(-cfg.n_fft // cfg.hop)
     y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
     step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
-        part = np.ascontiguousarray(spec[..., a: a + step, :])
+        part = spec[..., a: a + step, :] if mask is None else spec[..., a: a + step, :] * mask[..., a: a + step, :]
         frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
         frames *= window
         piece = _overlap_add(frames, cfg.hop)

@@ -81,7 +81,7 @@ def test_patch_weights_sum_to_one_where_patches_overlap():
 @pytest.mark.parametrize("seconds,rate,channels", [(0.5, 44100, 2), (7.3, 44100, 2), (3.1, 22050, 1),
                                                    (2.0, 8192, 1), (1e-4, 48000, 2)])
 def test_each_stem_is_its_gain_times_the_input_at_full_band(gain_run, seconds, rate, channels):
-    sep = load_separator(gain_run, block_seconds=3.0, context_seconds=0.5, **EXACT)
+    sep = load_separator(gain_run, block_seconds=3.0, context_seconds=0.5, batch_size=4, **EXACT)  # 3-s blocks
     x = _song(seconds, rate, channels)
     out = sep.separate(x, rate)
     assert list(out) == ["bass", "drums", "other", "vocals"] == list(sep.targets)
@@ -117,7 +117,7 @@ def test_real_layout_song_gives_full_band_stems_that_add_up(tiny_root, cunet_run
 def test_blocks_and_patch_overlaps_agree_on_a_real_model(cunet_run):
     x = _song(9.0)
     whole = load_separator(cunet_run, block_seconds=60.0).separate(x, 44100)
-    blocks = load_separator(cunet_run, block_seconds=2.5, context_seconds=0.5).separate(x, 44100)
+    blocks = load_separator(cunet_run, block_seconds=2.5, context_seconds=0.5, batch_size=4).separate(x, 44100)
     for target in whole:
         a, b = whole[target], blocks[target]
         assert a.shape == x.shape and np.isfinite(a).all()
@@ -182,3 +182,13 @@ def test_more_than_two_channels_keep_their_count(gain_run):
     for target, y in out.items():
         assert y.shape == (6, x.shape[1])
         np.testing.assert_allclose(y, GAINS[target] * x, atol=1e-3)
+
+
+def test_blocks_are_cut_so_that_patches_fill_whole_batches(cunet_run):
+    for overlap, batch in ((16, 16), (32, 16), (16, 8), (0, 4)):
+        sep = load_separator(cunet_run, patch_overlap=overlap, batch_size=batch)
+        seconds = sep.block_seconds() + 2 * sep.cfg.context_seconds
+        frames = 1 + int(round(seconds * 8192)) // 256
+        assert (frames - 128) % (128 - overlap) == 0  # the last patch ends on the block's last frame
+        patches = (frames - 128) // (128 - overlap) + 1
+        assert patches * 4 % batch == 0 and abs(sep.block_seconds() - 20) < 10, (overlap, batch, patches)

@@ -9,6 +9,8 @@ and the mixture's phase; ``wiener`` > 0 refines them there with the multichannel
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from typing import Callable
 
 import numpy as np
@@ -87,8 +89,8 @@ class MaskSeparator(Separator):
             est = wiener(swap(full[:, None] * spec[None]), swap(spec), self.cfg.wiener,
                          complete=set(self.targets) == set(self.card.conditions))
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
-        # one target at a time: a quarter of the memory traffic in flight
-        return np.stack([audio.istft(mask * spec, bands.target, x.shape[1], frames_first=True)[..., :n]
+        # one target at a time, the mask applied chunk by chunk inside the inverse: little memory in flight
+        return np.stack([audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask)[..., :n]
                          for mask in full])
 
     def _scale(self, source: Source) -> float:
@@ -102,9 +104,21 @@ class MaskSeparator(Separator):
         source.scan(int(self.cfg.block_seconds * source.rate), visit)
         return peak or 1.0
 
+    def block_seconds(self) -> float:
+        """The block length nearest ``cfg.block_seconds`` whose patches (context included) fill whole batches
+        exactly: no network work on padding. 20 s with 1 s of context: 26.5 s, 8 patches of each target."""
+        length, hop, overlap = self.card.patch_frames, self.stft.hop, self.cfg.patch_overlap
+        per_batch = self.cfg.batch_size // math.gcd(self.cfg.batch_size, len(self.targets))  # patches a batch
+        frames = (self.cfg.block_seconds + 2 * self.cfg.context_seconds) * self.stft.sample_rate / hop
+        patches = (frames - length) / (length - overlap) + 1
+        patches = max(per_batch, round(patches / per_batch) * per_batch)
+        frames = length + (length - overlap) * (patches - 1)
+        return (frames - 1) * hop / self.stft.sample_rate - 2 * self.cfg.context_seconds
+
     def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress) -> None:
         scale = self._scale(source)
-        stream_blocks(lambda x, masks: self._separate_block(x, source.rate, masks), source, emit, self.cfg, progress,
+        cfg = dataclasses.replace(self.cfg, block_seconds=self.block_seconds())
+        stream_blocks(lambda x, masks: self._separate_block(x, source.rate, masks), source, emit, cfg, progress,
                       analyse=lambda x, lo: self._analyse(x, source.rate, scale))
 
     def warm_up(self) -> None:

@@ -28,8 +28,9 @@ class SeparateConfig:
     """How a separator turns audio into stems (what it writes to files is :class:`OutputConfig`'s)."""
 
     batch_size: int = 16
-    patch_overlap: int = 32  # spectrogram frames two neighbouring patches share and cross-fade over
-    block_seconds: float = 20.0  # audio separated at a time: memory does not grow with the track
+    patch_overlap: int = 16  # spectrogram frames two neighbouring patches share and cross-fade over
+    block_seconds: float = 20.0  # audio separated at a time (magnitude models: the nearest length that fills
+    # whole batches); memory does not grow with the track
     context_seconds: float = 1.0  # read on either side of a block, then cross-faded with the neighbour
     extend: str = "average"  # masks above the model's band: each frame's mean mask (Spleeter's), or zero
     residual: bool = False  # one more stem, the input less the estimates: the stems add up to the input
