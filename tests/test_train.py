@@ -12,6 +12,7 @@ import pytest
 from cunet import config as config_io
 from cunet.datasets.musdb import SOURCES
 from cunet.datasets.store import Store
+from cunet.models.config import ModelConfig
 from cunet.train.__main__ import main as train_main
 from cunet.train.__main__ import parse_args, resolve
 from cunet.train.config import TrainConfig
@@ -65,6 +66,22 @@ def test_music_examples_follow_the_store(tiny_stores):
     valid_tracks = set(store.track_ids("valid"))
     seen = {int(train.rows[np.random.default_rng([0, i]).integers(len(train.rows))][0]) for i in range(300)}
     assert seen and not seen & valid_tracks
+
+
+def test_a_dedicated_unet_never_gets_a_scaled_target(tiny_stores):
+    store = Store(tiny_stores / "musdb", "music")
+    unet = ModelConfig(model="unet")
+    plain = data_loader.examples(TrainConfig(model=unet, gain_prob=0.0, remix_prob=0.0), store, "train")
+    asked = data_loader.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=0.0), store, "train")
+    remixed = data_loader.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=1.0), store, "train")
+    changed = 0
+    for i in range(40):
+        for a, b in zip(plain.example(i), asked.example(i)):
+            np.testing.assert_array_equal(a, b)  # gain_prob=1 changes nothing for a U-Net
+        m, z, t = remixed.example(i)
+        assert z.max() == 1.0  # the condition stays the one-hot target: never a gain
+        changed += not np.array_equal(m, plain.example(i)[0])
+    assert changed > 0  # the remix augmentation still applies
 
 
 def test_gain_augmentation_scales_the_target_not_the_mixture(tiny_stores):

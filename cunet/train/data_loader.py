@@ -27,11 +27,14 @@ class MusicPatches:
     normalisation); the Nyquist bin is dropped. Training draws augment as the original: with
     probability ``gain_prob`` per active source, the condition value p ~ U(0, 1) scales that source in
     the target (not in the mixture); with probability ``remix_prob`` the inactive sources are replaced
-    by the same instruments from random other training tracks, summed as complex STFTs.
+    by the same instruments from random other training tracks, summed as complex STFTs. A dedicated U-Net
+    never gets the gain augmentation: it has no condition input to learn the scale from, so a scaled target
+    would only be label noise (the original trains its dedicated models without it).
     """
 
     def __init__(self, store: Store, split: str, cfg: TrainConfig):
         self.store, self.cfg, self.train = store, cfg, split == "train"
+        self.gain_prob = 0.0 if cfg.model.model == "unet" else cfg.gain_prob
         rows = store.index(split)
         if cfg.model.model == "unet":  # a dedicated model: one row per patch, the target's condition
             rows = rows[rows[:, 2] == SOURCES.index(cfg.target)]
@@ -62,7 +65,7 @@ class MusicPatches:
                 continue
             stem = self._stem(track, source, start)
             active += stem
-            if self.train and rng.random() < self.cfg.gain_prob and np.any(mixture):
+            if self.train and rng.random() < self.gain_prob and np.any(mixture):
                 z[d] = rng.random()
                 stem = stem * z[d]
             target += stem
