@@ -54,7 +54,7 @@ def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, 
     assert set(per_track[per_track["model"] == "ynet"]["target"]) == {"voice (1 singer)", "voice (2 singers)"}
 
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["target", "model", "metric", "median", "mean", "count"]
+    assert list(summary.columns) == ["target", "model", "metric", "median", "mean", "count", "tracks"]
     sdr = summary[summary["metric"] == "sdr"].set_index(["target", "model"])["median"]
     # trained on 80 batches, the dedicated vocals U-Net already beats the mixture by decibels, below the
     # oracles (the C-U-Net shares those batches between four sources: not yet, at this budget)
@@ -79,3 +79,19 @@ def test_results_refuse_what_is_not_a_run_and_write_nothing(tmp_path, capsys):
     assert main(["--runs", str(tmp_path / "fake"), "--out", str(tmp_path / "out"), "--quiet"]) == 2
     assert "model_config.json" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_nan_or_missing_track_is_flagged_not_dropped_quietly():
+    from cunet.evaluation.results import markdown, summarise
+
+    rows = [{"track": t, "target": "vocals", "model": m, "metric": "sdr", "value": v}
+            for m, values in (("mixture", [1.0, 2.0, 3.0]), ("good", [5.0, 6.0, 7.0]), ("broken", [5.0, np.nan, 9.0]))
+            for t, v in zip("abc", values)]
+    rows += [{"track": t, "target": "vocals", "model": "partial", "metric": "sdr", "value": 4.0} for t in "ab"]
+    _, summary = summarise(rows)
+    table = markdown(summary)
+    lines = {line.split("|")[1].strip(): line for line in table.splitlines() if line.startswith("| ")}
+    assert lines["good"].endswith("| 3 |") and "6.00" in lines["good"]
+    assert lines["broken ⚠"].endswith("| 2 |") and "7.00" in lines["broken ⚠"]  # the median of the two left
+    assert lines["partial ⚠"].endswith("| 2 |")
+    assert "⚠ broken: 1 of 3 tracks NaN or missing" in table and "⚠ partial: 1 of 3" in table
