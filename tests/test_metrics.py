@@ -106,3 +106,32 @@ def test_lengths_and_shapes_are_checked():
         metrics.bss_eval_v4(np.zeros(10), np.zeros(10))
     with pytest.raises(ValueError, match="2 references but 1 estimates"):
         metrics.bss_eval_v3(refs[:, 0], ests[:1, 0])
+
+
+def test_paired_difference_of_a_model_with_itself_is_exactly_zero():
+    from cunet.evaluation.stats import paired_difference
+
+    scores = np.random.default_rng(0).normal(5, 2, 50)
+    same = paired_difference(scores, scores)
+    assert (same.median, same.low, same.high, same.p_value, same.n) == (0.0, 0.0, 0.0, 1.0, 50)
+
+
+def test_paired_difference_interval_wilcoxon_and_missing_tracks():
+    from scipy.stats import wilcoxon
+
+    from cunet.evaluation.stats import paired_difference
+
+    rng = np.random.default_rng(1)
+    b = rng.normal(5, 2, 40)
+    shift = paired_difference(b + 1.0, b)  # every track exactly 1 dB better: no spread at all
+    assert shift.median == shift.low == shift.high == pytest.approx(1.0)
+    a = b + rng.normal(0.5, 1.0, 40)
+    d = paired_difference(a, b)
+    assert d.low < np.median(a - b) < d.high and d.low < d.high
+    assert d.p_value == pytest.approx(wilcoxon(a - b).pvalue)
+    assert paired_difference(a, b, seed=3) == paired_difference(a, b, seed=3)  # seeded
+    a[:3] = np.nan
+    gaps = paired_difference(a, b)
+    assert (gaps.n, gaps.dropped) == (37, 3)
+    none = paired_difference(np.full(3, np.nan), np.ones(3))
+    assert none.n == 0 and np.isnan(none.median)
