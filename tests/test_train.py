@@ -12,6 +12,7 @@ import pytest
 from cunet import config as config_io
 from cunet.datasets.musdb import SOURCES
 from cunet.datasets.store import Store
+from cunet.models import build_model
 from cunet.models.config import ModelConfig
 from cunet.train.__main__ import main as train_main
 from cunet.train.__main__ import parse_args, resolve
@@ -52,7 +53,7 @@ def test_music_examples_follow_the_store(tiny_stores):
     source = data_loader.examples(cfg, store, "valid")
     mix, z, target = source.example(0)
     track, start, cond = store.index("valid")[0]
-    scale = store.tracks[track]["max_magnitude"]
+    scale = store.tracks[track]["stem_max_magnitude"]["mixture"]
     want = np.abs(store.array(track, SOURCES[cond])[:512, start: start + 128]) / scale
     np.testing.assert_allclose(target[..., 0], want, rtol=1e-6)
     np.testing.assert_allclose(mix[..., 0], np.abs(store.array(track, "mixture")[:512, start: start + 128]) / scale,
@@ -66,6 +67,25 @@ def test_music_examples_follow_the_store(tiny_stores):
     valid_tracks = set(store.track_ids("valid"))
     seen = {int(train.rows[np.random.default_rng([0, i]).integers(len(train.rows))][0]) for i in range(300)}
     assert seen and not seen & valid_tracks
+
+
+def test_separation_computes_from_the_input_the_scale_training_used(tiny_root, tiny_stores):
+    """Training divides a track's patches by its mixture's largest STFT magnitude; a separator, which has
+    only the mixture, must find the same number from the 44.1 kHz stereo file."""
+    from cunet import audio
+    from cunet.models.card import card_for
+    from cunet.separation.magnitude import MaskSeparator
+    from cunet.separation.streaming import Source
+
+    store = Store(tiny_stores / "musdb", "music")
+    cfg = ModelConfig(model="cunet", first_filters=4)
+    separator = MaskSeparator(build_model(cfg), card_for(cfg))
+    for track in store.tracks:
+        subset = "test" if track["split"] == "test" else "train"  # validation tracks are train folders
+        x, rate = audio.read(tiny_root / "musdb" / subset / track["name"] / "mixture.wav")
+        found = separator._scale(Source.from_array(x, rate))
+        assert found == pytest.approx(data_loader.mixture_peak(track), rel=2e-3), track["name"]
+        assert found < track["max_magnitude"] * (1 + 2e-3)  # the old scale, over all stems, was never smaller
 
 
 def test_a_dedicated_unet_never_gets_a_scaled_target(tiny_stores):

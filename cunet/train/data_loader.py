@@ -14,17 +14,25 @@ import tensorflow as tf
 from .. import audio
 from ..datasets.acappella import (CLIP_SAMPLES, KINETICS_MEAN, KINETICS_STD, MOUTH_COL_MATRIX, MOUTH_COLS,
                                   MOUTH_ROW_MATRIX, MOUTH_ROWS, SAMPLES_PER_FRAME)
+from ..datasets.mixing import clip_at, singing_levels
 from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
 from .config import TrainConfig
 
 
+def mixture_peak(track: dict) -> float:
+    """The largest STFT magnitude of a stored track's mixture: the scale of its training patches."""
+    return float(track["stem_max_magnitude"]["mixture"]) or 1.0
+
+
 class MusicPatches:
     """C-U-Net / U-Net examples: ((|mixture| patch, condition), |target| patch), each (512, 128, 1).
 
-    Spectrograms are divided by the track's largest STFT magnitude over all stems (the original's
-    normalisation); the Nyquist bin is dropped. Training draws augment as the original: with
+    Spectrograms are divided by the largest STFT magnitude of the track's mixture, which a separator
+    computes from its input alone, so that a network meets the scale at separation that it was trained on
+    (the original divided by the largest over all stems, which a separator cannot know); the Nyquist bin
+    is dropped. Training draws augment as the original: with
     probability ``gain_prob`` per active source, the condition value p ~ U(0, 1) scales that source in
     the target (not in the mixture); with probability ``remix_prob`` the inactive sources are replaced
     by the same instruments from random other training tracks, summed as complex STFTs. A dedicated U-Net
@@ -50,7 +58,7 @@ class MusicPatches:
 
     def _stem(self, track: int, stem: str, start: int) -> np.ndarray:
         spec = self.store.array(track, stem)[:512, start: start + self.patch]
-        return spec / np.float32(self.store.tracks[track]["max_magnitude"] or 1.0)
+        return spec / np.float32(mixture_peak(self.store.tracks[track]))
 
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.cfg.seed, int(i)])
@@ -132,26 +140,6 @@ class SingingMixtures:
         spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
         mixture = audio.real_imag(spec_mix)
         return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
-
-
-def clip_at(samples: np.ndarray, start: int) -> np.ndarray:
-    """A Y-Net clip (CLIP_SAMPLES float32 samples) from ``start``, wrapped round where the array ends first."""
-    x = np.asarray(samples[start: start + CLIP_SAMPLES], np.float32)
-    return np.pad(x, (0, CLIP_SAMPLES - len(x)), mode="wrap") if len(x) < CLIP_SAMPLES else x
-
-
-def _unit_rms(x: np.ndarray) -> np.ndarray:
-    x = x / max(float(np.abs(x).max()), 1e-8)
-    return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-8)
-
-
-def singing_levels(voice: np.ndarray, acc: np.ndarray, k: float, other: np.ndarray | None = None):
-    """The original's mixing levels: every part at unit RMS, the voices at ``k`` times the accompaniment,
-    then voice and accompaniment scaled together so that the louder peaks at 1."""
-    voice, acc = k * _unit_rms(voice), _unit_rms(acc)
-    peak = max(float(np.abs(voice).max()), float(np.abs(acc).max()), 1e-8)
-    other = None if other is None else k * _unit_rms(other) / peak
-    return voice / peak, acc / peak, other
 
 
 def mouth_crops_tf(regions: tf.Tensor) -> tf.Tensor:
