@@ -7,7 +7,8 @@ import pytest
 from cunet.datasets.store import Store
 from cunet.evaluation.metrics import bss_eval_v3
 from cunet.evaluation.oracle import ideal_ratio_mask
-from cunet.evaluation.results import main, music_examples
+from cunet.evaluation.examples import music_examples
+from cunet.evaluation.results import main
 
 
 def test_ideal_ratio_masks_sum_to_one_and_irm2_is_the_wiener_gain():
@@ -46,7 +47,7 @@ def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, 
     assert "### vocals" in printed and "| IRM2 |" in printed
 
     per_track = pd.read_csv(out / "per_track.csv")
-    assert list(per_track.columns) == ["track", "target", "model", "metric", "value"]
+    assert list(per_track.columns) == ["track", "split", "target", "model", "metric", "value"]
     models = set(per_track["model"])
     assert {"mixture", "IRM1", "IRM2", "unet", "cunet", "ynet", "ynet (other singer)"} <= models
     assert set(per_track["metric"]) == {"sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr"}
@@ -82,7 +83,7 @@ def test_results_refuse_what_is_not_a_run_and_write_nothing(tmp_path, capsys):
 
 
 def test_a_nan_or_missing_track_is_flagged_not_dropped_quietly():
-    from cunet.evaluation.results import markdown, summarise
+    from cunet.evaluation.tables import markdown, summarise
 
     rows = [{"track": t, "target": "vocals", "model": m, "metric": "sdr", "value": v}
             for m, values in (("mixture", [1.0, 2.0, 3.0]), ("good", [5.0, 6.0, 7.0]), ("broken", [5.0, np.nan, 9.0]))
@@ -95,3 +96,15 @@ def test_a_nan_or_missing_track_is_flagged_not_dropped_quietly():
     assert lines["broken ⚠"].endswith("| 2 |") and "7.00" in lines["broken ⚠"]  # the median of the two left
     assert lines["partial ⚠"].endswith("| 2 |")
     assert "⚠ broken: 1 of 3 tracks NaN or missing" in table and "⚠ partial: 1 of 3" in table
+
+
+def test_ynet_tables_per_test_split():
+    from cunet.evaluation.tables import markdown, summarise
+
+    rows = [{"track": f"{split}-{i}", "split": split, "target": "voice (1 singer)", "model": "ynet", "metric": "sdr",
+             "value": base + i} for split, base in (("test_seen", 10.0), ("test_unseen", 0.0)) for i in range(3)]
+    _, summary = summarise(rows)
+    sdr = summary.set_index("target")["median"]
+    assert sdr["voice (1 singer), test_seen"] == 11.0 and sdr["voice (1 singer), test_unseen"] == 1.0
+    assert sdr["voice (1 singer)"] == 6.0  # both splits together: the median of 0, 1, 2, 10, 11, 12
+    assert "### voice (1 singer), test_unseen" in markdown(summary)

@@ -12,7 +12,6 @@ from cunet import config as config_io
 from cunet.datasets.synthetic import music_track
 from cunet.models import ModelConfig, build_model
 from cunet.models.card import card_for, save_card
-from cunet.separation.__main__ import main
 from cunet.separation.load import load_separator
 from cunet.separation.streaming import overlap_add, patch_starts, patch_weights
 

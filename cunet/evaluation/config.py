@@ -1,0 +1,19 @@
+"""The settings of ``python -m cunet.evaluation.results``, saved in every results folder."""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class ResultsConfig:
+    runs: tuple[str, ...] = ()  # run folders; default: every finished run under runs_root
+    runs_root: str = "runs"
+    store: str | None = None  # replaces the training store of the runs of its kind
+    out: str = "results"
+    wiener: int = 0  # Wiener iterations after the magnitude models' masks
+    batch_size: int = 16
+    seed: int = 0  # picks the accompaniment and the second singer of each Y-Net test clip
+    loudness: float = 1.0  # Y-Net test clips: target voice RMS over accompaniment RMS
+    v4: bool = True  # BSS Eval v4 as well (the slower of the two)
+    max_tracks: int = 0  # score only the first N test tracks or clips (0: all)

@@ -1,0 +1,94 @@
+"""The test examples results are scored on: whole music tracks, and Y-Net clips mixed as in training."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from .. import audio
+from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
+from ..datasets.mixing import clip_at, singing_levels
+from ..datasets.musdb import SOURCES
+from ..datasets.store import Store
+from ..errors import InputError
+from .oracle import oracle_estimates
+
+ONE_SINGER, TWO_SINGERS = "voice (1 singer)", "voice (2 singers)"
+
+
+@dataclasses.dataclass
+class Example:
+    """One scored mixture: its sources (the target first) and, for Y-Nets, the visual inputs."""
+
+    track: str
+    target: str
+    rate: int
+    sources: np.ndarray  # (sources, samples) waveforms; the target is row 0
+    mixture: np.ndarray
+    oracles: dict[str, np.ndarray]  # oracle name -> the target's estimate
+    visual: dict[str, np.ndarray] | None = None  # kind -> the target singer's frames / landmarks
+    other_visual: dict[str, np.ndarray] | None = None  # the same of another singer
+    split: str = "test"  # the store's split (a Y-Net's test_seen or test_unseen singers)
+
+
+def music_examples(store: Store, max_tracks: int = 0):
+    """Every test track of a music store, once per target (the stems' STFTs made waveforms at 8192 Hz)."""
+    tracks = [i for i, t in enumerate(store.tracks) if t["split"] == "test"]
+    if not tracks:
+        raise InputError(store.path, "holds no test track")
+    for i in tracks[: max_tracks or None]:
+        n = store.tracks[i]["n_samples"]
+        specs = np.stack([np.asarray(store.array(i, s)) for s in SOURCES])
+        mix_spec = np.asarray(store.array(i, "mixture"))
+        stems = audio.istft(specs, audio.CUNET_STFT, length=n)
+        mixture = audio.istft(mix_spec, audio.CUNET_STFT, length=n)
+        oracles = oracle_estimates(specs, mix_spec, audio.CUNET_STFT, n)
+        for j, target in enumerate(SOURCES):
+            order = [j] + [k for k in range(len(SOURCES)) if k != j]
+            yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, stems[order], mixture,
+                          {name: est[j] for name, est in oracles.items()})
+
+
+def singing_clips(store: Store) -> list[tuple[int, int]]:
+    """(track, first frame) of every whole 4-s clip of the test tracks, clips not overlapping."""
+    clips = []
+    for i, t in enumerate(store.tracks):
+        if t["split"].startswith("test"):
+            for frame in range(0, t["n_frames"] - CLIP_FRAMES + 1, CLIP_FRAMES):
+                if int(round(frame * SAMPLES_PER_FRAME)) + CLIP_SAMPLES <= t["n_samples"]:
+                    clips.append((i, frame))
+    if len({i for i, _ in clips}) < 2:
+        raise InputError(store.path, "needs 4-second test clips of at least two singers")
+    return clips
+
+
+def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tracks: int = 0):
+    """Each test clip mixed with a test accompaniment, alone and with a second singer from another clip."""
+    clips = singing_clips(store)
+
+    def voice(track, frame):
+        return clip_at(store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))
+
+    def visual(track, frame):
+        return {kind: np.asarray(store.array(track, name)[frame: frame + CLIP_FRAMES])
+                for kind, name in (("video", "frames"), ("landmarks", "landmarks"))}
+
+    for c, (track, frame) in enumerate(clips[: max_tracks or None]):
+        rng = np.random.default_rng([seed, c])
+        feeds = store.manifest["accompaniment_for_split"][store.tracks[track]["split"]]
+        accs = [a for a in store.manifest["accompaniment"] if a["split"] == feeds]
+        clip = accs[rng.integers(len(accs))]
+        offset = int(rng.integers(max(1, clip["n_samples"] - CLIP_SAMPLES)))
+        acc = clip_at(store.array(0, "audio", clip["folder"]), offset)
+        others = [k for k, (t, _) in enumerate(clips) if t != track]
+        other_track, other_frame = clips[others[rng.integers(len(others))]]
+        for target, second in ((ONE_SINGER, None), (TWO_SINGERS, voice(other_track, other_frame))):
+            parts = [p for p in singing_levels(voice(track, frame), acc, loudness, second) if p is not None]
+            sources = np.stack(parts)
+            mixture = sources.sum(0)
+            specs = audio.stft(sources, audio.YNET_STFT)
+            oracles = oracle_estimates(specs, specs.sum(0), audio.YNET_STFT, CLIP_SAMPLES)
+            yield Example(f"{store.tracks[track]['name']}@{frame}", target, audio.YNET_STFT.sample_rate, sources,
+                          mixture, {name: est[0] for name, est in oracles.items()}, visual(track, frame),
+                          visual(other_track, other_frame), store.tracks[track]["split"])

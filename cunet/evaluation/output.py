@@ -1,0 +1,31 @@
+"""Writing a results folder, all or nothing: the CSVs, the tables, the plots and the config."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .. import config as config_io
+from ..errors import InputError
+from ..fileio import atomic_dir
+from .tables import markdown, summarise
+
+
+def write(cfg, rows: list[dict], panels: dict) -> str:
+    from .plots import sdr_boxplot, spectrogram_panel
+
+    out = Path(cfg.out)
+    if out.exists() and any(out.iterdir()) and not (out / "results_config.json").is_file():
+        raise InputError(out, "exists and is not a results folder: choose another --out (nothing was written)")
+    frame, summary = summarise(rows)
+    table = markdown(summary)
+    with atomic_dir(out) as tmp:
+        frame.to_csv(tmp / "per_track.csv", index=False)
+        summary.to_csv(tmp / "summary.csv", index=False)
+        (tmp / "summary.md").write_text(table)
+        sdr_boxplot(frame, tmp / "sdr_boxplot.png")
+        for model in dict.fromkeys(m for _, m in panels):
+            spectrogram_panel([panels[k] for k in panels if k[1] == model],
+                              tmp / f"spectrogram_{re.sub(r'[^A-Za-z0-9.-]+', '_', model).strip('_')}.png")
+        config_io.save(cfg, tmp / "results_config.json")
+    return table

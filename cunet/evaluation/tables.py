@@ -1,0 +1,60 @@
+"""Summary tables: medians per target and model with their track counts, the oracle rows first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .oracle import ORACLES
+
+
+def summarise(rows: list[dict]):
+    """Long-format rows -> (frame, summary): per target, model and metric the median and mean over the
+    tracks that have a finite score (``count``), out of the target's tracks (``tracks``): a model with a NaN
+    or a missing track shows it in the count rather than dropping out of the median unnoticed.
+
+    Where a target's tracks come from several splits (a Y-Net's test_seen and test_unseen singers, as the
+    paper reports them), each split gets its own rows too, under the target "<target>, <split>".
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["track", "split", "target", "model", "metric", "value"])
+    frame["split"] = frame["split"].fillna("test")
+    several = frame.groupby("target")["split"].transform("nunique") > 1
+    apart = frame[several].assign(target=lambda f: f["target"] + ", " + f["split"])
+    both = pd.concat([frame, apart], ignore_index=True)
+    grouped = both.groupby(["target", "model", "metric"], sort=False)["value"]
+    summary = grouped.agg(median="median", mean="mean", count="count").reset_index()
+    tracks = both.groupby("target")["track"].nunique()
+    summary["tracks"] = summary["target"].map(tracks).astype(int)
+    return frame, summary
+
+
+def markdown(summary) -> str:
+    """One table per target: the oracles first, then the models; medians over each row's tracks (mean SDR
+    too), with how many tracks each row's SDR is over and a flag where a track is NaN or missing."""
+    columns = [("sdr", "median", "SDR"), ("sdr", "mean", "SDR mean"), ("sir", "median", "SIR"),
+               ("sar", "median", "SAR"), ("sdr_v4", "median", "SDR v4"), ("si_sdr", "median", "SI-SDR")]
+    columns = [c for c in columns if c[0] in set(summary["metric"])]
+    lines = []
+    for target in dict.fromkeys(summary["target"]):
+        part = summary[summary["target"] == target]
+        models = [m for m in ORACLES if m in set(part["model"])]
+        models += sorted(set(part["model"]) - set(ORACLES))
+        n = int(part["tracks"].max())
+        lines += [f"### {target} (dB, medians over the tracks in the last column, of {n}; v3 unless marked)", "",
+                  "| model | " + " | ".join(c[2] for c in columns) + " | tracks |",
+                  "|---|" + "---:|" * (len(columns) + 1)]
+        flagged = []
+        for model in models:
+            cells = []
+            for metric, stat, _ in columns:
+                hit = part[(part["model"] == model) & (part["metric"] == metric)][stat]
+                cells.append(f"{hit.iloc[0]:.2f}" if len(hit) and np.isfinite(hit.iloc[0]) else "–")
+            sdr = part[(part["model"] == model) & (part["metric"] == "sdr")]
+            counted = int(sdr["count"].iloc[0]) if len(sdr) else 0
+            name = model if counted == n else f"{model} ⚠"
+            if counted < n:
+                flagged.append(f"{model}: {n - counted} of {n} tracks NaN or missing")
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {counted} |")
+        lines += ["", *(f"⚠ {f}; its medians are over the rest." for f in flagged), ""] if flagged else [""]
+    return "\n".join(lines)
