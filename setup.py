@@ -28,8 +28,10 @@ setup(
         # torch only reads the original Y-Net's .pth checkpoints in a test (the CPU build lies on this
         # project's machines); cunet itself never needs it.
         # jax runs the data-parallel training test on the JAX backend; museval is the reference that
-        # cunet's BSS Eval v4 is checked against (it imports musdb, which needs ffmpeg on the PATH).
-        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34", "museval>=0.4"],
+        # cunet's BSS Eval v4 is checked against (it imports musdb, which needs ffmpeg on the PATH);
+        # websocket-client drives headless Chromium (DevTools protocol) to open the listening report.
+        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34", "museval>=0.4",
+                 "websocket-client>=1.6"],
         "torch": ["torch"],
         "jax": ["jax>=0.4.34"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.

@@ -309,5 +309,6 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype:
     fmt = _format(path)
     audio = np.asarray(audio)
     data = audio.T if audio.ndim == 2 else audio
+    subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data, sample_rate, subtype=subtype or "PCM_16", format=fmt)
+        sf.write(str(tmp), data, sample_rate, subtype=subtype, format=fmt)

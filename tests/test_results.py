@@ -54,6 +54,10 @@ def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, 
     assert set(per_track[per_track["model"] == "cunet"]["target"]) == {"bass", "drums", "other", "vocals"}
     assert set(per_track[per_track["model"] == "ynet"]["target"]) == {"voice (1 singer)", "voice (2 singers)"}
 
+    page = (out / "report.html").read_text()
+    assert "<audio" in page and "ynet (other singer)" in page
+    assert len(list((out / "listen").glob("*.mp3"))) == page.count("<audio")
+
     summary = pd.read_csv(out / "summary.csv")
     assert list(summary.columns) == ["target", "model", "metric", "median", "mean", "count", "tracks"]
     sdr = summary[summary["metric"] == "sdr"].set_index(["target", "model"])["median"]
@@ -108,3 +112,45 @@ def test_ynet_tables_per_test_split():
     assert sdr["voice (1 singer), test_seen"] == 11.0 and sdr["voice (1 singer), test_unseen"] == 1.0
     assert sdr["voice (1 singer)"] == 6.0  # both splits together: the median of 0, 1, 2, 10, 11, 12
     assert "### voice (1 singer), test_unseen" in markdown(summary)
+
+
+def test_listening_report_opens_in_a_real_browser(tmp_path):
+    """The page loads with no console error, every audio element's file exists and decodes, every image
+    loads, and the screenshot is not blank."""
+    import io
+
+    from PIL import Image
+
+    from browser import chromium, open_page
+    from cunet.evaluation.output import write
+    from cunet.evaluation.config import ResultsConfig
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (.ci/run installs it)")
+    rng = np.random.default_rng(0)
+    rate = 8192
+    t = np.arange(10 * rate) / rate
+    reference = (0.3 * np.sin(2 * np.pi * 440 * t) * (t > 3)).astype(np.float32)
+    mixture = reference + (0.1 * rng.standard_normal(len(t))).astype(np.float32)
+    rows, listening = [], {}
+    for track in ("song A", "song B"):
+        for model, value in (("mixture", -3.0), ("IRM1", 12.0), ("IRM2", 13.0), ("cunet", 6.0)):
+            rows.append({"track": track, "split": "test", "target": "vocals", "model": model, "metric": "sdr",
+                         "value": value})
+        window = slice(3 * rate, 9 * rate)
+        listening["vocals", track] = (rate, 3.0, {"mixture": mixture[window], "reference": reference[window],
+                                                  "IRM1": reference[window], "cunet": 0.9 * reference[window]})
+    panels = {("vocals", "cunet"): (mixture, 0.9 * reference, reference, rate, "cunet: vocals, song A")}
+    out = tmp_path / "results"
+    write(ResultsConfig(out=str(out)), rows, panels, listening)
+    page = out / "report.html"
+    assert page.stat().st_size < 50_000  # the audio is beside the page, not in it
+    seen = open_page(out, "report.html")
+    assert seen["errors"] == [], seen["errors"]
+    audio_checks = seen["check"]["audio"]
+    assert len(audio_checks) == 2 * 4  # two tracks, four rows each
+    for item in audio_checks:
+        assert item.get("status") == 200 and item.get("seconds", 0) == pytest.approx(6.0, abs=0.2), item
+    assert seen["check"]["images"] and all(i["ok"] for i in seen["check"]["images"]), seen["check"]["images"]
+    shot = np.asarray(Image.open(io.BytesIO(seen["screenshot"])).convert("L"), np.float32)
+    assert shot.std() > 10 and (shot < 128).mean() > 0.005  # text, tables and pictures: not a blank page

@@ -17,3 +17,4 @@ class ResultsConfig:
     loudness: float = 1.0  # Y-Net test clips: target voice RMS over accompaniment RMS
     v4: bool = True  # BSS Eval v4 as well (the slower of the two)
     max_tracks: int = 0  # score only the first N test tracks or clips (0: all)
+    report_tracks: int = 2  # the listening report plays this many tracks (or clips) of every target

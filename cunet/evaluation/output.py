@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from .. import config as config_io
 from ..errors import InputError
 from ..fileio import atomic_dir
+from .report import slug
 from .tables import markdown, summarise
 
 
-def write(cfg, rows: list[dict], panels: dict) -> str:
+def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) -> str:
     from .plots import sdr_boxplot, spectrogram_panel
+    from .report import write_report
 
     out = Path(cfg.out)
     if out.exists() and any(out.iterdir()) and not (out / "results_config.json").is_file():
@@ -24,8 +25,10 @@ def write(cfg, rows: list[dict], panels: dict) -> str:
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(table)
         sdr_boxplot(frame, tmp / "sdr_boxplot.png")
+        plots = ["sdr_boxplot.png"]
         for model in dict.fromkeys(m for _, m in panels):
-            spectrogram_panel([panels[k] for k in panels if k[1] == model],
-                              tmp / f"spectrogram_{re.sub(r'[^A-Za-z0-9.-]+', '_', model).strip('_')}.png")
+            plots.append(f"spectrogram_{slug(model)}.png")
+            spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / plots[-1])
+        write_report(tmp, table, listening or {}, plots)
         config_io.save(cfg, tmp / "results_config.json")
     return table

@@ -65,3 +65,22 @@ def spectrogram_panel(panels: list, path: Path) -> None:
         fig.colorbar(image, ax=list(row), label="dB", fraction=0.02)
     fig.savefig(path, format="png", dpi=90)
     plt.close(fig)
+
+
+def spectrogram_rows(signals: dict, rate: int, path: Path) -> None:
+    """One log-magnitude spectrogram per named signal, stacked, on one colour scale (the listening report's)."""
+    plt = _pyplot()
+    stft = audio.CUNET_STFT if rate == audio.CUNET_STFT.sample_rate else audio.YNET_STFT
+    specs = {k: 20 * np.log10(np.abs(audio.stft(np.asarray(x, np.float32), stft)) + 1e-6) for k, x in signals.items()}
+    top = max(float(s.max()) for s in specs.values())
+    fig, axes = plt.subplots(1, len(specs), figsize=(2.4 * len(specs), 2.4), squeeze=False, sharey=True)
+    seconds = len(next(iter(signals.values()))) / rate
+    for ax, (name, spec) in zip(axes[0], specs.items()):
+        ax.imshow(spec, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma",
+                  extent=(0, seconds, 0, rate / 2000))
+        ax.set_title(name, fontsize=8)
+        ax.set_xlabel("s", fontsize=8)
+    axes[0, 0].set_ylabel("kHz")
+    fig.tight_layout()
+    fig.savefig(path, format="png", dpi=72)
+    plt.close(fig)

@@ -41,6 +41,7 @@ def parse_args(argv):
     p.add_argument("--seed", type=int)
     p.add_argument("--loudness", type=float, help="Y-Net clips: voice RMS over accompaniment RMS (default 1)")
     p.add_argument("--max-tracks", type=int, help="only the first N test tracks or clips")
+    p.add_argument("--report-tracks", type=int, help="tracks (or clips) of each target in report.html (default 2)")
     p.add_argument("--no-v4", action="store_true", help="skip BSS Eval v4 (faster)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
@@ -50,16 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     values = {"runs": tuple(args.runs) if args.runs else None, "runs_root": args.runs_root, "store": args.store,
               "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
-              "loudness": args.loudness, "max_tracks": args.max_tracks, "v4": False if args.no_v4 else None}
+              "loudness": args.loudness, "max_tracks": args.max_tracks,
+              "report_tracks": args.report_tracks, "v4": False if args.no_v4 else None}
     try:
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
-        rows, panels = evaluate(cfg, progress=not args.quiet)
-        table = write(cfg, rows, panels)
+        rows, panels, listening = evaluate(cfg, progress=not args.quiet)
+        table = write(cfg, rows, panels, listening)
     except (InputError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(table)
-    print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png)")
+    print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, report.html, listen/)")
     return 0
 
 

@@ -11,6 +11,8 @@ from ..datasets.store import Store
 from ..models.run import load_run
 from .config import ResultsConfig
 from .examples import Example, music_examples, singing_examples
+from .oracle import ORACLES
+from .report import excerpt_window
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .runs import latest_runs, train_config
 
@@ -52,8 +54,9 @@ def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.n
 
 
 def evaluate(cfg: ResultsConfig, progress: bool = True):
-    """Score every run and the oracles; returns (rows, panels): long-format score rows, and for each model
-    one example's (mixture, estimate, reference, rate, title) for the spectrogram panels."""
+    """Score every run and the oracles; returns (rows, panels, listening): long-format score rows, for each
+    model one example's (mixture, estimate, reference, rate, title) for the spectrogram panels, and for the
+    first ``cfg.report_tracks`` examples of every target the listening report's excerpts."""
     from tqdm import tqdm
 
     from ..separation.load import load_separator
@@ -64,7 +67,7 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     sep_cfg = SeparateConfig(batch_size=cfg.batch_size, wiener=cfg.wiener, precision="float32")
     runs = [load_run(p) for p in paths]
     separators = [(run.name, load_separator(run, sep_cfg), run_store(run, cfg)) for run in runs]
-    rows, panels = [], {}
+    rows, panels, listening, heard = [], {}, {}, {}
     stores = sorted({s for _, _, s in separators}, key=str)
     for store_path in stores:
         store = Store(store_path)
@@ -83,7 +86,14 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
                           "value": v} for m, v in values.items()]
                 panels.setdefault((ex.target, model), (ex.mixture, est, ex.sources[0], ex.rate,
                                                        f"{model}: {ex.target}, {ex.track}"))
-    return rows, panels
+            heard[ex.target] = heard.get(ex.target, 0) + 1
+            if heard[ex.target] <= cfg.report_tracks:  # the listening report's excerpt of this example
+                window = excerpt_window(ex.sources[0], ex.rate)
+                rows_heard = {"mixture": ex.mixture, "reference": ex.sources[0], "IRM1": ex.oracles["IRM1"],
+                              **{m: e for m, e in estimates.items() if m not in ORACLES}}
+                listening[ex.target, ex.track] = (ex.rate, window.start / ex.rate,
+                                                  {k: np.asarray(v[window], np.float32) for k, v in rows_heard.items()})
+    return rows, panels, listening
 
 
 def run_store(run, cfg: ResultsConfig) -> Path:
