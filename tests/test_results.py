@@ -9,6 +9,7 @@ from cunet.evaluation.metrics import bss_eval_v3
 from cunet.evaluation.oracle import ideal_ratio_mask
 from cunet.evaluation.examples import music_examples
 from cunet.evaluation.results import main
+from cunet.datasets.musdb import SOURCES
 
 
 def test_ideal_ratio_masks_sum_to_one_and_irm2_is_the_wiener_gain():
@@ -45,9 +46,10 @@ def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, 
     assert main(["--runs", *runs, "--out", str(out), "--max-tracks", "3", "--quiet"]) == 0
     printed = capsys.readouterr().out
     assert "### vocals" in printed and "| IRM2 |" in printed
+    assert "### vocals — SiSEC protocol" in printed  # --protocol both, the default
 
     per_track = pd.read_csv(out / "per_track.csv")
-    assert list(per_track.columns) == ["track", "split", "target", "model", "metric", "value"]
+    assert list(per_track.columns) == ["track", "split", "target", "protocol", "model", "metric", "value"]
     models = set(per_track["model"])
     assert {"mixture", "IRM1", "IRM2", "unet", "cunet", "ynet", "ynet (other singer)"} <= models
     assert set(per_track["metric"]) == {"sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr"}
@@ -154,3 +156,41 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
     assert seen["check"]["images"] and all(i["ok"] for i in seen["check"]["images"]), seen["check"]["images"]
     shot = np.asarray(Image.open(io.BytesIO(seen["screenshot"])).convert("L"), np.float32)
     assert shot.std() > 10 and (shot < 128).mean() > 0.005  # text, tables and pictures: not a blank page
+
+
+@pytest.mark.slow
+def test_sisec_protocol_scores_full_band_stereo_as_museval(tiny_stores, tmp_path):
+    """A real separation (an untrained C-U-Net, full band, 44.1 kHz stereo) scored by the sisec protocol
+    equals museval's v4 within 0.01 dB; the oracle rows are at full band too."""
+    import keras
+    import museval
+
+    from cunet import config as config_io
+    from cunet.datasets.store import Store
+    from cunet.evaluation.metrics import track_score
+    from cunet.evaluation.sisec import full_band_tracks, score_targets, sisec_rows
+    from cunet.models import ModelConfig, build_model
+    from cunet.models.card import card_for, save_card
+    from cunet.separation.load import load_separator
+
+    keras.utils.set_random_seed(0)
+    cfg = ModelConfig(model="cunet", film="complex", control="cnn", first_filters=4)
+    build_model(cfg).save(tmp_path / "model.keras")
+    config_io.save(cfg, tmp_path / "model_config.json")
+    save_card(card_for(cfg), tmp_path)
+    separator = load_separator(tmp_path, precision="float32")
+    track = next(full_band_tracks(Store(tiny_stores / "musdb")))
+    assert track.rate == 44100 and track.mixture.shape[0] == 2 and track.references.shape[:2] == (4, 2)
+    est = separator.separate(track.mixture, track.rate)
+    ours = score_targets(track, est)
+    refs = np.stack([r.T for r in track.references])
+    sdr, isr, sir, sar = museval.evaluate(refs, np.stack([est[t].T for t in SOURCES]), win=44100, hop=44100)
+    for i, target in enumerate(SOURCES):
+        for name, theirs in (("sdr", sdr), ("isr", isr), ("sir", sir), ("sar", sar)):
+            assert ours[target][f"{name}_v4"] == pytest.approx(float(np.nanmedian(theirs[i])), abs=0.01)
+    rows = sisec_rows(track, [("cunet", separator)])
+    models = {r["model"] for r in rows}
+    assert models == {"mixture", "IRM1", "IRM2", "cunet"} and {r["protocol"] for r in rows} == {"sisec"}
+    irm1 = {r["target"]: r["value"] for r in rows if r["model"] == "IRM1" and r["metric"] == "sdr_v4"}
+    mixture = {r["target"]: r["value"] for r in rows if r["model"] == "mixture" and r["metric"] == "sdr_v4"}
+    assert all(irm1[t] > mixture[t] + 5 for t in SOURCES), (irm1, mixture)

@@ -17,4 +17,9 @@ class ResultsConfig:
     loudness: float = 1.0  # Y-Net test clips: target voice RMS over accompaniment RMS
     v4: bool = True  # BSS Eval v4 as well (the slower of the two)
     max_tracks: int = 0  # score only the first N test tracks or clips (0: all)
+    protocol: str = "both"  # paper (v3, model rate, mono), sisec (v4, full band, original rate and channels), both
     report_tracks: int = 2  # the listening report plays this many tracks (or clips) of every target
+
+    def __post_init__(self):
+        if self.protocol not in ("paper", "sisec", "both"):
+            raise ValueError(f"protocol must be paper, sisec or both, got {self.protocol!r}")

@@ -41,6 +41,9 @@ def parse_args(argv):
     p.add_argument("--seed", type=int)
     p.add_argument("--loudness", type=float, help="Y-Net clips: voice RMS over accompaniment RMS (default 1)")
     p.add_argument("--max-tracks", type=int, help="only the first N test tracks or clips")
+    p.add_argument("--protocol", choices=("paper", "sisec", "both"),
+                   help="music scores: paper (BSS Eval v3 on whole tracks at the model's rate, mono, as both papers), "
+                        "sisec (v4 at full band on the original-rate stereo stems, as museval), both (default)")
     p.add_argument("--report-tracks", type=int, help="tracks (or clips) of each target in report.html (default 2)")
     p.add_argument("--no-v4", action="store_true", help="skip BSS Eval v4 (faster)")
     p.add_argument("--quiet", action="store_true")
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     values = {"runs": tuple(args.runs) if args.runs else None, "runs_root": args.runs_root, "store": args.store,
               "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
               "loudness": args.loudness, "max_tracks": args.max_tracks,
-              "report_tracks": args.report_tracks, "v4": False if args.no_v4 else None}
+              "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None}
     try:
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
         rows, panels, listening = evaluate(cfg, progress=not args.quiet)

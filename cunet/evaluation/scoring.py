@@ -15,6 +15,7 @@ from .oracle import ORACLES
 from .report import excerpt_window
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .runs import latest_runs, train_config
+from .sisec import full_band_tracks, sisec_rows
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
 
@@ -72,6 +73,12 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     for store_path in stores:
         store = Store(store_path)
         here = [(name, sep) for name, sep, s in separators if s == store_path]
+        if store.kind == "music" and cfg.protocol in ("sisec", "both"):
+            for track in tqdm(full_band_tracks(store, cfg.max_tracks), desc=f"SiSEC protocol, {store_path}",
+                              disable=not progress, unit="track"):
+                rows += sisec_rows(track, here)
+        if store.kind == "music" and cfg.protocol == "sisec":
+            continue
         examples = (music_examples(store, cfg.max_tracks) if store.kind == "music"
                     else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks))
         cache = {}
@@ -82,8 +89,8 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
                 estimates.update({name + suffix: est for suffix, est in _estimates(sep, ex, cache).items()})
             for model, est in estimates.items():
                 values = score(ex, est, cfg.v4, mixture_row=model == "mixture")
-                rows += [{"track": ex.track, "split": ex.split, "target": ex.target, "model": model, "metric": m,
-                          "value": v} for m, v in values.items()]
+                rows += [{"track": ex.track, "split": ex.split, "target": ex.target, "protocol": "paper",
+                          "model": model, "metric": m, "value": v} for m, v in values.items()]
                 panels.setdefault((ex.target, model), (ex.mixture, est, ex.sources[0], ex.rate,
                                                        f"{model}: {ex.target}, {ex.track}"))
             heard[ex.target] = heard.get(ex.target, 0) + 1

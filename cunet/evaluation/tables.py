@@ -6,6 +6,8 @@ import numpy as np
 
 from .oracle import ORACLES
 
+SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels)"
+
 
 def summarise(rows: list[dict]):
     """Long-format rows -> (frame, summary): per target, model and metric the median and mean over the
@@ -17,11 +19,14 @@ def summarise(rows: list[dict]):
     """
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=["track", "split", "target", "model", "metric", "value"])
+    frame = pd.DataFrame(rows, columns=["track", "split", "target", "protocol", "model", "metric", "value"])
     frame["split"] = frame["split"].fillna("test")
+    frame["protocol"] = frame["protocol"].fillna("paper")
     several = frame.groupby("target")["split"].transform("nunique") > 1
     apart = frame[several].assign(target=lambda f: f["target"] + ", " + f["split"])
     both = pd.concat([frame, apart], ignore_index=True)
+    sisec = both["protocol"] == "sisec"  # its own tables: other references, another rate, other metrics
+    both.loc[sisec, "target"] = both.loc[sisec, "target"] + SISEC
     grouped = both.groupby(["target", "model", "metric"], sort=False)["value"]
     summary = grouped.agg(median="median", mean="mean", count="count").reset_index()
     tracks = both.groupby("target")["track"].nunique()
@@ -34,23 +39,27 @@ def markdown(summary) -> str:
     too), with how many tracks each row's SDR is over and a flag where a track is NaN or missing."""
     columns = [("sdr", "median", "SDR"), ("sdr", "mean", "SDR mean"), ("sir", "median", "SIR"),
                ("sar", "median", "SAR"), ("sdr_v4", "median", "SDR v4"), ("si_sdr", "median", "SI-SDR")]
-    columns = [c for c in columns if c[0] in set(summary["metric"])]
     lines = []
     for target in dict.fromkeys(summary["target"]):
         part = summary[summary["target"] == target]
+        shown = [c for c in columns if c[0] in set(part["metric"])]
+        if target.endswith(SISEC):
+            shown = [("sdr_v4", "median", "SDR"), ("sdr_v4", "mean", "SDR mean"), ("isr_v4", "median", "ISR"),
+                     ("sir_v4", "median", "SIR"), ("sar_v4", "median", "SAR")]
         models = [m for m in ORACLES if m in set(part["model"])]
         models += sorted(set(part["model"]) - set(ORACLES))
         n = int(part["tracks"].max())
-        lines += [f"### {target} (dB, medians over the tracks in the last column, of {n}; v3 unless marked)", "",
-                  "| model | " + " | ".join(c[2] for c in columns) + " | tracks |",
-                  "|---|" + "---:|" * (len(columns) + 1)]
+        what = "v4" if target.endswith(SISEC) else "v3 unless marked"
+        lines += [f"### {target} (dB, medians over the tracks in the last column, of {n}; {what})", "",
+                  "| model | " + " | ".join(c[2] for c in shown) + " | tracks |",
+                  "|---|" + "---:|" * (len(shown) + 1)]
         flagged = []
         for model in models:
             cells = []
-            for metric, stat, _ in columns:
+            for metric, stat, _ in shown:
                 hit = part[(part["model"] == model) & (part["metric"] == metric)][stat]
                 cells.append(f"{hit.iloc[0]:.2f}" if len(hit) and np.isfinite(hit.iloc[0]) else "–")
-            sdr = part[(part["model"] == model) & (part["metric"] == "sdr")]
+            sdr = part[(part["model"] == model) & (part["metric"] == shown[0][0])]
             counted = int(sdr["count"].iloc[0]) if len(sdr) else 0
             name = model if counted == n else f"{model} ⚠"
             if counted < n:
