@@ -102,3 +102,34 @@ def test_toy_pipeline_writes_parseable_report(tmp_path):
 
     image = matplotlib.image.imread(out / "sdr_boxplot.png")
     assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0
+
+
+def test_claims_with_per_track_scores_hold_only_when_the_interval_clears():
+    tracks = {}
+    sdr = {("vocals", "mixture"): -2.0, ("vocals", "IRM1"): 18.0}
+    offsets = (0.2, -0.1, 0.3, -0.2, 0.1, 0.0, -0.3, 0.2)  # the C-U-Net against each U-Net, per track
+    for t in quality.TARGETS:
+        base = {f"s{i}": 5.0 + i for i in range(8)}
+        tracks[t, f"unet-{t}"] = base
+        tracks[t, "cunet-complex-cnn"] = {k: v + offsets[i] for i, (k, v) in enumerate(base.items())}
+        sdr[t, f"unet-{t}"], sdr[t, "cunet-complex-cnn"] = 8.5, 8.5
+    voices = {f"c{i}": float(i) for i in range(12)}
+    tracks[quality.TWO, "ynet-landmarks"] = {k: v + 6.0 for k, v in voices.items()}
+    tracks[quality.TWO, "ynet-none"] = voices
+    tracks[quality.TWO, "ynet-landmarks (other singer)"] = {k: v + 6.0 - (4 if i % 2 else 1)
+                                                            for i, (k, v) in enumerate(voices.items())}
+    tracks[quality.ONE, "ynet-landmarks"] = tracks[quality.ONE, "ynet-none"] = voices
+    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-complex-cnn", "ynet-landmarks", "ynet-none"]
+    found = {c["claim"].split(" (")[0]: c for c in quality.claims(sdr, models, tracks)}
+    match = found["one C-U-Net matches the four dedicated U-Nets on every target, the same examples per model"]
+    low, high = match["interval"]
+    assert low <= match["measured"] <= high and low >= -0.5 and match["holds"] and match["tracks"] == 8
+    beats = found["2 singers: ynet-landmarks beats audio-only ynet-none"]
+    assert beats["measured"] == 6.0 and beats["interval"] == [6.0, 6.0] and beats["holds"]
+    other = found["2 singers: ynet-landmarks loses with the other singer's landmarks"]
+    # median loss 2.5 dB, interval from 1 to 4: the claim (>= 3 dB) does not hold on these tracks
+    assert other["interval"][0] < 3.0 < other["interval"][1] and not other["holds"]
+    same = found["1 singer: ynet-landmarks no worse than audio-only ynet-none"]
+    assert same["interval"] == [0.0, 0.0] and same["p_value"] == 1.0 and same["holds"]
+    sisec = quality.claims(sdr, models, tracks, protocol="sisec")
+    assert {c["protocol"] for c in sisec} == {"sisec"} and not any("singer" in c["claim"] for c in sisec)
