@@ -11,7 +11,8 @@ landmarks, none). Stages are the package's own commands, run as subprocesses: ``
 ``cunet.train`` and ``cunet.evaluation.results``. The work folder keeps the data, stores and runs, so an
 interrupted benchmark resumes where it stopped. ``--out`` receives (all or nothing) ``report.md`` (the
 budget, the claims and the full tables, also printed), ``claims.json``, ``summary.csv``, ``summary.md``,
-``per_track.csv`` and ``sdr_boxplot.png``.
+``per_track.csv``, ``sdr_boxplot.png`` and the listening report (``report.html``, ``listen/``,
+``spectrogram_*.png``; one track or clip per target).
 """
 
 from __future__ import annotations
@@ -302,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     if results.exists():
         shutil.rmtree(results)
     timing["results"] = run(["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in models],
-                             "--out", str(results), "--seed", str(args.seed), "--quiet"], work / "logs/results.log")
+                             "--out", str(results), "--seed", str(args.seed), "--report-tracks", "1", "--quiet"],
+                            work / "logs/results.log")
     sdr = medians(results / "summary.csv")
     found = claims(sdr, models, track_scores(results / "per_track.csv"))
     sisec = {(t.removesuffix(SISEC), m): v for (t, m), v in medians(results / "summary.csv", "sdr_v4").items()
@@ -316,8 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     from cunet.fileio import atomic_dir
 
     with atomic_dir(out) as tmp:
-        for name in ("summary.csv", "summary.md", "per_track.csv", "sdr_boxplot.png"):
+        for name in ("summary.csv", "summary.md", "per_track.csv", "sdr_boxplot.png", "report.html"):
             shutil.copy(results / name, tmp / name)
+        shutil.copytree(results / "listen", tmp / "listen")  # the listening report's audio and spectrograms
+        for picture in results.glob("spectrogram_*.png"):
+            shutil.copy(picture, tmp / picture.name)
         (tmp / "claims.json").write_text(json.dumps(found, indent=1))
         (tmp / "report.md").write_text(text)
     print(text)

@@ -78,8 +78,9 @@ def test_toy_pipeline_writes_parseable_report(tmp_path):
     models = ["unet-vocals", "ynet-landmarks", "ynet-none"]
     assert quality.main(["--budget", "toy", "--models", *models, "--work", str(tmp_path / "work"),
                          "--out", str(out)]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["claims.json", "per_track.csv", "report.md", "sdr_boxplot.png",
-                                                     "summary.csv", "summary.md"]
+    assert {"claims.json", "per_track.csv", "report.md", "sdr_boxplot.png", "summary.csv", "summary.md",
+            "report.html", "listen"} <= {p.name for p in out.iterdir()}
+    assert (out / "listen").is_dir() and "<audio" in (out / "report.html").read_text()
     with open(out / "summary.csv") as f:
         rows = list(csv.DictReader(f))
     present = {(r["target"], r["model"]) for r in rows if r["metric"] == "sdr"}
@@ -94,9 +95,10 @@ def test_toy_pipeline_writes_parseable_report(tmp_path):
         values = [float(r["value"]) for r in csv.DictReader(f) if r["metric"] == "sdr"]
     assert values and all(math.isfinite(v) for v in values)
     claims = json.loads((out / "claims.json").read_text())
-    assert len(claims) == 4  # vocals share, and the three Y-Net claims for landmarks
+    # paper: the vocals share and the three Y-Net claims for landmarks; sisec: the vocals share
+    assert [c["protocol"] for c in claims] == ["paper"] * 4 + ["sisec"]
     report = (out / "report.md").read_text()
-    assert all(m in report for m in models) and report.count("| yes |") + report.count("| **no** |") == 4
+    assert all(m in report for m in models) and report.count("| yes |") + report.count("| **no** |") == 5
 
     import matplotlib.image
 
