@@ -132,20 +132,28 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
     names = ("true", "own", "all", "dist", "spat", "interf", "artif")
     out = {k: np.empty((refs.shape[0], nwin)) for k in names}
     quiet = np.zeros(nwin, bool)
+    # Energies straight from the spectra (Parseval): the projections are linear convolutions that fit in
+    # nfft samples, so no inverse FFT is needed. Each rfft bin but DC (and Nyquist) stands for two.
+    weight = np.full(nfft // 2 + 1, 2.0)
+    weight[0] = 1.0
+    if nfft % 2 == 0:
+        weight[-1] = 1.0
+    weight /= nfft
+
+    def energy(x):  # (w, j, F, c) complex -> (j, w)
+        return np.einsum("wjfc,f->jw", x.real ** 2 + x.imag ** 2, weight)
+
     for start in range(0, nwin, chunk):
         r, e = ref_frames[start: start + chunk], est_frames[start: start + chunk]
-        rf = scipy.fft.rfft(r, nfft, axis=2, workers=-1)  # (w, src, F, chan)
-        p_all = scipy.fft.irfft(np.einsum("wsfi,jsifo->wjfo", rf, f_all), nfft, axis=2, workers=-1)[:, :, :size]
-        p_own = scipy.fft.irfft(np.einsum("wjfi,jifo->wjfo", rf, f_own), nfft, axis=2, workers=-1)[:, :, :size]
-        s = np.zeros_like(p_all)
-        s[:, :, :span] = r
-        est = np.zeros_like(p_all)
-        est[:, :, :span] = e
+        s = scipy.fft.rfft(r, nfft, axis=2, workers=-1)  # (w, src, F, chan)
+        est = scipy.fft.rfft(e, nfft, axis=2, workers=-1)
+        p_all = np.einsum("wsfi,jsifo->wjfo", s, f_all)
+        p_own = np.einsum("wjfi,jifo->wjfo", s, f_own)
         parts = {"true": s, "own": p_own, "all": p_all, "dist": est - s, "spat": p_own - s,
                  "interf": p_all - p_own, "artif": est - p_all}
         rows = slice(start, start + len(r))
         for name, x in parts.items():
-            out[name][:, rows] = np.einsum("wjtc,wjtc->jw", x, x)
+            out[name][:, rows] = energy(x)
         quiet[rows] = (_silent(r) | _silent(e)).any(axis=1)  # museval scores such windows NaN
     return out, quiet
 
