@@ -11,8 +11,8 @@ landmarks, none). Stages are the package's own commands, run as subprocesses: ``
 ``cunet.train`` and ``cunet.evaluation.results``. The work folder keeps the data, stores and runs, so an
 interrupted benchmark resumes where it stopped. ``--out`` receives (all or nothing) ``report.md`` (the
 budget, the claims and the full tables, also printed), ``claims.json``, ``summary.csv``, ``summary.md``,
-``per_track.csv``, ``sdr_boxplot.png`` and the listening report (``report.html``, ``listen/``,
-``spectrogram_*.png``; one track or clip per target).
+``per_track.csv``, ``sdr_boxplot.png`` and the listening report (``report.html`` and ``listen/``; one track or
+clip per target).
 """
 
 from __future__ import annotations
@@ -321,8 +321,6 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("summary.csv", "summary.md", "per_track.csv", "sdr_boxplot.png", "report.html"):
             shutil.copy(results / name, tmp / name)
         shutil.copytree(results / "listen", tmp / "listen")  # the listening report's audio and spectrograms
-        for picture in results.glob("spectrogram_*.png"):
-            shutil.copy(picture, tmp / picture.name)
         (tmp / "claims.json").write_text(json.dumps(found, indent=1))
         (tmp / "report.md").write_text(text)
     print(text)

@@ -25,10 +25,9 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) ->
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(table)
         sdr_boxplot(frame, tmp / "sdr_boxplot.png")
-        plots = ["sdr_boxplot.png"]
         for model in dict.fromkeys(m for _, m in panels):
-            plots.append(f"spectrogram_{slug(model)}.png")
-            spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / plots[-1])
-        write_report(tmp, table, listening or {}, plots)
+            spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / f"spectrogram_{slug(model)}.png")
+        # the page shows the boxplot; its listening sections have their own, lighter spectrograms
+        write_report(tmp, table, listening or {}, ["sdr_boxplot.png"])
         config_io.save(cfg, tmp / "results_config.json")
     return table

@@ -112,7 +112,7 @@ figure {{ margin: 0; }} figcaption {{ font-size: 0.85em; }}
 {_markdown_to_html(tables)}
 {images}
 <h2>Listen</h2>
-<p>{EXCERPT_SECONDS:g} seconds of each track, where its reference is loudest; mono, at the models' rate
+<p>Up to {EXCERPT_SECONDS:g} seconds of each track or clip, where its reference is loudest; mono, at the models' rate
 (resampled to {EXCERPT_RATE} Hz for the players), each clip normalised only if it would clip.</p>
 {''.join(sections)}
 </body></html>
