@@ -81,23 +81,11 @@ def _filters(refs: np.ndarray, ests: np.ndarray, length: int) -> tuple[np.ndarra
     """
     nsrc, n, nchan = refs.shape
     k = nsrc * nchan
-    nfft = scipy.fft.next_fast_len(n + length - 1, real=True)
-    rf = scipy.fft.rfft(refs, nfft, axis=1, workers=-1).transpose(0, 2, 1).reshape(k, -1)  # (src*chan, F)
-    ef = scipy.fft.rfft(ests, nfft, axis=1, workers=-1).transpose(0, 2, 1).reshape(k, -1)  # (est*chan, F)
+    xc, xd = _correlations(refs.transpose(0, 2, 1).reshape(k, n), ests.transpose(0, 2, 1).reshape(k, n), length)
     lags = np.arange(length)
-    # Gram matrix of delayed references: G[(p, a), (q, b)] = xc_pq[(b - a) mod nfft].
-    around = np.concatenate([np.arange(nfft - length + 1, nfft), lags])  # lags -(L-1) .. L-1
-    pairs = [(p, q) for p in range(k) for q in range(p, k)]
-    spectra = np.stack([rf[p] * np.conj(rf[q]) for p, q in pairs])
-    corr = scipy.fft.irfft(spectra, nfft, axis=-1, workers=-1)[:, around]
-    xc = np.empty((k, k, 2 * length - 1))
-    for (p, q), c in zip(pairs, corr):
-        xc[p, q], xc[q, p] = c, c[::-1]
-    idx = lags[None, :] - lags[:, None] + length - 1  # (a, b) -> where lag b - a sits in ``around``
+    idx = lags[None, :] - lags[:, None] + length - 1  # (a, b) -> where lag b - a sits in ``xc``
     gram = xc[:, :, idx].transpose(0, 2, 1, 3).reshape(k * length, k * length)
-    # Correlations of references with estimates: D[(p, a), (e, c)] = xd_p,ec[(-a) mod nfft].
-    back = (-lags) % nfft
-    xd = scipy.fft.irfft(rf[:, None] * np.conj(ef[None]), nfft, axis=-1, workers=-1)[..., back]  # (K, K, L)
+    # D[(p, a), (e, c)]: the reference p delayed by a against estimate channel e
     d = xd.transpose(0, 2, 1).reshape(k * length, k)
     eps = np.finfo(float).eps
     c_all = np.linalg.solve(gram + eps * np.eye(len(gram)), d)
@@ -107,6 +95,40 @@ def _filters(refs: np.ndarray, ests: np.ndarray, length: int) -> tuple[np.ndarra
         g = gram[block, block]
         c_own.append(np.linalg.solve(g + eps * np.eye(len(g)), d[block, cols]))
     return d, c_all, c_own
+
+
+def _correlations(refs: np.ndarray, ests: np.ndarray, length: int, block: int = 1 << 14, group: int = 64):
+    """The lags the normal equations need, block by block: (k, samples) references and estimates ->
+    xc[p, q, m + L - 1] = sum_t r_p[t + m] r_q[t] for |m| < L, and xd[p, e, a] = sum_t r_p[t - a] e_e[t] for
+    0 <= a < L. Each block of ``block`` samples is correlated with its references' neighbourhood (L - 1 samples
+    either side) in the frequency domain and the spectra are summed over blocks before one short inverse FFT
+    per pair: whole-track FFTs would compute millions of lags to keep 2L - 1."""
+    k, n = refs.shape
+    pad = length - 1
+    count = -(-n // block)
+    size = scipy.fft.next_fast_len(block + 2 * pad, real=True)
+    wide = np.zeros((k, count * block + 2 * pad))
+    wide[:, pad: pad + n] = refs
+    total = np.zeros((k, count * block))
+    total[:, :n] = refs
+    est = np.zeros((k, count * block))
+    est[:, :n] = ests
+    bins = size // 2 + 1
+    s_rr = np.zeros((k, k, bins), complex)
+    s_re = np.zeros((k, k, bins), complex)
+    for first in range(0, count, group):
+        blocks = range(first, min(count, first + group))
+        segments = np.stack([wide[:, b * block: b * block + block + 2 * pad] for b in blocks], 1)  # (k, g, B+2L-2)
+        x = scipy.fft.rfft(segments, size, axis=-1, workers=-1)
+        y = scipy.fft.rfft(total[:, first * block: blocks[-1] * block + block].reshape(k, len(blocks), block),
+                           size, axis=-1, workers=-1)
+        z = scipy.fft.rfft(est[:, first * block: blocks[-1] * block + block].reshape(k, len(blocks), block),
+                           size, axis=-1, workers=-1)
+        s_rr += np.einsum("pgf,qgf->pqf", x, y.conj())
+        s_re += np.einsum("pgf,egf->pef", x, z.conj())
+    xc = scipy.fft.irfft(s_rr, size, axis=-1, workers=-1)[..., : 2 * length - 1]
+    xd = scipy.fft.irfft(s_re, size, axis=-1, workers=-1)[..., pad::-1][..., :length]
+    return xc, xd
 
 
 def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length: int,
