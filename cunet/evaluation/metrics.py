@@ -124,9 +124,16 @@ def _correlations(refs: np.ndarray, ests: np.ndarray, length: int, block: int = 
                            size, axis=-1, workers=-1)
         z = scipy.fft.rfft(est[:, first * block: blocks[-1] * block + block].reshape(k, len(blocks), block),
                            size, axis=-1, workers=-1)
-        s_rr += np.einsum("pgf,qgf->pqf", x, y.conj())
-        s_re += np.einsum("pgf,egf->pef", x, z.conj())
+        # per frequency a (k, blocks) x (blocks, k) product: batched matrix products, not einsum's loops
+        s_rr += np.matmul(x.transpose(2, 0, 1), y.conj().transpose(2, 1, 0)).transpose(1, 2, 0)
+        s_re += np.matmul(x.transpose(2, 0, 1), z.conj().transpose(2, 1, 0)).transpose(1, 2, 0)
     xc = scipy.fft.irfft(s_rr, size, axis=-1, workers=-1)[..., : 2 * length - 1]
+    # c_qp is c_pq reversed: mirror the upper triangle, so the Gram matrix is exactly symmetric and identical
+    # channels (a mono stem in stereo) give exactly identical rows, which the regularised solve copes with
+    upper = np.triu_indices(k, 1)
+    xc[upper[1], upper[0]] = xc[upper][..., ::-1]
+    diagonal = np.arange(k)
+    xc[diagonal, diagonal] = (xc[diagonal, diagonal] + xc[diagonal, diagonal][..., ::-1]) / 2
     xd = scipy.fft.irfft(s_re, size, axis=-1, workers=-1)[..., pad::-1][..., :length]
     return xc, xd
 
@@ -163,14 +170,14 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
     weight /= nfft
 
     def energy(x):  # (w, j, F, c) complex -> (j, w)
-        return np.einsum("wjfc,f->jw", x.real ** 2 + x.imag ** 2, weight)
+        return ((x.real ** 2 + x.imag ** 2).sum(axis=-1) @ weight).T
 
     for start in range(0, nwin, chunk):
         r, e = ref_frames[start: start + chunk], est_frames[start: start + chunk]
         s = scipy.fft.rfft(r, nfft, axis=2, workers=-1)  # (w, src, F, chan)
         est = scipy.fft.rfft(e, nfft, axis=2, workers=-1)
-        p_all = np.einsum("wsfi,jsifo->wjfo", s, f_all)
-        p_own = np.einsum("wjfi,jifo->wjfo", s, f_own)
+        p_all = np.einsum("wsfi,jsifo->wjfo", s, f_all, optimize=True)
+        p_own = np.einsum("wjfi,jifo->wjfo", s, f_own, optimize=True)
         parts = {"true": s, "own": p_own, "all": p_all, "dist": est - s, "spat": p_own - s,
                  "interf": p_all - p_own, "artif": est - p_all}
         rows = slice(start, start + len(r))
