@@ -166,6 +166,8 @@ def test_public_api_in_three_lines(cunet_run, tmp_path):
     audio.write(tmp_path / "s.wav", x, 44100, "FLOAT")
     written = cunet.separate_file(separator, tmp_path / "s.wav", tmp_path / "out")
     np.testing.assert_allclose(sum(audio.read(p)[0] for p in written), x, atol=1e-4)
+    with pytest.raises(ValueError, match="looks like \\(samples, channels\\)"):
+        separator.separate(x.T, 44100)  # what soundfile.read returns
     for name in ("load_separator", "separate_file"):
         assert "Args:" in getattr(cunet, name).__doc__ and "Returns:" in getattr(cunet, name).__doc__
 

@@ -71,6 +71,9 @@ class Source:
         x = x[None] if x.ndim == 1 else x
         if x.ndim != 2:
             raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {x.shape}")
+        if x.shape[1] <= 8 < x.shape[0]:  # soundfile and most readers give (samples, channels)
+            raise ValueError(f"audio of shape {x.shape} looks like (samples, channels); cunet takes "
+                             f"(channels, samples): pass audio.T")
         return cls(lambda a, b: x[:, a:b], x.shape[1], int(rate), x.shape[0], name)
 
     @classmethod
