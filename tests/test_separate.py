@@ -191,3 +191,15 @@ def test_blocks_are_cut_so_that_patches_fill_whole_batches(cunet_run):
         assert (frames - 128) % (128 - overlap) == 0  # the last patch ends on the block's last frame
         patches = (frames - 128) // (128 - overlap) + 1
         assert patches * 4 % batch == 0 and abs(sep.block_seconds() - 20) < 10, (overlap, batch, patches)
+
+
+def test_precision_clones_only_when_the_policy_changes():
+    from cunet.models.card import card_for
+    from cunet.separation.precision import with_precision
+
+    cfg = ModelConfig(model="ynet", visual="landmarks", widths=(4, 8, 8, 8), graph_widths=(4,) * 8)
+    model = build_model(cfg)
+    assert with_precision(model, card_for(cfg), "float32") is model  # nested models included
+    half = with_precision(model, card_for(cfg), "bfloat16")
+    assert half is not model and with_precision(half, card_for(cfg), "bfloat16") is half
+    assert half.get_layer("mask").dtype_policy.name == "float32"  # the logits stay float32

@@ -43,10 +43,16 @@ def with_precision(model, card, precision: str):
     import keras
 
     policy = "float32" if precision == "float32" else "mixed_bfloat16"
-    keep = _output_layers(model)
-    wanted = {layer.name: "float32" if layer.name in keep else policy for layer in model.layers
-              if not isinstance(layer, keras.layers.InputLayer)}
-    if all(model.get_layer(name).dtype_policy.name == p for name, p in wanted.items()):
+    wanted = {name: "float32" for name in _output_layers(model)}
+
+    def layers(m):  # every computing layer, those of nested models (a Y-Net's visual branch) included
+        for layer in m.layers:
+            if isinstance(layer, keras.Model):
+                yield from layers(layer)
+            elif not isinstance(layer, keras.layers.InputLayer):
+                yield layer
+
+    if all(layer.dtype_policy.name == wanted.get(layer.name, policy) for layer in layers(model)):
         return model
 
     def rebuild(layer):
