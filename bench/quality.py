@@ -120,6 +120,9 @@ def all_models(budget: Budget) -> list[str]:
             + [f"{ABLATED}-{a}" for a in budget.ablations] + [f"ynet-{v}" for v in budget.visuals])
 
 
+TIMING_FILE = "timing.json"  # in the work folder: each stage's wall time when it really ran
+
+
 def run(cmd: list[str], log: Path) -> float:
     """Run a stage, its output to ``log``; its wall time in seconds (a failure stops the benchmark)."""
     start = time.perf_counter()
@@ -285,18 +288,27 @@ def main(argv: list[str] | None = None) -> int:
     (work / "logs").mkdir(parents=True, exist_ok=True)
     stores = {"music": args.music_store or work / "stores/musdb",
               "singing": args.singing_store or work / "stores/acappella"}
+    # A stage an earlier invocation finished is only checked again: its time is the one recorded then.
+    recorded = json.loads((work / TIMING_FILE).read_text()) if (work / TIMING_FILE).is_file() else {}
     timing, seen = {}, {}
+
+    def timed(name: str, cmd: list[str], log: Path, finished: bool) -> None:
+        took = run(cmd, log)
+        timing[name] = recorded[name] if finished and name in recorded else took
+        recorded[name] = timing[name]
+        (work / TIMING_FILE).write_text(json.dumps(recorded, indent=1))
+
     if not (args.music_store and args.singing_store):  # the embedded dataset, at the budget's size
-        timing["preprocess"] = run(["-m", "cunet.preprocess", "--root", str(work / "data"), "--out",
+        timed("preprocess", ["-m", "cunet.preprocess", "--root", str(work / "data"), "--out",
                                     str(work / "stores"), "--size", budget.size, "--seed", str(args.seed), "--quiet"],
-                                   work / "logs/preprocess.log")
+                                   work / "logs/preprocess.log", (work / "stores").is_dir())
     for name in models:
         flags = train_flags(name, budget)
         music = flags[1] != "ynet"
         store = stores["music" if music else "singing"]
         cmd = ["-m", "cunet.train", *flags, "--preset", budget.preset, "--store", str(store),
                "--run-dir", str(work / "runs" / name), "--seed", str(args.seed), "--quiet"]
-        timing[name] = run(cmd, work / "logs" / f"{name}.log")
+        timed(name, cmd, work / "logs" / f"{name}.log", (work / "runs" / name / "model.keras").is_file())
         seen[name] = examples_seen(work / "runs" / name)
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
     results = work / "results"

@@ -125,7 +125,32 @@ def test_singing_examples_mix_voice_accompaniment_and_second_singer(tiny_stores)
     assert mixture.shape == (256, 256, 2) and marks.shape == (100, 68, 2) and packed.shape == (256, 256, 4)
     np.testing.assert_array_equal(packed[..., 2:], mixture)
     voice = packed[..., :2]
-    assert 0.05 < np.abs(voice).sum() / np.abs(mixture * 3).sum() < 0.95  # the voice is a part of the mix
+    assert 0.05 < np.abs(voice).sum() / np.abs(mixture).sum() < 0.95  # the voice is a part of the mix
+
+
+def test_singing_mixture_levels_change_the_input_not_the_mask(tiny_stores):
+    """``mixture_level`` "peak" divides each clip (voice and mixture together) by the mixture's peak, which
+    a separator can compute from any input; the complex ratio mask the loss compares against is the same
+    as with the original's division by the slots."""
+    from cunet.models.losses import complex_ratio_mask
+
+    store = Store(tiny_stores / "acappella", "singing")
+    model = keras_free_ynet_config("none")
+    peak_cfg = TrainConfig(model=model, second_singer_prob=1.0)
+    slots_cfg = TrainConfig(model=model, second_singer_prob=1.0, mixture_level="slots")
+    assert (peak_cfg.loss_sources, slots_cfg.loss_sources) == (1.0, 3.0)
+    peak, slots = (data_loader.examples(c, store, "train") for c in (peak_cfg, slots_cfg))
+    for i in (0, 7):
+        (m1, _, p1), (m3, _, p3) = peak.example(i), slots.example(i)
+        ratio = np.abs(m1).max() / np.abs(m3).max()
+        assert not np.isclose(ratio, 1.0, atol=0.05)  # the input level differs ...
+        for packed, cfg in ((p1, peak_cfg), (p3, slots_cfg)):
+            mask = np.asarray(complex_ratio_mask(packed[..., :2], packed[..., 2:] * cfg.loss_sources))
+            loud = np.abs(packed[..., 2:]).sum(-1) > 1e-3 * np.abs(packed[..., 2:]).max()
+            if cfg is peak_cfg:
+                reference = mask
+            else:  # ... the mask to learn does not
+                np.testing.assert_allclose(mask[loud], reference[loud], rtol=1e-3, atol=1e-3)
 
 
 def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):

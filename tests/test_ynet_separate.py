@@ -139,6 +139,29 @@ def test_real_ynet_keeps_length_and_channels(tmp_path):
     assert high.mean() > 1e-3 * np.abs(np.fft.rfft(x, axis=-1)).mean()  # the band above 8192 Hz is there
 
 
+@pytest.mark.parametrize("level", ["peak", "slots"])
+def test_a_peak_level_ynet_gives_the_same_stems_whatever_the_input_level(tmp_path, level):
+    """A user's file is at no particular level. A Y-Net trained on clips over their own peak sees every
+    chunk at that level, so a quieter input gives exactly the quieter stems; one trained as the original
+    (over the mixture slots) sees a quiet file as quieter than anything it trained on."""
+    from cunet.models.card import card_for, save_card
+
+    keras.utils.set_random_seed(0)
+    cfg = ModelConfig(model="ynet", visual="none", widths=(8, 16, 32, 64))
+    build_model(cfg).save(tmp_path / "model.keras")
+    config_io.save(cfg, tmp_path / "model_config.json")
+    save_card(card_for(cfg, mixture_level=level), tmp_path)
+    separator = load_separator(tmp_path)
+    x = (0.3 * np.random.default_rng(5).standard_normal((2, 6 * 22050))).astype(np.float32)
+    loud = separator.separate(x, 22050)["vocals"]
+    quiet = separator.separate(0.05 * x, 22050)["vocals"] / 0.05
+    change = np.abs(quiet - loud).max() / np.abs(loud).max()
+    if level == "peak":
+        assert change < 1e-4
+    else:
+        assert change > 1e-2
+
+
 def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, capsys):
     (tmp_path / "model").mkdir()
     model = _stand_in("landmarks", tmp_path / "model")

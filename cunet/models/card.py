@@ -35,7 +35,8 @@ class ModelCard:
     conditions: tuple[str, ...] = ()  # C-U-Net: the source each one-hot condition position selects
     condition_shape: tuple[int, ...] = ()
     visual: str = "none"  # Y-Net: video, landmarks or none
-    mixture_slots: int = 0  # Y-Net: its training mixtures were divided by this (voice, accompaniment[, singer])
+    mixture_slots: int = 0  # Y-Net: its training mixtures had this many parts (voice, accompaniment[, singer])
+    mixture_level: str = "slots"  # Y-Net: its input was each clip over its own peak ("peak") or over the slots
     clip_samples: int = 0  # Y-Net: a chunk's samples at sample_rate and its video frames at fps
     clip_frames: int = 0
     fps: int = 0
@@ -56,6 +57,8 @@ class ModelCard:
                                                                       self.clip_frames, self.fps) <= 0):
             raise ValueError("model card: a Y-Net needs patch_bins dividing the STFT's bins and positive "
                              "mixture_slots, clip_samples, clip_frames and fps")
+        if self.mixture_level not in ("peak", "slots"):
+            raise ValueError(f"model card: mixture_level must be peak or slots, not {self.mixture_level!r}")
 
     @property
     def stft(self) -> audio.StftConfig:
@@ -63,13 +66,15 @@ class ModelCard:
 
 
 
-def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True) -> ModelCard:
-    """The card of a model built from ``model_cfg``: a U-Net's ``target``, a Y-Net's ``remix`` (3 slots)."""
+def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
+             mixture_level: str = "peak") -> ModelCard:
+    """The card of a model built from ``model_cfg``: a U-Net's ``target``, a Y-Net's ``remix`` (3 slots) and
+    ``mixture_level`` (training's ``mixture_level``)."""
     if model_cfg.model == "ynet":
         stft = audio.YNET_STFT
         return ModelCard("ynet", ("vocals",), stft.sample_rate, stft.n_fft, stft.hop,
                          patch_bins=stft.n_bins // 2, patch_frames=stft.n_frames(CLIP_SAMPLES),
-                         visual=model_cfg.visual, mixture_slots=3 if remix else 2,
+                         visual=model_cfg.visual, mixture_slots=3 if remix else 2, mixture_level=mixture_level,
                          clip_samples=CLIP_SAMPLES, clip_frames=CLIP_FRAMES, fps=FPS)
     stft = audio.CUNET_STFT
     common = dict(sample_rate=stft.sample_rate, n_fft=stft.n_fft, hop=stft.hop,
@@ -104,4 +109,6 @@ def load_card(folder: str | Path, model_cfg: ModelConfig) -> ModelCard:
     train = load_json(folder / "config.json") if (folder / "config.json").is_file() else {}
     if model_cfg.model == "unet" and "target" not in train:
         raise InputError(folder / "config.json", "is missing: a U-Net's target is recorded there")
-    return card_for(model_cfg, target=train.get("target", "vocals"), remix=bool(train.get("remix", True)))
+    # Runs from before mixture_level divided their mixtures by the slots.
+    return card_for(model_cfg, target=train.get("target", "vocals"), remix=bool(train.get("remix", True)),
+                    mixture_level=train.get("mixture_level", "slots"))

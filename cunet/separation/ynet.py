@@ -4,7 +4,9 @@ Long inputs stream in blocks as the magnitude models' do. Within a block the net
 card's length (4 s: 65535 samples at 16384 Hz with their 100 video frames at 25 fps), starting every
 ``chunk_hop_frames`` video frames (3 s by default) so that neighbours share audio, which is cross-faded;
 the last chunk is padded (silence, and the last video frame repeated), so no tail is dropped. The network
-input is the mono mix divided by the card's mixture slots (the level of its training mixtures). Its
+input is the chunk's mono mix at the level its training mixtures had: divided by its own peak (the card's
+``mixture_level`` "peak", which holds for a file at any level) or, for models trained as the original was,
+by the card's mixture slots (right only for mixtures built at that training level). Its
 complex mask (logits, used as they are, as the original does at inference; every second bin, repeated
 to all) is mapped onto the STFT of the chunk at the input's own rate and channels (bands.py), so the
 estimate keeps the input's band above the model's 8192 Hz, its stereo image and its length.
@@ -53,7 +55,8 @@ class YNetSeparator(Separator):
                              f"({len(visual) / self.card.fps:.2f} s)")
 
     def _network_input(self, mono: np.ndarray, visual: np.ndarray | None, frame: int):
-        spec = audio.real_imag(audio.stft(mono / self.card.mixture_slots, self.stft)[:: self.step])
+        level = max(float(np.abs(mono).max()), 1e-8) if self.card.mixture_level == "peak" else self.card.mixture_slots
+        spec = audio.real_imag(audio.stft(mono / level, self.stft)[:: self.step])
         if self.visual == "none":
             return spec, None
         clip = visual[frame: frame + self.card.clip_frames]

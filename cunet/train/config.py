@@ -40,6 +40,10 @@ class TrainConfig:
     second_singer_prob: float = 0.5  # a second singer from another clip joins the mixture
     remix: bool = True  # mixtures have 3 slots (voice, accompaniment, second singer), as the "r" models
     loudness: tuple[float, ...] = (1.0,)  # target voice RMS over accompaniment RMS, drawn uniformly
+    # The level of the network's input mixture: "peak" divides each clip by its own peak, which a separator
+    # computes from any user's file; "slots" divides by the number of mixture slots, as the original did,
+    # which only matches mixtures built at the training level.
+    mixture_level: str = "peak"
     mixed_precision: str = "none"  # none, float16 or bfloat16 compute (variables and losses stay float32)
     strategy: str = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
 
@@ -50,11 +54,18 @@ class TrainConfig:
             raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
         if self.mixed_precision not in ("none", "float16", "bfloat16"):
             raise ValueError(f"mixed_precision must be none, float16 or bfloat16, got {self.mixed_precision!r}")
+        if self.mixture_level not in ("peak", "slots"):
+            raise ValueError(f"mixture_level must be peak or slots, got {self.mixture_level!r}")
         if self.strategy not in ("default", "mirrored", "multiworker"):
             raise ValueError(f"strategy must be default, mirrored or multiworker, got {self.strategy!r}")
         for name in ("batch_size", "steps_per_epoch", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+
+    @property
+    def loss_sources(self) -> float:
+        """The Y-Net loss's n_sources: how many times the network's input mixture fits in the true one."""
+        return 1.0 if self.mixture_level == "peak" else (3.0 if self.remix else 2.0)
 
     @property
     def store_kind(self) -> str:

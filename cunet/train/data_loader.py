@@ -136,8 +136,13 @@ class SingingMixtures:
             other = self._voice(*(int(v) for v in self.rows[other_pick]))
         voice, acc, other = singing_levels(self._voice(track, frame), acc, k, other)
         total = voice + acc + (other if other is not None else 0)
+        if self.cfg.mixture_level == "peak":  # what a separator computes from a chunk of any input
+            scale = max(float(np.abs(total).max()), 1e-8)
+            voice, total = voice / scale, total / scale
+        else:
+            total = total / self.slots
         spec_voice = audio.stft(voice, audio.YNET_STFT)[::2]
-        spec_mix = audio.stft(total / self.slots, audio.YNET_STFT)[::2]
+        spec_mix = audio.stft(total, audio.YNET_STFT)[::2]
         mixture = audio.real_imag(spec_mix)
         return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
 

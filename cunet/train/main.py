@@ -45,7 +45,7 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
 
 def compiled_model(cfg: TrainConfig) -> keras.Model:
     model = build_model(cfg.model)
-    loss = YNetLoss(3.0 if cfg.remix else 2.0) if cfg.model.model == "ynet" else "mae"
+    loss = YNetLoss(cfg.loss_sources) if cfg.model.model == "ynet" else "mae"
     model.compile(optimizer=make_optimizer(cfg), loss=loss)
     return model
 
@@ -226,5 +226,5 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
-    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix), run)  # what a separator reads
+    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)  # what a separator reads
     return run
