@@ -14,12 +14,31 @@ import numpy as np
 from .errors import InputError
 
 
+TEMP_MARK = ".tmp-"  # in every temporary name, before the writing process's id
+
+
+def umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _temporary_prefix(name: str) -> str:
+    return f".{name}{TEMP_MARK}{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary name next to ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary name next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets the mode a plain ``open`` would give (0666 less the umask), not mkstemp's 0600: stores
+    and stems are shared. Its name carries the writer's process id, so that a later run can tell the
+    leftovers of a killed process (:func:`remove_stale_temporaries`) from another writer's work.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path.stem), suffix=path.suffix, dir=path.parent)
+    os.fchmod(fd, 0o666 & ~umask())
     os.close(fd)
     try:
         yield Path(tmp)
@@ -29,12 +48,20 @@ def atomic_path(path: str | os.PathLike):
             os.remove(tmp)
 
 
+def temporary_dir(parent: str | os.PathLike, name: str = "cunet") -> Path:
+    """A new hidden folder in ``parent`` with a plain folder's mode (0777 less the umask) and the
+    writer's process id in its name."""
+    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(name), dir=parent))
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
+
+
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike):
     """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = temporary_dir(path.parent, path.name)
     try:
         yield tmp
         if path.exists():
@@ -43,6 +70,38 @@ def atomic_dir(path: str | os.PathLike):
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files and folders that killed writers left in ``folder`` (not below it):
+    those whose process id names no running process. Another live writer's are kept."""
+    folder = Path(folder)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        name = entry.name
+        if not name.startswith(".") or TEMP_MARK not in name:
+            continue
+        pid = name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:

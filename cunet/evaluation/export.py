@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..cli import run_command
 from ..errors import InputError
 from ..fileio import atomic_dir, save_json
 from ..models.run import load_run
@@ -70,13 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model", help="a run folder, or its model.keras")
     p.add_argument("-o", "--out", help="output folder (default: <run>/export)")
     args = p.parse_args(argv)
-    try:
+
+    def body():
         out = export(args.model, args.out)
-    except (InputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"exported: {out / 'saved_model'}, {out / 'model.tflite'}")
-    return 0
+        print(f"exported: {out / 'saved_model'}, {out / 'model.tflite'}")
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InputError
+from ..cli import run_command
 from .config import ResultsConfig
 from .output import write
 from .scoring import evaluate
@@ -56,16 +56,15 @@ def main(argv: list[str] | None = None) -> int:
               "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
               "loudness": args.loudness, "max_tracks": args.max_tracks,
               "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None}
-    try:
+
+    def body():
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
         rows, panels, listening = evaluate(cfg, progress=not args.quiet)
-        table = write(cfg, rows, panels, listening)
-    except (InputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(table)
-    print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, report.html, listen/)")
-    return 0
+        print(write(cfg, rows, panels, listening))
+        print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "
+              "report.html, listen/)")
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

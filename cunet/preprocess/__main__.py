@@ -14,9 +14,9 @@ import os
 import sys
 from pathlib import Path
 
+from ..cli import run_command
 from ..config import apply_overrides, parse_override
 from ..datasets import synthetic
-from ..errors import InputError
 from .build import music_store, singing_store
 from .config import DATASETS, PreprocessConfig
 from .store import parse_shard
@@ -72,15 +72,13 @@ def run(args) -> list[Path | None]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        written = run(args)
-    except (InputError, ValueError, FileExistsError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    for path in written:
-        if path is not None:
-            print(f"store ready: {os.fspath(path)}")
-    return 0
+
+    def body():
+        for path in run(args):
+            if path is not None:
+                print(f"store ready: {os.fspath(path)}")
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

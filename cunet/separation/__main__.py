@@ -12,6 +12,7 @@ import sys
 import warnings
 from pathlib import Path
 
+from ..cli import run_command
 from ..errors import InputError
 from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
                     separate_file)
@@ -56,35 +57,35 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_command(lambda: _separate(args))
+
+
+def _separate(args) -> int:
     from tqdm import tqdm
 
     from .load import load_separator
 
-    args = parse_args(argv)
-    try:
-        sep_cfg, out_cfg = configs(args)
-        inputs = find_inputs(args.inputs)
-        separator = load_separator(args.model, sep_cfg)
-        planned: dict[Path, Path] = {}
-        for path in inputs:  # every input, and where its stems go, is checked before anything is written
-            check_input(separator, path)
-            for name in output_paths(separator.stems, path, Path(args.out), out_cfg):
-                if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
-                    other = planned.get(name.resolve(), name)
-                    raise InputError(name, f"would be written twice or over an input ({other} and {path}); "
-                                           "give --template a part that tells them apart")
-                planned[name.resolve()] = path
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ClippingWarning)
-            warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
-            for path in inputs:
-                with tqdm(unit="sample", unit_scale=True, desc=path.name, disable=args.quiet, leave=False) as bar:
-                    written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
-                if not args.quiet:
-                    print(f"{path}: " + ", ".join(str(w) for w in written))
-    except (InputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    sep_cfg, out_cfg = configs(args)
+    inputs = find_inputs(args.inputs)
+    separator = load_separator(args.model, sep_cfg)
+    planned: dict[Path, Path] = {}
+    for path in inputs:  # every input, and where its stems go, is checked before anything is written
+        check_input(separator, path)
+        for name in output_paths(separator.stems, path, Path(args.out), out_cfg):
+            if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
+                other = planned.get(name.resolve(), name)
+                raise InputError(name, f"would be written twice or over an input ({other} and {path}); "
+                                       "give --template a part that tells them apart")
+            planned[name.resolve()] = path
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ClippingWarning)
+        warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
+        for path in inputs:
+            with tqdm(unit="sample", unit_scale=True, desc=path.name, disable=args.quiet, leave=False) as bar:
+                written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
+            if not args.quiet:
+                print(f"{path}: " + ", ".join(str(w) for w in written))
     return 0
 
 

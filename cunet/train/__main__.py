@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..cli import run_command
 from ..config import apply_overrides, parse_override
 from ..errors import InputError
 from .config import TrainConfig, preset
@@ -66,16 +67,15 @@ def resolve(args) -> TrainConfig:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
+
+    def body():
         cfg = resolve(args)
         from .main import train  # TensorFlow loads only once the arguments are known to be good
 
         run = train(cfg, verbose=0 if args.quiet else 1)
-    except (InputError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"trained: {run / 'model.keras'}")
-    return 0
+        print(f"trained: {run / 'model.keras'}")
+
+    return run_command(body)
 
 
 if __name__ == "__main__":

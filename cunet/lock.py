@@ -1,0 +1,59 @@
+"""One writer per run folder or store: an advisory lock that the kernel drops when its process dies.
+
+``flock`` is released when the holder exits however it exits, SIGKILL included, so a lock is never
+stale: a lock file left behind by a killed process does not block the next run. The holder's process id
+is written into the file so that the refusal can name it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from pathlib import Path
+
+from .errors import InputError
+
+LOCK_FILE = ".cunet.lock"
+
+
+def _holder(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    text = os.read(fd, 64).decode("ascii", "replace").strip()
+    return text if text.isdigit() else "unknown"
+
+
+def _take(path: Path, exclusive: bool, folder: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _holder(fd)
+        os.close(fd)
+        raise InputError(folder, f"in use by process {holder}") from None
+    os.ftruncate(fd, 0)  # shared holders too: a whole-folder writer they block then names one of them
+    os.write(fd, str(os.getpid()).encode())
+    return fd
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | os.PathLike, part: str | None = None):
+    """Hold ``folder`` for this process: raises InputError "in use by process N" if another holds it.
+
+    With ``part`` (a shard's name), writers of different parts share the folder and only writers of the
+    same part, or a writer of the whole folder, exclude each other.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fds = []
+    try:
+        if part is None:
+            fds.append(_take(folder / LOCK_FILE, True, folder))
+        else:
+            whole = _take(folder / LOCK_FILE, False, folder)
+            fds.append(whole)
+            fds.append(_take(folder / f"{LOCK_FILE}.{part}", True, folder))
+        yield
+    finally:
+        for fd in fds:
+            os.close(fd)
