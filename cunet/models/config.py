@@ -37,6 +37,11 @@ class ModelConfig:
     visual_steps: int = 16  # visual features pooled to the bottleneck's time steps
     video_frames: int = 100
     mouth_size: int = 96
+    # The video ResNet's stem, stage and stride: the original's (64, 128, 256) channels after a stride-2 stem
+    # by default; a CPU preset narrows them and strides the 96-pixel crops by 4 (the same input, 1/64 of the
+    # arithmetic after the stem).
+    video_widths: tuple[int, ...] = (64, 128, 256)
+    video_stride: int = 2
 
     def __post_init__(self):
         choices = {"model": MODELS, "film": ("simple", "complex"), "control": ("dense", "cnn"),
@@ -48,6 +53,12 @@ class ModelConfig:
             raise ValueError(f"widths needs {len(DEPTHS[self.depth][0])} entries for depth {self.depth!r}")
         if self.graph_widths and len(self.graph_widths) != 8:
             raise ValueError(f"graph_widths needs 8 entries (one per ST-GCN block), got {len(self.graph_widths)}")
+        if len(self.video_widths) != 3 or min(self.video_widths) < 1:
+            raise ValueError(f"video_widths needs 3 positive channel counts (stem and first stage, second, "
+                             f"third), got {list(self.video_widths)}")
+        if not 1 <= self.video_stride <= self.mouth_size // 8:
+            raise ValueError(f"video_stride must be between 1 and mouth_size/8 = {self.mouth_size // 8}, "
+                             f"got {self.video_stride}")
         if not 0 <= self.control_dropout < 1:
             raise ValueError(f"control_dropout must be in [0, 1), got {self.control_dropout}")
         if self.model != "ynet" and (self.n_bins % 2 ** self.n_layers or self.n_frames % 2 ** self.n_layers):

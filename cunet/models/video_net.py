@@ -1,7 +1,8 @@
 """Y-Net-m's visual front end: the MC3-18 video ResNet (3D stem and first stage, then spatial-only
 (1x3x3) stages), truncated after its third stage, averaged over space and pooled to 16 time steps.
 
-Input (B, T, 96, 96, 3) normalised mouth crops -> (B, 16, 256). No temporal down-sampling anywhere.
+Input (B, T, 96, 96, 3) normalised mouth crops -> (B, 16, video_widths[2]: 256 as the original). No temporal
+down-sampling anywhere.
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ def _block(x, width, kernel, stride, name):
 
 def build_video_net(cfg: ModelConfig) -> keras.Model:
     video = keras.Input((cfg.video_frames, cfg.mouth_size, cfg.mouth_size, 3), name="video_net_input")
-    x = _conv_bn(video, 64, (3, 7, 7), (1, 2, 2), "stem")
+    first, second, third = cfg.video_widths
+    x = _conv_bn(video, first, (3, 7, 7), (1, cfg.video_stride, cfg.video_stride), "stem")
     for i in range(2):
-        x = _block(x, 64, (3, 3, 3), 1, f"layer1_{i}")
-    for stage, width in ((2, 128), (3, 256)):
+        x = _block(x, first, (3, 3, 3), 1, f"layer1_{i}")
+    for stage, width in ((2, second), (3, third)):
         x = _block(x, width, (1, 3, 3), (1, 2, 2), f"layer{stage}_0")
         x = _block(x, width, (1, 3, 3), 1, f"layer{stage}_1")
     x = SpaceMean(name="space_mean")(x)

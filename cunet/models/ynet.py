@@ -67,7 +67,7 @@ def build_ynet(cfg: ModelConfig) -> keras.Model:
     inputs = [spec]
     if visual is not None:
         net = build_video_net(cfg) if cfg.visual == "video" else build_graph_net(cfg)
-        features = net(visual)  # (B, 16, 256)
+        features = net(visual)  # (B, 16, features)
         gamma = layers.Dense(channels[-1], name="film_scale")(features)
         beta = layers.Dense(channels[-1], name="film_shift")(features)
         x = TimeFiLM(name="film")(x, gamma, beta)
