@@ -155,6 +155,19 @@ def _check_wav_complete(path: Path) -> None:
     raise InputError(path, "wav file has no data chunk")
 
 
+def _sf_name(path: str | os.PathLike) -> str | bytes:
+    """The name to hand soundfile: it encodes a str strictly as UTF-8, which fails for a file name holding
+    bytes that are not UTF-8 (Python keeps them as surrogates); those go as the file name's own bytes."""
+    name = os.fspath(path)
+    if isinstance(name, bytes):
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name)
+    return name
+
+
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header of an audio file, after checking that the file is readable and complete."""
     path = Path(path)
@@ -163,7 +176,7 @@ def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     if path.suffix.lower() == ".wav":
         _check_wav_complete(path)
     try:
-        meta = sf.info(str(path))
+        meta = sf.info(_sf_name(path))
     except (sf.LibsndfileError, RuntimeError) as err:
         raise InputError(path, f"unreadable audio file ({err})") from None
     if meta.frames <= 0:
@@ -199,7 +212,7 @@ def read(path: str | os.PathLike, sample_rate: int | None = None,
     """
     meta = info(path)
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(_sf_name(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise InputError(path, f"unreadable audio file ({err})") from None
     if data.shape[0] != meta.frames:
@@ -215,7 +228,7 @@ def read(path: str | os.PathLike, sample_rate: int | None = None,
 def read_span(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
     """Samples ``start:stop`` of a wav/flac file as float32 (channels, samples), without reading the rest."""
     try:
-        with sf.SoundFile(str(path)) as f:
+        with sf.SoundFile(_sf_name(path)) as f:
             f.seek(max(0, start))
             data = f.read(max(0, stop - max(0, start)), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:

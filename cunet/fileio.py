@@ -43,6 +43,13 @@ def atomic_path(path: str | os.PathLike):
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        # A write that fails part-way (a full disk) names no file, and numpy's says only "N requested and
+        # M written": name the file being written and what probably went wrong.
+        problem = err.strerror or f"write failed part-way ({err}; is the disk full?)"
+        raise OSError(err.errno, problem, os.fspath(path)) from None
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)

@@ -20,7 +20,9 @@ def _load(path):
 
 
 def _files(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file's bytes, but the lock files' (they hold the last writer's process id)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and not p.name.startswith(".cunet.lock")}
 
 
 def test_music_store_holds_the_stft_of_every_stem(tiny_stores, tiny_root):

@@ -22,6 +22,7 @@ import numpy as np
 from .. import audio
 from ..errors import InputError
 from ..fileio import load_npy
+from . import checks
 
 SAMPLE_RATE = 16384
 FPS = 25
@@ -47,8 +48,9 @@ class SingingSample:
     frames_path: Path
     landmarks_path: Path
 
-    def check(self) -> tuple[int, int]:
-        """Validate headers and shapes without reading the data; return (audio samples, video frames)."""
+    def check(self, min_seconds: float = 0.0) -> tuple[int, int]:
+        """Validate headers and shapes without reading the data; return (audio samples, video frames).
+        ``min_seconds``: the shortest voice the caller can use."""
         for path in (self.audio_path, self.frames_path, self.landmarks_path):
             if not path.is_file():
                 raise InputError(path, f"missing file of sample {self.id!r}")
@@ -63,7 +65,8 @@ class SingingSample:
         if marks.shape[0] != frames.shape[0]:
             raise InputError(self.landmarks_path, f"{marks.shape[0]} landmark frames but {frames.shape[0]} "
                                                   f"video frames in {self.frames_path.name}")
-        meta = audio.info(self.audio_path)
+        meta = checks.header(self.audio_path)
+        checks.require_duration(self.audio_path, meta.frames, meta.samplerate, min_seconds, "a voice")
         n_samples = round(meta.frames * SAMPLE_RATE / meta.samplerate)
         if abs(frames.shape[0] - n_samples / SAMPLES_PER_FRAME) > 1.0:
             raise InputError(self.frames_path, f"{frames.shape[0]} frames disagree with the audio "
@@ -73,7 +76,7 @@ class SingingSample:
 
     def load_audio(self) -> np.ndarray:
         """The voice as float32 (samples,) at 16384 Hz."""
-        return audio.read(self.audio_path, SAMPLE_RATE, 1)[0][0]
+        return checks.read(self.audio_path, SAMPLE_RATE, 1)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +108,10 @@ def scan(root: str | Path) -> list[SingingSample]:
             raise InputError(audio_dir, "no audio found (expected audio/<Language>/<Gender>/<id>.wav)")
         for wav in wavs:
             rel = wav.relative_to(audio_dir).with_suffix(".npy")
+            # Names go into the manifest and messages (printable); paths keep the files' own bytes.
             samples.append(SingingSample(
-                id=wav.stem, split=split_dir.name, language=rel.parts[0], gender=rel.parts[1],
+                id=checks.printable(wav.stem), split=split_dir.name, language=checks.printable(rel.parts[0]),
+                gender=checks.printable(rel.parts[1]),
                 audio_path=wav, frames_path=split_dir / "frames" / rel,
                 landmarks_path=split_dir / "landmarks" / rel))
     ids = [s.id for s in samples]
@@ -126,8 +131,10 @@ def acc_split_for(split: str, acc_root: Path) -> Path:
                                f"{', '.join(c + '/audio/<Category>/' for c in candidates)}")
 
 
-def scan_accompaniment(acc_root: str | Path, splits: list[str]) -> tuple[list[AccompanimentClip], dict[str, str]]:
-    """Clips of the accompaniment folders feeding ``splits``, and which folder feeds which split."""
+def scan_accompaniment(acc_root: str | Path, splits: list[str],
+                       min_seconds: float = 0.0) -> tuple[list[AccompanimentClip], dict[str, str]]:
+    """Clips of the accompaniment folders feeding ``splits``, and which folder feeds which split;
+    every clip's header is checked, and its length against ``min_seconds``."""
     acc_root = Path(acc_root)
     if not acc_root.is_dir():
         raise InputError(acc_root, "accompaniment folder not found")
@@ -141,9 +148,10 @@ def scan_accompaniment(acc_root: str | Path, splits: list[str]) -> tuple[list[Ac
         if not found:
             raise InputError(folder, "no accompaniment clips (expected <Category>/<clip>.wav)")
         for p in found:
-            audio.info(p)
-        clips += [AccompanimentClip(name=p.stem, split=folder.parent.name, category=p.parent.name, path=p)
-                  for p in found]
+            meta = checks.header(p)
+            checks.require_duration(p, meta.frames, meta.samplerate, min_seconds, "an accompaniment clip")
+        clips += [AccompanimentClip(name=checks.printable(p.stem), split=folder.parent.name,
+                                    category=checks.printable(p.parent.name), path=p) for p in found]
     return clips, feeds
 
 

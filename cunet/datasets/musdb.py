@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import audio
 from ..errors import InputError
+from . import checks
 
 STEMS = ("mixture", "vocals", "drums", "bass", "other")
 # Order of the condition vector, as in the original C-U-Net ("other" is its "rest").
@@ -63,20 +64,32 @@ class MusicTrack:
     def stem_path(self, stem: str) -> Path:
         return self.path if self.is_stem_mp4 else self.path / f"{stem}.wav"
 
-    def check(self) -> int:
-        """Validate the track from its headers alone; return its length in samples."""
+    def check(self, min_seconds: float = 0.0) -> int:
+        """Validate the track from its headers alone; return its length in samples.
+
+        Every stem must share the mixture's sample rate and length (the stems are the mixture's parts);
+        the one that does not is named. ``min_seconds``: the shortest track the caller can use."""
         if self.is_stem_mp4:
             return 0  # the container's streams share one clock; decoded lengths are checked on load
-        lengths = {}
+        headers = {}
         for stem in STEMS:
             path = self.stem_path(stem)
-            if not path.is_file():
-                raise InputError(path, f"missing stem {stem!r} of track {self.name!r}")
-            lengths[stem] = audio.info(path).frames
-        if len(set(lengths.values())) > 1:
-            detail = ", ".join(f"{s} {n}" for s, n in lengths.items())
-            raise InputError(self.path, f"stems differ in length (samples: {detail})")
-        return lengths["mixture"]
+            try:
+                headers[stem] = checks.header(path)
+            except FileNotFoundError:
+                raise InputError(path, f"missing stem {stem!r} of track {self.name!r}") from None
+        mix = headers["mixture"]
+        for stem, meta in headers.items():
+            if meta.samplerate != mix.samplerate:
+                raise InputError(self.stem_path(stem), f"sample rate {meta.samplerate} Hz, but the mixture of "
+                                                       f"track {self.name!r} has {mix.samplerate} Hz")
+        for stem, meta in headers.items():
+            if meta.frames != mix.frames:
+                detail = ", ".join(f"{s} {m.frames}" for s, m in headers.items())
+                raise InputError(self.stem_path(stem), f"stems differ in length: {meta.frames} samples, the "
+                                                       f"mixture {mix.frames} (samples: {detail})")
+        checks.require_duration(self.stem_path("mixture"), mix.frames, mix.samplerate, min_seconds, "a track")
+        return mix.frames
 
     def load(self, sample_rate: int, channels: int) -> dict[str, np.ndarray]:
         """All stems as float32 (channels, samples) at ``sample_rate``."""
@@ -86,8 +99,9 @@ class MusicTrack:
             if self.is_stem_mp4:
                 x, rate = stems[stem]
                 x = audio.resample(audio.remix_channels(x, channels, self.path), rate, sample_rate)
+                checks.refuse_non_finite(x, self.path, sample_rate, native=False)
             else:
-                x, _ = audio.read(self.stem_path(stem), sample_rate, channels)
+                x = checks.read(self.stem_path(stem), sample_rate, channels)
             out[stem] = x
         if len({x.shape[-1] for x in out.values()}) > 1:
             raise InputError(self.path, "stems differ in length after decoding")
@@ -113,10 +127,11 @@ def _load_stem_mp4(track: MusicTrack) -> dict[str, tuple[np.ndarray, int]]:
 def _tracks_in(folder: Path) -> list[tuple[str, Path]]:
     found = []
     for entry in sorted(folder.iterdir()):
+        # The name goes into the manifest and messages; the path keeps the folder's own bytes.
         if entry.is_dir() and not entry.name.startswith("."):
-            found.append((entry.name, entry))
+            found.append((checks.printable(entry.name), entry))
         elif entry.name.endswith(".stem.mp4"):
-            found.append((entry.name[: -len(".stem.mp4")], entry))
+            found.append((checks.printable(entry.name[: -len(".stem.mp4")]), entry))
     return found
 
 
@@ -124,6 +139,7 @@ def choose_validation(train_names: list[str], valid_tracks: list[str] | None,
                       valid_fraction: float, seed: int) -> tuple[list[str], str]:
     """The held-out tracks, and how they were chosen (recorded in the manifest)."""
     if valid_tracks:
+        valid_tracks = [checks.printable(n) for n in valid_tracks]  # as the track names are made
         unknown = sorted(set(valid_tracks) - set(train_names))
         if unknown:
             raise InputError(None, f"--valid-tracks names tracks not in the train folder: {unknown}")

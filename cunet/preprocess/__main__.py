@@ -10,6 +10,7 @@ and preprocessed into cunet_data/stores/synthetic/{musdb,acappella}.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -17,7 +18,8 @@ from pathlib import Path
 from ..cli import run_command
 from ..config import apply_overrides, parse_override
 from ..datasets import synthetic
-from .build import music_store, singing_store
+from ..datasets.checks import printable
+from .build import music_store, refuse_non_folder, singing_store, writing
 from .config import DATASETS, PreprocessConfig
 from .store import parse_shard
 
@@ -60,9 +62,16 @@ def run(args) -> list[Path | None]:
     common = {"workers": max(1, args.jobs), "shard": shard, "progress": progress}
     if cfg.dataset == "synthetic":
         root = Path(cfg.root or "cunet_data/synthetic")
-        synthetic.ensure(root, cfg.seed, cfg.synthetic_size, jobs=max(1, args.jobs))
-        return [music_store(cfg, root / "musdb", out / "musdb", **common),
-                singing_store(cfg, root / "acappella", root / "accompaniment", out / "acappella", **common)]
+        refuse_non_folder(out)
+        with contextlib.ExitStack() as held:
+            # Both stores are held before the dataset is generated: a second run stops at once instead of
+            # generating the same dataset beside the first and replacing it under its feet.
+            held.enter_context(writing(out / "musdb", "music", shard))
+            held.enter_context(writing(out / "acappella", "singing", shard))
+            synthetic.ensure(root, cfg.seed, cfg.synthetic_size, jobs=max(1, args.jobs))
+            return [music_store(cfg, root / "musdb", out / "musdb", locked=True, **common),
+                    singing_store(cfg, root / "acappella", root / "accompaniment", out / "acappella", locked=True,
+                                  **common)]
     root = Path(cfg.root)
     if cfg.dataset == "musdb":
         return [music_store(cfg, root, out, **common)]
@@ -76,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     def body():
         for path in run(args):
             if path is not None:
-                print(f"store ready: {os.fspath(path)}")
+                print(f"store ready: {printable(os.fspath(path))}")
 
     return run_command(body)
 

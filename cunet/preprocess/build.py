@@ -2,31 +2,73 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 
 from .. import __version__, audio, config
 from ..datasets import acappella, musdb
+from ..datasets.checks import printable
 from ..errors import InputError
-from ..fileio import load_json, save_json, save_npy
+from ..fileio import TEMP_MARK, load_json, save_json, save_npy
+from ..lock import LOCK_FILE, folder_lock
 from . import indexes, singing, spectrogram, store
 from .config import PreprocessConfig
 
 
-def claim(out: Path, kind: str) -> None:
-    """Use ``out`` as a store of ``kind``: refuse a folder that holds something else."""
+def _identity(kind: str) -> dict:
+    return {"format": store.FORMAT, "version": store.VERSION, "kind": kind}
+
+
+def _ours(name: str) -> bool:
+    """A lock file, or a temporary a killed run of ours left: what a store folder holds before its marker."""
+    return name.startswith(LOCK_FILE) or (name.startswith(".") and TEMP_MARK in name)
+
+
+def refuse_non_folder(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder: --out names the folder to write the store in")
+
+
+def check_out(out: Path, kind: str) -> None:
+    """Refuse, before anything is written there, an ``out`` that is a file, a folder holding anything but
+    a cunet store, or a store of another kind or version."""
+    refuse_non_folder(out)
     marker = out / "store.json"
-    identity = {"format": store.FORMAT, "version": store.VERSION, "kind": kind}
     if marker.is_file():
         found = load_json(marker)
-        if found != identity:
+        if found != _identity(kind):
+            found = found if isinstance(found, dict) else {}
             raise InputError(out, f"holds a {found.get('kind')} store of format version {found.get('version')}; "
                                   f"this run writes a {kind} store of version {store.VERSION}: choose another --out")
-    elif out.exists() and any(out.iterdir()):
+    elif out.is_dir() and any(not _ours(entry.name) for entry in out.iterdir()):
         raise InputError(out, "exists, is not empty and is not a cunet store: choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    if not marker.is_file():
-        save_json(marker, identity)
+
+
+@contextlib.contextmanager
+def writing(out: Path, kind: str, shard: tuple[int, int] | None = None):
+    """Hold ``out`` as this run's store of ``kind``: a second run writing it stops at once with
+    "in use by process N". Runs of different shards (``--shard i/n``, same n) write at the same time; a
+    whole-store run excludes them. The kernel drops the lock however its holder dies."""
+    check_out(out, kind)
+    with folder_lock(out, part=None if shard is None else f"shard-{shard[0]}-of-{shard[1]}"):
+        if not (out / "store.json").is_file():
+            save_json(out / "store.json", _identity(kind))
+        yield
+
+
+def _warn_mixture(tracks: list[dict]) -> list[dict]:
+    """Tracks whose mixture is not the sum of their stems: kept, but the targets do not add up to the input."""
+    odd = [{"name": t["name"], "difference_db": t["mixture_difference_db"]} for t in tracks
+           if t.get("mixture_difference_db") is not None
+           and t["mixture_difference_db"] > spectrogram.MIXTURE_DIFFERENCE_DB]
+    if odd:
+        listed = ", ".join(f"{t['name']} ({t['difference_db']:+.1f} dB)" for t in odd[:5])
+        more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
+        print(f"warning: {len(odd)} track(s) whose mixture is not the sum of its stems (the difference's energy "
+              f"relative to the mixture's): {listed}{more}; kept as they are (listed in the manifest)",
+              file=sys.stderr)
+    return odd
 
 
 def _warn_short(tracks: list[dict], need: int, unit: str) -> list[str]:
@@ -38,13 +80,19 @@ def _warn_short(tracks: list[dict], need: int, unit: str) -> list[str]:
 
 
 def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
-                shard: tuple[int, int] | None = None, progress: bool = True) -> Path | None:
+                shard: tuple[int, int] | None = None, progress: bool = True, locked: bool = False) -> Path | None:
+    """``locked``: the caller holds :func:`writing` for ``out`` already."""
     tracks, split_info = musdb.scan(root, list(cfg.valid_tracks) or None, cfg.valid_fraction, cfg.seed)
     for track in tracks:  # headers only: a bad file stops the run before anything is written
-        track.check()
-    claim(out, "music")
+        track.check(spectrogram.MIN_SECONDS)
     jobs = spectrogram.jobs(tracks)
-    metas = store.run(out, jobs, workers, shard, desc=f"spectrograms -> {out}", progress=progress)
+    with contextlib.nullcontext() if locked else writing(out, "music", shard):
+        return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress)
+
+
+def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress) -> Path | None:
+    store.remove_leftovers(out, jobs)
+    metas = store.run(out, jobs, workers, shard, desc=f"spectrograms -> {printable(str(out))}", progress=progress)
     if metas is None:
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in jobs]
@@ -57,12 +105,13 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
     stft = spectrogram.STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "music", "cunet_version": __version__,
-        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": str(root)},
+        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": printable(str(root))},
         "sample_rate": stft.sample_rate, "channels": 1,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode, "dtype": "complex64", "layout": "bins x frames"},
         "stems": list(musdb.STEMS), "sources": list(musdb.SOURCES), "splits": split_info,
         "tracks": listed, "too_short": _warn_short(listed, cfg.patch_frames, "frames"),
+        "mixture_not_sum": {"threshold_db": spectrogram.MIXTURE_DIFFERENCE_DB, "tracks": _warn_mixture(listed)},
         "indexes": {split: {"file": f"indexes/{split}.npy", "rows": int(len(rows)),
                             "columns": ["track", "start_frame", "condition"],
                             "hop": cfg.train_hop if split == "train" else cfg.patch_frames,
@@ -75,15 +124,22 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
 
 
 def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, workers: int = 1,
-                  shard: tuple[int, int] | None = None, progress: bool = True) -> Path | None:
+                  shard: tuple[int, int] | None = None, progress: bool = True, locked: bool = False) -> Path | None:
+    """``locked``: the caller holds :func:`writing` for ``out`` already."""
     samples = acappella.scan(root)
-    checked = [(s, s.check()[1]) for s in samples]
+    checked = [(s, s.check(singing.MIN_SECONDS)[1]) for s in samples]
     splits = sorted({s.split for s in samples})
-    clips, feeds = acappella.scan_accompaniment(acc_root, splits)
-    claim(out, "singing")
+    clips, feeds = acappella.scan_accompaniment(acc_root, splits, singing.MIN_SECONDS)
     sample_jobs = singing.sample_jobs(checked)
     acc_jobs = singing.accompaniment_jobs(clips)
-    metas = store.run(out, sample_jobs + acc_jobs, workers, shard, desc=f"clips -> {out}", progress=progress)
+    with contextlib.nullcontext() if locked else writing(out, "singing", shard):
+        return _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, workers, shard, progress)
+
+
+def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, workers, shard, progress) -> Path | None:
+    store.remove_leftovers(out, sample_jobs + acc_jobs)
+    metas = store.run(out, sample_jobs + acc_jobs, workers, shard, desc=f"clips -> {printable(str(out))}",
+                      progress=progress)
     if metas is None:
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in sample_jobs]
@@ -98,7 +154,7 @@ def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, 
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "singing", "cunet_version": __version__,
         "config": config.to_dict(cfg),
-        "source": {"dataset": cfg.dataset, "root": str(root), "acc_root": str(acc_root)},
+        "source": {"dataset": cfg.dataset, "root": printable(str(root)), "acc_root": printable(str(acc_root))},
         "sample_rate": acappella.SAMPLE_RATE, "fps": acappella.FPS, "samples_per_frame": spf,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode},

@@ -12,11 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from .. import audio
+from ..datasets import checks
 from ..datasets.acappella import SAMPLE_RATE, AccompanimentClip, SingingSample
 from ..errors import InputError
 from ..fileio import load_npy, save_npy
 from .spectrogram import folder_name
-from .store import TrackJob
+from .store import TrackJob, refuse_shared_folders
+
+# The shortest voice or accompaniment clip the store takes: one window of the Y-Net's STFT (0.06 s).
+MIN_SECONDS = audio.YNET_STFT.n_fft / audio.YNET_STFT.sample_rate
 
 
 def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
@@ -25,6 +29,9 @@ def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
     marks = load_npy(sample.landmarks_path)
     if len(frames) != n_frames:
         raise InputError(sample.frames_path, "changed while preprocessing")
+    if marks.dtype.kind == "f" and not np.isfinite(marks).all():  # NaN would become an arbitrary int16
+        frame = int(np.flatnonzero(~np.isfinite(marks).all(axis=(1, 2)))[0])
+        raise InputError(sample.landmarks_path, f"holds landmarks that are NaN or infinite (first in frame {frame})")
     save_npy(folder / "voice.npy", voice)
     save_npy(folder / "frames.npy", frames)
     save_npy(folder / "landmarks.npy", np.asarray(marks).astype(np.int16))
@@ -34,19 +41,24 @@ def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
 
 
 def write_accompaniment(clip: AccompanimentClip, folder: Path) -> dict:
-    x = audio.read(clip.path, SAMPLE_RATE, 1)[0][0]
+    x = checks.read(clip.path, SAMPLE_RATE, 1)[0]
     save_npy(folder / "audio.npy", x)
     return {"name": clip.name, "split": clip.split, "category": clip.category, "n_samples": int(len(x)),
             "rms": float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))}
 
 
 def sample_jobs(samples: list[tuple[SingingSample, int]]) -> list[TrackJob]:
-    return [TrackJob(f"tracks/{folder_name(s.id)}", {"id": s.id, "split": s.split, "rate": SAMPLE_RATE},
+    jobs = [TrackJob(f"tracks/{folder_name(s.id)}", {"id": s.id, "split": s.split, "rate": SAMPLE_RATE},
                      (s.audio_path, s.frames_path, s.landmarks_path), functools.partial(write_sample, s, n_frames))
             for s, n_frames in samples]
+    refuse_shared_folders(jobs, [s.audio_path for s, _ in samples])
+    return jobs
 
 
 def accompaniment_jobs(clips: list[AccompanimentClip]) -> list[TrackJob]:
-    return [TrackJob(f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",
-                     {"clip": f"{c.category}/{c.path.name}", "split": c.split, "rate": SAMPLE_RATE},
+    jobs = [TrackJob(f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",
+                     {"clip": f"{c.category}/{checks.printable(c.path.name)}", "split": c.split, "rate": SAMPLE_RATE},
                      (c.path,), functools.partial(write_accompaniment, c)) for c in clips]
+    # clip.wav and clip.flac, or "a b.wav" and "a_b.wav", would share a folder
+    refuse_shared_folders(jobs, [c.path for c in clips])
+    return jobs

@@ -4,20 +4,23 @@ Each track is written into a temporary folder and renamed into place with its ``
 it, so a folder either holds a whole track or does not exist. Beside it, ``.source.json`` records the
 fingerprint of what the track was made from (parameters, and each source file's size and modification
 time); a track whose fingerprint is unchanged is skipped on a re-run. That bookkeeping file is the only
-one whose bytes depend on when the sources were written: everything else is a function of the sources.
+one whose bytes depend on when the sources were written: everything else is a function of the sources
+(besides the lock files, ``.cunet.lock*``, which hold the process id of the store's last writer).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
 from tqdm import tqdm
 
+from ..datasets.checks import printable
 from ..errors import InputError
-from ..fileio import atomic_dir, load_json, save_json
+from ..fileio import atomic_dir, load_json, remove_stale_temporaries, save_json
 
 FORMAT = "cunet-store"
 VERSION = 1
@@ -37,8 +40,26 @@ class TrackJob:
         files = {}
         for path in self.sources:
             st = path.stat()
-            files[str(path)] = [st.st_size, st.st_mtime_ns]
+            files[printable(str(path))] = [st.st_size, st.st_mtime_ns]  # JSON keys: no undecodable bytes
         return {"fingerprint": self.fingerprint, "files": files}
+
+
+def refuse_shared_folders(jobs: list[TrackJob], origins: list[Path]) -> None:
+    """Refuse two tracks whose names map to one store folder (``origins[k]`` is where job ``k`` comes
+    from): one would silently replace the other. Both are named, so the user knows what to rename."""
+    seen: dict[str, Path] = {}
+    for job, origin in zip(jobs, origins):
+        if job.folder in seen:
+            raise InputError(origin, f"maps to the same store folder {job.folder!r} as {seen[job.folder]} "
+                                     "(folder names keep only letters, digits, '.', '_' and '-'): rename one of them")
+        seen[job.folder] = origin
+
+
+def remove_leftovers(store: Path, jobs: list[TrackJob]) -> None:
+    """Remove the temporary files and folders that killed runs left where this store is written (its
+    root, indexes/ and every folder holding tracks); those of live writers (other shards) stay."""
+    for folder in sorted({store, store / "indexes", *((store / j.folder).parent for j in jobs)}):
+        remove_stale_temporaries(folder)
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -63,12 +84,25 @@ def _done(store: Path, job: TrackJob) -> dict | None:
         return None
 
 
+def _final_name(err: OSError, tmp: Path | None, final: Path) -> OSError:
+    """A write that failed (a full disk) names a file in the track's temporary folder, which is removed by
+    now: name the file the store would have held instead."""
+    name = err.filename
+    if tmp is None or not isinstance(name, str) or not name.startswith(os.fspath(tmp)):
+        return err
+    return OSError(err.errno, err.strerror, os.fspath(final) + name[len(os.fspath(tmp)):])
+
+
 def _execute(store: Path, job: TrackJob) -> dict:
     record = job.source_record()
-    with atomic_dir(store / job.folder) as tmp:
-        meta = job.write(tmp)
-        save_json(tmp / "track.json", meta)
-        save_json(tmp / SOURCE_RECORD, record)
+    final, tmp = store / job.folder, None
+    try:
+        with atomic_dir(final) as tmp:
+            meta = job.write(tmp)
+            save_json(tmp / "track.json", meta)
+            save_json(tmp / SOURCE_RECORD, record)
+    except OSError as err:
+        raise _final_name(err, tmp, final) from None
     return meta
 
 
@@ -84,8 +118,13 @@ def run(store: Path, jobs: list[TrackJob], workers: int = 1, shard: tuple[int, i
     bar = tqdm(total=len(mine), initial=len(mine) - len(pending), desc=desc, unit="track", disable=not progress)
     if workers > 1 and len(pending) > 1:
         with ProcessPoolExecutor(min(workers, len(pending))) as pool:
-            for _ in pool.map(_execute_packed, [(store, j) for j in pending]):
-                bar.update()
+            try:
+                for _ in pool.map(_execute_packed, [(store, j) for j in pending]):
+                    bar.update()
+            except BaseException:
+                # Report the first failure now, not after every queued track has been written.
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
     else:
         for job in pending:
             _execute(store, job)
