@@ -12,27 +12,30 @@ TensorFlow backend (the default).
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from ..cli import run_command
 from ..errors import InputError
 from ..fileio import atomic_dir, save_json
-from ..models.run import load_run
+from ..outputs import check_output_folder, unwritable, writing
 
 
 def export(model_path: str | Path, out: str | Path | None = None) -> Path:
     """Write ``saved_model/``, ``model.tflite`` and ``signature.json`` into ``out`` (default: <run>/export)."""
+    folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent  # as load_run
+    out = Path(out) if out else folder / "export"
+    check_out(out)  # before Keras loads (seconds) and the model converts
+
     import keras
     import tensorflow as tf
+
+    from ..models.run import load_run
 
     if keras.backend.backend() != "tensorflow":
         raise InputError(None, f"export needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()}")
     run = load_run(model_path)
-    out = Path(out) if out else run.folder / "export"
-    if out.exists() and any(out.iterdir()) and not (out / "signature.json").is_file():
-        raise InputError(out, "exists and is not a cunet export folder: choose another output")
     model = run.model
     def signature(batch):
         return [tf.TensorSpec((batch, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
@@ -42,27 +45,44 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
         archive.track(model)
         archive.add_endpoint("serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
                              input_signature=specs)
-        archive.write_out(str(path), verbose=False)
+        try:
+            archive.write_out(str(path), verbose=False)
+        except tf.errors.OpError as err:
+            # TensorFlow's file system reports a full disk as its own error, "<temporary file>; <the system's
+            # complaint>": the temporary name would mean nothing to the user
+            complaint = err.message.rsplit("; ", 1)[-1]
+            raise unwritable(out, OSError(f"TensorFlow: {complaint}; is the disk full?")) from None
 
     specs = signature(None)
-    with atomic_dir(out) as tmp:
+    with writing(out), atomic_dir(out) as tmp:
         write_saved_model(tmp / "saved_model", specs)
-        # TFLite gets batch 1: with a free batch dimension its converter mis-sizes the Y-Net's tensors
-        with tempfile.TemporaryDirectory() as single:
-            write_saved_model(Path(single) / "model", signature(1))
-            converter = tf.lite.TFLiteConverter.from_saved_model(str(Path(single) / "model"))
-            flex = False
-            try:
-                tflite = converter.convert()
-            except Exception:  # an op TFLite lacks: TensorFlow's own kernels then (the flex delegate)
-                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
-                                                       tf.lite.OpsSet.SELECT_TF_OPS]
-                tflite, flex = converter.convert(), True
+        # TFLite gets batch 1: with a free batch dimension its converter mis-sizes the Y-Net's tensors. That
+        # model is written inside the folder being made, so that a full disk is reported against it and a
+        # killed export leaves nothing elsewhere; it is removed before the folder is renamed into place.
+        single = tmp / "batch1_saved_model"
+        write_saved_model(single, signature(1))
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(single))
+        flex = False
+        try:
+            tflite = converter.convert()
+        except Exception:  # an op TFLite lacks: TensorFlow's own kernels then (the flex delegate)
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
+                                                   tf.lite.OpsSet.SELECT_TF_OPS]
+            tflite, flex = converter.convert(), True
+        shutil.rmtree(single)
         (tmp / "model.tflite").write_bytes(tflite)
         save_json(tmp / "signature.json", {
             "model": run.model_cfg.model, "inputs": [{"name": s.name, "shape": list(s.shape[1:])} for s in specs],
             "output_shape": list(model.outputs[0].shape[1:]), "tflite_batch": 1, "tflite_needs_select_tf_ops": flex})
     return out
+
+
+def check_out(out: Path) -> None:
+    """Refuse an output that cannot become an export folder: a file, another kind of folder, a place that
+    may not be written into."""
+    check_output_folder(out, "-o", beside=True)  # written whole beside itself, then renamed
+    if out.is_dir() and any(out.iterdir()) and not (out / "signature.json").is_file():
+        raise InputError(out, "exists and is not a cunet export folder: choose another output")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from pathlib import Path
 from .. import config as config_io
 from ..errors import InputError
 from ..fileio import atomic_dir
+from ..outputs import check_output_folder, writing
 from .report import slug
 from .tables import markdown, summarise
 
@@ -16,11 +17,10 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) ->
     from .report import write_report
 
     out = Path(cfg.out)
-    if out.exists() and any(out.iterdir()) and not (out / "results_config.json").is_file():
-        raise InputError(out, "exists and is not a results folder: choose another --out (nothing was written)")
+    check_out(out)  # again: the folder may have changed while the models were scored
     frame, summary = summarise(rows)
     table = markdown(summary)
-    with atomic_dir(out) as tmp:
+    with writing(out), atomic_dir(out) as tmp:
         frame.to_csv(tmp / "per_track.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(table)
@@ -31,3 +31,12 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) ->
         write_report(tmp, table, listening or {}, ["sdr_boxplot.png"])
         config_io.save(cfg, tmp / "results_config.json")
     return table
+
+
+def check_out(out: str | Path) -> None:
+    """Refuse an ``--out`` that cannot become a results folder: a file, another kind of folder, a place
+    that may not be written into. Checked before scoring, which takes minutes, and again before writing."""
+    out = Path(out)
+    check_output_folder(out, "--out", beside=True)  # written whole beside itself, then renamed
+    if out.is_dir() and any(out.iterdir()) and not (out / "results_config.json").is_file():
+        raise InputError(out, "exists and is not a results folder: choose another --out (nothing was written)")

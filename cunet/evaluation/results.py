@@ -25,8 +25,7 @@ import sys
 
 from ..cli import run_command
 from .config import ResultsConfig
-from .output import write
-from .scoring import evaluate
+from .output import check_out, write
 
 
 def parse_args(argv):
@@ -59,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def body():
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
+        check_out(cfg.out)  # before minutes of scoring
+        from .scoring import evaluate  # loads Keras, seconds: a refusal of the arguments comes first
+
         rows, panels, listening = evaluate(cfg, progress=not args.quiet)
         print(write(cfg, rows, panels, listening))
         print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import warnings
 from pathlib import Path
 
 from ..cli import run_command
 from ..errors import InputError
+from ..outputs import check_output_folder
 from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
                     separate_file)
 from .bands import EXTENSIONS
@@ -68,6 +70,7 @@ def _separate(args) -> int:
 
     sep_cfg, out_cfg = configs(args)
     inputs = find_inputs(args.inputs)
+    check_output_folder(args.out, "-o")  # before the model loads and every input is read
     separator = load_separator(args.model, sep_cfg)
     planned: dict[Path, Path] = {}
     for path in inputs:  # every input, and where its stems go, is checked before anything is written
@@ -82,11 +85,18 @@ def _separate(args) -> int:
         warnings.simplefilter("always", ClippingWarning)
         warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
         for path in inputs:
-            with tqdm(unit="sample", unit_scale=True, desc=path.name, disable=args.quiet, leave=False) as bar:
+            with tqdm(unit="sample", unit_scale=True, desc=_shown(path.name), disable=args.quiet,
+                      leave=False) as bar:
                 written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
             if not args.quiet:
-                print(f"{path}: " + ", ".join(str(w) for w in written))
+                print(f"{_shown(path)}: " + ", ".join(_shown(w) for w in written))
     return 0
+
+
+def _shown(path) -> str:
+    """A path as a terminal prints it: the bytes of a file name that are not UTF-8 as \\xNN escapes
+    (Python holds them as surrogates, which a UTF-8 stdout refuses to encode)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 if __name__ == "__main__":

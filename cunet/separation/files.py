@@ -1,18 +1,21 @@
 """Separating files: finding inputs, naming outputs, encodings and clipping, whole files only.
 
-Stems stream into hidden temporary float files beside their final names; once the input is separated,
-each is moved into place (float wav, nothing to clip) or written in its final encoding (integer wav or
-flac, mp3), rescaled or clamped as the clip mode says. A failure anywhere leaves no output behind.
+Stems stream into hidden temporary float files in a hidden folder of the output folder, its name
+carrying the process id; once the input is separated, each is moved into place (float wav, nothing to
+clip) or written in its final encoding (integer wav or flac, mp3), rescaled or clamped as the clip mode
+says. A failure anywhere leaves no output behind; a process killed outright leaves its hidden folder,
+which the next separation into that output folder removes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fnmatch
 import glob
 import os
+import shutil
 import string
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Callable
@@ -21,6 +24,8 @@ import numpy as np
 
 from .. import audio
 from ..errors import InputError
+from ..fileio import remove_stale_temporaries, temporary_dir
+from ..outputs import WRITE_ERRORS, unwritable
 from .separator import Separator
 from .streaming import Source
 from .visual import load_visual
@@ -58,34 +63,95 @@ class OutputConfig:
 
 
 def find_inputs(specs: list[str]) -> list[Path]:
-    """Files (any audio format, or a video's audio track), folders (every audio file inside, recursively)
-    and glob patterns, in a stable order, each once."""
+    """Files (any audio format, or a video's audio track), folders (every audio file inside, recursively,
+    hidden ones aside) and glob patterns (``**`` for any depth), in a stable order, each file once however
+    many names reach it (symbolic links, a folder given twice)."""
     found: list[Path] = []
+    seen: set[Path] = set()
     for spec in specs:
-        if any(c in spec for c in "*?["):
-            matches = sorted(Path(p) for p in glob.glob(spec, recursive=True))
-            if not matches:
+        if any(c in spec for c in GLOB_MAGIC):
+            paths = [p for p in _glob(spec) if p.is_file()]
+            if not paths:
                 raise InputError(spec, "the pattern matches no file")
-            paths = [p for p in matches if p.is_file()]
         elif Path(spec).is_dir():
-            paths = sorted(p for p in Path(spec).rglob("*") if p.suffix.lower() in audio.AUDIO_EXTENSIONS)
+            paths = [p for p in _files_below(Path(spec)) if p.suffix.lower() in audio.AUDIO_EXTENSIONS]
             if not paths:
                 raise InputError(spec, f"folder holds no audio file ({' '.join(audio.AUDIO_EXTENSIONS)})")
         elif Path(spec).is_file():
             paths = [Path(spec)]
         else:
             raise InputError(spec, "no such file or folder")
-        found += [p for p in paths if p not in found]
+        for p in paths:
+            if p.resolve() not in seen:
+                seen.add(p.resolve())
+                found.append(p)
     return found
 
 
+GLOB_MAGIC = "*?["
+
+
+def _files_below(top: Path) -> list[Path]:
+    """Every file below ``top`` (not hidden, nor in a hidden folder), sorted. Symbolically linked folders
+    are followed, but each real folder is entered once: a link back up the tree (a loop) or to a folder
+    already walked adds nothing, where following it blindly would walk the loop until the path grew too
+    long, and never end with two such links in one folder. A folder that cannot be read is an error."""
+    def refuse(err: OSError) -> None:
+        raise err
+
+    entered: set[tuple[int, int]] = set()
+    files: list[Path] = []
+    for root, folders, names in os.walk(top, followlinks=True, onerror=refuse):
+        status = os.stat(root)
+        if (status.st_dev, status.st_ino) in entered:
+            folders[:] = []
+            continue
+        entered.add((status.st_dev, status.st_ino))
+        folders[:] = sorted(f for f in folders if not f.startswith("."))  # hidden: temporaries, AppleDouble
+        files += [Path(root, n) for n in names if not n.startswith(".")]
+    return sorted(files)
+
+
+def _glob(pattern: str) -> list[Path]:
+    """The paths ``pattern`` matches, as :func:`glob.glob` gives them, but a ``**`` part walks folders as
+    :func:`_files_below` does (glob follows every symbolic link, loops included). Wildcards do not match
+    hidden names unless the part itself starts with a dot, as with glob."""
+    parts = Path(pattern).parts
+    if "**" not in parts:  # a fixed number of parts: finite whatever links the folders hold
+        return sorted(Path(p) for p in glob.glob(pattern))
+    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in GLOB_MAGIC))
+    base = Path(*parts[:fixed]) if fixed else Path(".")
+    if not base.is_dir():
+        return []
+    return [p for p in _files_below(base) if _matches(parts[fixed:], p.relative_to(base).parts)]
+
+
+def _matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
+    """Whether the path parts ``names`` match the pattern parts; ``**`` stands for any number of folders."""
+    if not pattern:
+        return not names
+    if pattern[0] == "**":
+        return _matches(pattern[1:], names) or (bool(names) and not names[0].startswith(".")
+                                                and _matches(pattern, names[1:]))
+    return (bool(names) and fnmatch.fnmatchcase(names[0], pattern[0])
+            and (pattern[0].startswith(".") or not names[0].startswith("."))
+            and _matches(pattern[1:], names[1:]))
+
+
 def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfig) -> list[Path]:
-    """Where each stem of ``path`` goes; every name must stay inside ``out`` and be its own."""
+    """Where each stem of ``path`` goes; every name must stay inside ``out``, be its own, and have room:
+    no folder where the file goes, no file where a folder must be made."""
     names = [out / cfg.template.format(name=path.stem, target=stem) for stem in stems]
     root = out.resolve()
     for name in names:
         if root not in name.resolve().parents:
             raise InputError(name, f"the template sends a stem outside the output folder {out}")
+        if name.is_dir():
+            raise InputError(name, "is a folder where a stem would go: move it or change --template")
+        for folder in name.relative_to(out).parents:
+            if (out / folder).exists() and not (out / folder).is_dir():
+                raise InputError(out / folder, f"is a file where the folder of {name.name} would be made: move "
+                                               f"it or change --template")
     if len(set(names)) < len(names):
         raise InputError(names[0], "the template gives two stems one file name")
     return names
@@ -122,14 +188,17 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
     visual, visual_name = visual_input(separator, path)
     made = [d for d in [out, *out.parents][::-1] if not d.exists()]  # folders this call creates
     out.mkdir(parents=True, exist_ok=True)
+    for folder in dict.fromkeys([out, *(n.parent for n in names)]):
+        remove_stale_temporaries(folder)  # what separations killed outright left here
+    tmp = temporary_dir(out)  # hidden, with this process's id: the next run tells whether it is stale
     try:
-        with audio.opened(path) as (readable, meta), tempfile.TemporaryDirectory(prefix=".cunet-", dir=out) as tmp:
+        with audio.opened(path) as (readable, meta):
             source = Source.from_file(readable, meta, name=path)
-            floats = [Path(tmp) / f"{i}.wav" for i in range(len(names))]
+            floats = [tmp / f"{i}.wav" for i in range(len(names))]
             peaks = np.zeros(len(names))
             with contextlib.ExitStack() as stack:
-                writes = [stack.enter_context(audio.writer(f, meta.samplerate, meta.channels, "FLOAT"))
-                          for f in floats]
+                writes = [stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
+                          for f, name in zip(floats, names)]
 
                 def emit(piece: np.ndarray) -> None:
                     peaks[:] = np.maximum(peaks, np.abs(piece).max(axis=(1, 2), initial=0.0))
@@ -147,18 +216,45 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
                 if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
                     finals.append(stem_file)  # already what was asked for
                 else:
-                    finals.append(Path(tmp) / f"{i}.final{name.suffix}")
-                    _transcode(stem_file, finals[-1], subtype, factor, clamp)
+                    finals.append(tmp / f"{i}.final{name.suffix}")
+                    _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
             for final, name in zip(finals, names):  # every stem is ready: only renames are left
                 made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
                 name.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(final, name)
     except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # first: the folders this call made can go only once it has
         for d in made[::-1]:
             with contextlib.suppress(OSError):
                 d.rmdir()  # only if empty: nothing of anyone else's goes
         raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return names
+
+
+@contextlib.contextmanager
+def _stem_writer(file: Path, name: Path, rate: int, channels: int, subtype: str):
+    """:func:`audio.writer` on the temporary ``file``, its failures (a full disk, while writing or closing)
+    reported against ``name``, the stem's own file: the temporary name would mean nothing to the user."""
+    written = False
+    try:
+        with audio.writer(file, rate, channels, subtype) as write:
+            def checked(block: np.ndarray) -> None:
+                try:
+                    write(block)
+                except WRITE_ERRORS as err:
+                    raise unwritable(name, err, UNWRITTEN) from None
+
+            yield checked
+            written = True  # what fails from here on is the file's closing
+    except WRITE_ERRORS as err:
+        if not written:
+            raise  # the separation's own error, passing through
+        raise unwritable(name, err, UNWRITTEN) from None
+
+
+UNWRITTEN = "no stem of this input was written"
 
 
 def _clip_factor(peaks: np.ndarray, names: list[Path], path: Path, mode: str) -> float:
@@ -178,9 +274,11 @@ def _clip_factor(peaks: np.ndarray, names: list[Path], path: Path, mode: str) ->
     return 1.0
 
 
-def _transcode(float_wav: Path, name: Path, subtype: str, factor: float, clamp: bool, block: int = 1 << 20) -> None:
+def _transcode(float_wav: Path, file: Path, name: Path, subtype: str, factor: float, clamp: bool,
+               block: int = 1 << 20) -> None:
+    """The float stem ``float_wav`` -> ``file`` in its final encoding (``name``: where it goes)."""
     meta = audio.info(float_wav)
-    with audio.writer(name, meta.samplerate, meta.channels, subtype) as write:
+    with _stem_writer(file, name, meta.samplerate, meta.channels, subtype) as write:
         for start in range(0, meta.frames, block):
             x = audio.read_span(float_wav, start, start + block) * np.float32(factor)
             write(np.clip(x, -1, 1) if clamp else x)
