@@ -268,7 +268,7 @@ def decode(path: str | os.PathLike, out: str | os.PathLike) -> None:
             stream = container.streams.audio[0]
             channels = stream.codec_context.layout.nb_channels
             resample = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=stream.rate)
-            with sf.SoundFile(str(out), "w", stream.rate, channels, "FLOAT", format="WAV") as f:
+            with sf.SoundFile(_sf_name(out), "w", stream.rate, channels, "FLOAT", format="WAV") as f:
                 for frame in container.decode(stream):
                     for piece in resample.resample(frame):
                         f.write(piece.to_ndarray().T)
@@ -309,7 +309,7 @@ def writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: st
     fmt = _format(path)
     with atomic_path(path) as tmp:
         subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
-        with sf.SoundFile(str(tmp), "w", sample_rate, channels, subtype, format=fmt) as f:
+        with sf.SoundFile(_sf_name(tmp), "w", sample_rate, channels, subtype, format=fmt) as f:
             yield lambda block: f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
 
 
@@ -324,4 +324,4 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype:
     data = audio.T if audio.ndim == 2 else audio
     subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
     with atomic_path(path) as tmp:
-        sf.write(str(tmp), data, sample_rate, subtype=subtype, format=fmt)
+        sf.write(_sf_name(tmp), data, sample_rate, subtype=subtype, format=fmt)

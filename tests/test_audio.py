@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 import librosa
 import numpy as np
@@ -98,3 +99,16 @@ def test_unreadable_file_is_an_error_naming_the_file(tmp_path):
         audio.read(path)
     with pytest.raises(InputError, match="missing.flac: audio file not found"):
         audio.read(tmp_path / "missing.flac")
+
+
+def test_write_and_read_in_a_folder_whose_name_is_not_utf8(tmp_path):
+    """soundfile encodes str names strictly as UTF-8; a folder named with other bytes must still work."""
+    folder = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9"))
+    x = np.random.default_rng(0).uniform(-0.5, 0.5, (2, 1000)).astype(np.float32)
+    audio.write(os.path.join(folder, "x.wav"), x, 8000, "FLOAT")
+    with audio.writer(Path(folder) / "y.wav", 8000, 2, "FLOAT") as write:
+        write(x)
+    for name in ("x.wav", "y.wav"):
+        back, rate = audio.read(os.path.join(folder, name))
+        np.testing.assert_array_equal(back, x)
+        assert rate == 8000
