@@ -204,10 +204,10 @@ def test_sigkill_then_same_command_resumes_exactly(tiny_stores, tmp_path):
     run = tmp_path / "killed"
     proc = subprocess.Popen(base + ["--run-dir", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
-    while not (run / "checkpoints" / "state.json").exists() and time.time() < deadline:
-        time.sleep(0.1)
-    time.sleep(1.0)  # somewhere inside the second epoch
-    os.kill(proc.pid, signal.SIGKILL)
+    state = run / "checkpoints" / "state.json"
+    while time.time() < deadline and not (state.exists() and json.loads(state.read_text())["epoch"] >= 1):
+        time.sleep(0.02)  # the state is replaced whole (atomic rename): a read sees one epoch's or another's
+    os.kill(proc.pid, signal.SIGKILL)  # in the second epoch (an epoch takes ~0.5 s here, polls 0.02 s)
     proc.wait()
     assert json.loads((run / "checkpoints" / "state.json").read_text())["epoch"] < 3
     again = subprocess.run(base + ["--run-dir", str(run)], capture_output=True, text=True)
@@ -275,7 +275,9 @@ def test_mixed_precision_trains_and_keeps_float32_outputs(tiny_stores, tmp_path,
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     assert model.get_layer("enc2_conv").dtype_policy.name == f"mixed_{precision}"
     assert model.get_layer("enc2_conv").kernel.dtype == "float32"  # variables stay float32
-    out = model.predict([np.ones((1, 512, 128, 1), np.float32), np.eye(4, dtype=np.float32)[None, :1]], verbose=0)
+    condition = np.zeros((1, *model.inputs[1].shape[1:]), np.float32)
+    condition.flat[0] = 1.0  # the first source, whichever shape the control network takes
+    out = model.predict([np.ones((1, 512, 128, 1), np.float32), condition], verbose=0)
     assert out.dtype == np.float32 and np.isfinite(out).all()
     rows = (run / "history.csv").read_text().splitlines()
     assert np.isfinite(float(rows[1].split(",")[-1]))  # val_loss

@@ -1,11 +1,16 @@
 """Reading a store written by ``python -m cunet.preprocess``: manifest, memory-mapped arrays, indexes.
 
 Nothing is loaded whole: every array is opened with ``mmap_mode="r"`` the first time it is asked for,
-so a store larger than memory trains as well as a small one.
+so a store larger than memory trains as well as a small one. :meth:`Store.check` goes over everything a
+training run will read before it reads any of it (the manifest's fields, every array's header, length and
+values, the indexes' bounds), so that a damaged store is refused at the start naming the file, rather than
+failing inside the input pipeline hours later.
 """
 
 from __future__ import annotations
 
+import math
+import os
 from functools import cached_property
 from pathlib import Path
 
@@ -13,8 +18,76 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import load_json, load_npy
+from .acappella import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
 
 FORMAT, VERSION = "cunet-store", 1
+
+CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memory does not grow with the store
+
+Number = (int, float)
+# The fields each part of a manifest must have, and their JSON types: what the loaders and the checks read.
+TOP = {"tracks": list, "indexes": dict, "stft": dict}
+TOP_KIND = {"music": {"stems": list, "sources": list, "conditions": dict},
+            "singing": {"accompaniment": list, "accompaniment_for_split": dict, "samples_per_frame": Number}}
+TRACK = {"name": str, "folder": str, "split": str, "n_frames": int}
+TRACK_KIND = {"music": {"stem_max_magnitude": dict}, "singing": {"n_samples": int}}
+INDEX = {"file": str, "columns": list, "rows": int}
+INDEX_KIND = {"music": {"patch_frames": int}, "singing": {"split": str, "video_frames": int, "clip_samples": int}}
+CLIP = {"name": str, "folder": str, "split": str, "n_samples": int}
+
+
+def _repair(path: Path) -> str:
+    # Re-running preprocessing skips a track whose folder is complete by its records, whatever its arrays.
+    return (f"delete its folder {path.parent} and re-run python -m cunet.preprocess (with the same options) "
+            "to rewrite it")
+
+
+def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int, bool]:
+    """(shape, dtype, data offset, Fortran order) of a .npy file, from its header alone; a file shorter than
+    its header says (a copy or a write cut short) is refused here, where memory-mapping it would fail later."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            offset = f.tell()
+    except FileNotFoundError:
+        raise InputError(path, "file not found") from None
+    except ValueError as err:  # a bad magic string or header, or a header cut short
+        raise InputError(path, f"not a readable .npy array ({err})") from None
+    if dtype.hasobject:
+        raise InputError(path, "holds Python objects (it would need pickle): not a cunet store array")
+    need = offset + math.prod(shape) * dtype.itemsize
+    size = os.path.getsize(path)
+    if size < need:
+        raise InputError(path, f"truncated: its header describes {dtype} {shape}, {need} bytes, but the file "
+                               f"holds {size}")
+    return tuple(shape), dtype, offset, fortran
+
+
+def first_non_finite(path: Path, shape: tuple[int, ...], dtype: np.dtype, offset: int,
+                     fortran: bool = False) -> tuple[int, ...] | None:
+    """Where the first NaN or infinity in a float or complex .npy file is (an index into ``shape``), or None.
+
+    Read a chunk at a time with plain reads rather than through a memory map, whose pages would stay
+    resident: the check then needs CHUNK_BYTES of memory whatever the size of the store.
+    """
+    if dtype.kind not in "fc":
+        return None
+    total, step = math.prod(shape), max(1, CHUNK_BYTES // dtype.itemsize)
+    with open(path, "rb") as f:
+        f.seek(offset)
+        done = 0
+        while done < total:
+            chunk = np.fromfile(f, dtype=dtype, count=min(step, total - done))
+            bad = np.flatnonzero(~np.isfinite(chunk))
+            if len(bad):
+                where = np.unravel_index(done + int(bad[0]), shape, order="F" if fortran else "C")
+                return tuple(int(i) for i in where)
+            done += len(chunk)
+    return None
 
 
 class Store:
@@ -28,6 +101,8 @@ class Store:
                 " (preprocessing did not finish: re-run it)"
             raise InputError(self.path, f"no store here: manifest.json is missing{hint}")
         self.manifest = load_json(manifest_path)
+        if not isinstance(self.manifest, dict):
+            raise InputError(manifest_path, "not a cunet store manifest (not a JSON object)")
         found = (self.manifest.get("format"), self.manifest.get("version"))
         if found != (FORMAT, VERSION):
             raise InputError(manifest_path, f"store format {found} is not {(FORMAT, VERSION)}: "
@@ -35,6 +110,11 @@ class Store:
         if kind is not None and self.manifest.get("kind") != kind:
             raise InputError(manifest_path, f"a {self.manifest.get('kind')} store, but this needs a {kind} store")
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
+        self._manifest_checked = False
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.path / "manifest.json"
 
     @property
     def kind(self) -> str:
@@ -55,19 +135,173 @@ class Store:
             self._arrays[key] = load_npy(self.path / folder / f"{name}.npy")
         return self._arrays[key]
 
+    # -- checks ---------------------------------------------------------------------------------------------
+
+    def _fields(self, record, fields: dict, where: str) -> None:
+        """Refuse a missing or ill-typed field, naming the manifest and where in it (a KeyError deep in a
+        loader would name neither)."""
+        if not isinstance(record, dict):
+            raise InputError(self.manifest_path, f"{where or 'the manifest'} is not a JSON object: the manifest "
+                                                 "is damaged (re-run python -m cunet.preprocess)")
+        for key, kind in fields.items():
+            if key not in record:
+                place = f" in {where}" if where else ""
+                raise InputError(self.manifest_path, f"missing key {key!r}{place}: the manifest is incomplete "
+                                                     "or damaged (re-run python -m cunet.preprocess)")
+            value = record[key]
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
+                place = f"{where}[{key!r}]" if where else repr(key)
+                raise InputError(self.manifest_path, f"{place} is {value!r}, not a {_type_name(kind)}: the "
+                                                     "manifest is damaged (re-run python -m cunet.preprocess)")
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and not (
+                    math.isfinite(value) and value >= 0):
+                place = f"{where}[{key!r}]" if where else repr(key)
+                raise InputError(self.manifest_path, f"{place} is {value!r}, not a finite number >= 0: the "
+                                                     "manifest is damaged (re-run python -m cunet.preprocess)")
+
+    def check_manifest(self) -> None:
+        """Every field a loader reads is there, with its type: refused naming manifest.json and the key."""
+        if self._manifest_checked:
+            return
+        kind = self.manifest.get("kind")
+        if kind not in TOP_KIND:
+            raise InputError(self.manifest_path, f"unknown store kind {kind!r} (music or singing)")
+        m = self.manifest
+        self._fields(m, {**TOP, **TOP_KIND[kind]}, "")
+        for i, track in enumerate(m["tracks"]):
+            self._fields(track, {**TRACK, **TRACK_KIND[kind]}, f"tracks[{i}]")
+            if kind == "music":
+                where = f"tracks[{i}]['stem_max_magnitude']"
+                self._fields(track["stem_max_magnitude"], {"mixture": Number}, where)
+        for split, meta in m["indexes"].items():
+            self._fields(meta, {**INDEX, **INDEX_KIND[kind]}, f"indexes[{split!r}]")
+        if kind == "music":
+            self._fields(m["stft"], {"n_fft": int}, "stft")
+            self._fields(m["conditions"], {"file": str}, "conditions")
+            missing = [s for s in ["mixture", *m["sources"]] if s not in m["stems"]]
+            if missing:
+                raise InputError(self.manifest_path, f"'stems' lacks {missing}: the manifest is damaged "
+                                                     "(re-run python -m cunet.preprocess)")
+        else:
+            for i, clip in enumerate(m["accompaniment"]):
+                self._fields(clip, CLIP, f"accompaniment[{i}]")
+        self._manifest_checked = True
+
     def index(self, split: str) -> np.ndarray:
+        """The (rows, columns) int index of ``split``, checked against the manifest: every row's patch (or
+        clip) lies inside its track, and its track belongs to the split."""
+        self.check_manifest()
         meta = self.manifest["indexes"].get(split)
         if meta is None:
             raise InputError(self.path, f"no {split!r} index in this store")
-        rows = load_npy(self.path / meta["file"], mmap=False)
+        file = self.path / meta["file"]
+        rows = load_npy(file, mmap=False)
         columns = meta["columns"]
         if rows.dtype.kind != "i" or rows.ndim != 2 or rows.shape[1] != len(columns) or len(rows) != meta["rows"]:
-            raise InputError(self.path / meta["file"], f"corrupt index: expected {meta['rows']} integer rows of "
-                                                      f"{columns}, found {rows.dtype} {rows.shape}")
-        if len(rows) and (rows[:, 0].min() < 0 or rows[:, 0].max() >= len(self.tracks)):
-            raise InputError(self.path / meta["file"], "corrupt index: track ids outside the manifest")
+            raise InputError(file, f"corrupt index: expected {meta['rows']} integer rows of "
+                                   f"{columns}, found {rows.dtype} {rows.shape}")
+        if not len(rows):
+            return rows
+        if rows[:, 0].min() < 0 or rows[:, 0].max() >= len(self.tracks):
+            raise InputError(file, "corrupt index: track ids outside the manifest")
+        tracks = rows[:, 0]
+        starts = rows[:, 1].astype(np.int64)
+        n_frames = np.array([t["n_frames"] for t in self.tracks], np.int64)[tracks]
+        span = meta["patch_frames"] if self.kind == "music" else meta["video_frames"]
+        past = (starts < 0) | (starts + span > n_frames)
+        if self.kind == "singing":  # the clip's audio must fit too
+            n_samples = np.array([t["n_samples"] for t in self.tracks], np.int64)[tracks]
+            first = np.round(starts * float(self.manifest["samples_per_frame"])).astype(np.int64)
+            past |= first + meta["clip_samples"] > n_samples
+        if past.any():
+            r = int(np.flatnonzero(past)[0])
+            track = self.tracks[int(tracks[r])]
+            raise InputError(file, f"corrupt index: row {r} (start frame {int(starts[r])}, {span} frames) points "
+                                   f"past the end of track {track['name']!r} ({track['n_frames']} frames; "
+                                   f"{int(past.sum())} such row(s)): re-run python -m cunet.preprocess")
+        own = meta.get("split", split)
+        foreign = np.flatnonzero(np.array([t["split"] != own for t in self.tracks])[tracks])
+        if len(foreign):  # a test track in the training index would leak it into training
+            track = self.tracks[int(tracks[foreign[0]])]
+            raise InputError(file, f"corrupt index: row {int(foreign[0])} draws track {track['name']!r} of "
+                                   f"split {track['split']!r} into the {own!r} index")
+        if self.kind == "music" and (rows[:, 2].min() < 0 or rows[:, 2].max() >= len(self.conditions)):
+            raise InputError(file, f"corrupt index: condition ids outside the {len(self.conditions)} conditions")
         return rows
+
+    def expected_arrays(self):
+        """(path, track name, shape the manifest implies (None: any), what the dimensions are) of every
+        array the manifest refers to."""
+        m = self.manifest
+        if self.kind == "music":
+            bins = m["stft"]["n_fft"] // 2 + 1
+            for t in m["tracks"]:
+                for stem in m["stems"]:
+                    yield self.path / t["folder"] / f"{stem}.npy", t["name"], (bins, t["n_frames"]), \
+                        "(bins, frames)"
+            return
+        for t in m["tracks"]:
+            folder = self.path / t["folder"]
+            yield folder / "voice.npy", t["name"], (t["n_samples"],), "(samples,)"
+            yield folder / "frames.npy", t["name"], (t["n_frames"], None, None, 3), "(frames, height, width, 3)"
+            yield folder / "landmarks.npy", t["name"], (t["n_frames"], N_LANDMARKS, 2), "(frames, points, 2)"
+        for clip in m["accompaniment"]:
+            yield self.path / clip["folder"] / "audio.npy", clip["name"], (clip["n_samples"],), "(samples,)"
+
+    def _checked_arrays(self):
+        """(path, track name, dimensions, header) of every array, each refused unless present, whole (as long
+        as its header says) and of the shape the manifest implies."""
+        for path, name, expected, dims in self.expected_arrays():
+            try:
+                header = npy_header(path)
+            except InputError as err:
+                raise InputError(path, f"{err.problem} (track {name!r}): {_repair(path)}") from None
+            shape = header[0]
+            if len(shape) != len(expected) or any(e is not None and s != e for s, e in zip(shape, expected)):
+                want = tuple("any" if e is None else e for e in expected)
+                raise InputError(path, f"shape {shape}, but the manifest's track {name!r} implies {dims} = "
+                                       f"{want}: {_repair(path)}")
+            if path.name == "frames.npy" and (shape[1] < MOUTH_ROWS.stop or shape[2] < MOUTH_COLS.stop):
+                raise InputError(path, f"frames of {shape[1]}x{shape[2]} pixels hold no mouth region (rows "
+                                       f"{MOUTH_ROWS.start}-{MOUTH_ROWS.stop}, columns {MOUTH_COLS.start}-"
+                                       f"{MOUTH_COLS.stop}) (track {name!r}): {_repair(path)}")
+            yield path, name, dims, header
+
+    def check(self, values: bool = True) -> None:
+        """Everything training reads, before it reads any of it: the manifest's fields, the indexes' bounds,
+        every array's presence, header and length (all cheap), and with ``values`` (which reads the whole
+        store, see :meth:`check_values`) that no float array holds a NaN or an infinity. A refusal names the
+        file; the track is named in the problem."""
+        self.check_manifest()
+        for split in self.manifest["indexes"]:
+            self.index(split)
+        if self.kind == "music":
+            conditions = self.path / self.manifest["conditions"]["file"]
+            shape, dtype, offset, fortran = npy_header(conditions)
+            if len(shape) != 2 or dtype.kind != "f" or first_non_finite(conditions, shape, dtype, offset,
+                                                                        fortran) is not None:
+                raise InputError(conditions, f"corrupt condition vectors: expected finite floats "
+                                             f"(conditions, sources), found {dtype} {shape}")
+        for _ in self._checked_arrays():
+            pass
+        if values:
+            self.check_values()
+
+    def check_values(self) -> None:
+        """No float array of the store holds a NaN or an infinity (they would reach every loss and gradient).
+        Reads the whole store, a chunk at a time."""
+        for path, name, dims, (shape, dtype, offset, fortran) in self._checked_arrays():
+            bad = first_non_finite(path, shape, dtype, offset, fortran)
+            if bad is not None:
+                raise InputError(path, f"NaN or infinite values in track {name!r} (the first at index "
+                                       f"{list(bad)} of its {dims} = {shape} array): {_repair(path)}")
 
     @cached_property
     def conditions(self) -> np.ndarray:
         return load_npy(self.path / self.manifest["conditions"]["file"], mmap=False)
+
+
+def _type_name(kind) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "integer", float: "number", str: "string", list: "list", dict: "JSON object", bool: "boolean"}
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))

@@ -87,7 +87,12 @@ def _block(x, units, stride, residual, name):
     elif stride == 1 and x.shape[-1] == units:
         shortcut = x
     else:
-        shortcut = layers.Conv2D(units, 1, strides=(stride, 1), name=f"{name}_res_conv")(x)
+        # The stride is taken by a 1x1 pooling (a plain subsampling) before a 1x1 convolution of stride 1,
+        # which is the same function: oneDNN's weight gradient of a strided 1x1 convolution with fewer than
+        # 16 channels in and out crashes the process (SIGSEGV, TensorFlow 2.21 on CPU), which narrowed
+        # graph_widths reach.
+        step = x if stride == 1 else layers.MaxPooling2D((1, 1), strides=(stride, 1), name=f"{name}_res_step")(x)
+        shortcut = layers.Conv2D(units, 1, name=f"{name}_res_conv")(step)
         shortcut = layers.BatchNormalization(**BN, name=f"{name}_res_bn")(shortcut)
     y = GraphConv(units, name=f"{name}_gcn")(x)
     y = layers.BatchNormalization(**BN, name=f"{name}_tcn_bn1")(y)

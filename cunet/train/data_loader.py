@@ -8,6 +8,8 @@ validation index in order, with no augmentation; validation tracks are never dra
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -40,6 +42,8 @@ class MusicPatches:
     would only be label noise (the original trains its dedicated models without it).
     """
 
+    failure: BaseException | None = None  # what example() raised inside a pipeline (see surfacing)
+
     def __init__(self, store: Store, split: str, cfg: TrainConfig):
         self.store, self.cfg, self.train = store, cfg, split == "train"
         self.gain_prob = 0.0 if cfg.model.model == "unet" else cfg.gain_prob
@@ -50,7 +54,14 @@ class MusicPatches:
             raise InputError(store.path, f"the {split!r} index is empty: no track is long enough for a patch")
         self.rows = rows
         self.patch = store.manifest["indexes"][split]["patch_frames"]
-        self.train_tracks = store.track_ids("train")
+        # The remix augmentation draws a patch from any training track: one shorter than a patch (which the
+        # index already leaves out) has none to give, so it is skipped here too, and the run records that.
+        train_tracks = store.track_ids("train")
+        short = [t for t in train_tracks if store.tracks[t]["n_frames"] < self.patch]
+        self.train_tracks = np.array([t for t in train_tracks if t not in short], np.int64)
+        self.warnings = [f"training track {store.tracks[t]['name']!r} ({store.tracks[t]['n_frames']} frames) is "
+                         f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
+                         for t in short] if self.train else []
         self.sources = store.manifest["sources"]
 
     def __len__(self) -> int:
@@ -97,14 +108,27 @@ class SingingMixtures:
     Spectrograms keep every second bin (256 x 256), real and imaginary parts last.
     """
 
+    failure: BaseException | None = None  # what example() raised inside a pipeline (see surfacing)
+
     def __init__(self, store: Store, split: str, cfg: TrainConfig):
         self.store, self.cfg, self.train = store, cfg, split == "train"
         self.rows = store.index(split)
         if not len(self.rows):
             raise InputError(store.path, f"the {split!r} index is empty: no clip is 4 seconds long")
         clip_split = self.store.manifest["indexes"][split]["split"]
-        feeds = self.store.manifest["accompaniment_for_split"][clip_split]
-        self.acc = [a for a in self.store.manifest["accompaniment"] if a["split"] == feeds]
+        feeds = self.store.manifest["accompaniment_for_split"].get(clip_split)
+        if feeds is None:
+            raise InputError(store.manifest_path, f"'accompaniment_for_split' names no accompaniment split for "
+                                                  f"the {clip_split!r} clips: re-run python -m cunet.preprocess")
+        listed = [a for a in self.store.manifest["accompaniment"] if a["split"] == feeds]
+        # A clip shorter than a Y-Net example is repeated to length (clip_at), but an empty one has nothing
+        # to repeat: skipped, and the run records that.
+        self.acc = [a for a in listed if a["n_samples"] > 0]
+        self.warnings = [f"accompaniment clip {a['name']!r} ({a['folder']}) is empty: skipped"
+                         for a in listed if a["n_samples"] == 0]
+        if not self.acc:
+            raise InputError(store.manifest_path, f"no accompaniment clip (of split {feeds!r}) for the "
+                                                  f"{split!r} examples: re-run python -m cunet.preprocess")
         self.slots = 3 if cfg.remix else 2
 
     def __len__(self) -> int:
@@ -199,8 +223,18 @@ def dataset(cfg: TrainConfig, source, batch_size: int, start: int = 0, count: in
     if shards > 1:
         ids = ids.shard(shards, shard)
 
+    def compute(j):
+        try:
+            return source.example(int(j))
+        except Exception as err:
+            # TensorFlow turns it into an op error whose message is a traceback's text; kept so that
+            # surfacing() can raise the error itself, which names the file at fault.
+            if getattr(source, "failure", None) is None:
+                source.failure = err
+            raise
+
     def load(i):
-        out = tf.numpy_function(lambda j: source.example(int(j)), [i], [s.dtype for s in specs], stateful=False)
+        out = tf.numpy_function(compute, [i], [s.dtype for s in specs], stateful=False)
         for tensor, spec in zip(out, specs):
             tensor.set_shape(spec.shape)
         return arrange(*out)
@@ -208,3 +242,18 @@ def dataset(cfg: TrainConfig, source, batch_size: int, start: int = 0, count: in
     ds = ids.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     drop = count is None if drop_remainder is None else drop_remainder
     return ds.batch(batch_size, drop_remainder=drop).prefetch(tf.data.AUTOTUNE)
+
+
+@contextlib.contextmanager
+def surfacing(*sources):
+    """Raise what an example's code raised (an InputError naming a file, an OSError), not the TensorFlow op
+    error that a failing ``numpy_function`` becomes by the time it leaves the pipeline."""
+    for source in sources:
+        source.failure = None
+    try:
+        yield
+    except tf.errors.OpError:
+        for source in sources:
+            if isinstance(source.failure, (InputError, OSError)):
+                raise source.failure from None
+        raise

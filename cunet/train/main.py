@@ -6,13 +6,24 @@ optimizer state, rewritten atomically after every epoch, with the epoch and call
 loss), ``history.csv``, ``tensorboard/`` and, at the end, ``model.keras`` (the best weights) with
 ``model_config.json``. The training stream is a pure function of (seed, example number), so restarting at
 the last finished epoch replays exactly the examples an uninterrupted run would have seen.
+
+A run folder has one writer (a flock the kernel drops however its holder dies); its location is not part of
+the run, so a moved folder resumes. Before anything in it is written, the store is checked (see
+:meth:`Store.check`) and so are the checkpoints: a damaged one is refused saying how to go on. A finished
+run whose ``model.keras`` no longer loads rebuilds it from ``checkpoints/best.keras``. What the run skips
+(training tracks shorter than a patch, empty accompaniment clips) is printed and kept in ``warnings.txt``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
 import math
+import os
+import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import keras
@@ -22,15 +33,17 @@ import tensorflow as tf
 from .. import config as config_io
 from ..datasets.store import Store
 from ..errors import InputError
-from ..fileio import atomic_path, dump_json, load_json, save_json
+from ..fileio import TEMP_MARK, atomic_path, dump_json, remove_stale_temporaries, save_json
+from ..lock import LOCK_FILE, folder_lock
 from . import data_loader
 from .distribute import Placement, feed, placement
 from .config import TrainConfig
 from ..models import build_model
-from ..models.card import card_for, save_card
+from ..models.card import CARD_FILE, card_for, save_card
 from ..models.losses import YNetLoss
 
 STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.keras
+WARNINGS_FILE = "warnings.txt"  # what the run skipped (tracks too short for a patch, empty clips)
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
@@ -90,22 +103,29 @@ class RunCheckpoint(keras.callbacks.Callback):
         val = float(logs.get("val_loss", float("inf")))
         if val < best:
             best = val
-            with atomic_path(self.folder / "best.keras") as tmp:
-                self.model.save(tmp)
+            save_checkpoint(self.model, self.folder / "best.keras")
         self.state = {"epoch": epoch + 1, "best_val_loss": best, "early_wait": self.early.wait,
                       "early_best": float(self.early.best), "plateau_wait": self.plateau.wait,
                       "plateau_best": float(self.plateau.best), "plateau_cooldown": self.plateau.cooldown_counter,
                       "rng": rng_states(self.model)}
-        with atomic_path(self.folder / "last.keras") as tmp:
-            self.model.save(tmp)
-            with zipfile.ZipFile(tmp, "a") as archive:  # the state travels in the same rename as the weights
-                archive.writestr(STATE_MEMBER, dump_json(self.state))
-        save_json(self.folder / "state.json", self.state)  # a readable copy
+        save_checkpoint(self.model, self.folder / "last.keras", self.state)
+        with _writing(self.folder / "state.json"):
+            save_json(self.folder / "state.json", self.state)  # a readable copy
 
     def on_train_end(self, logs=None):
         if self.early.stopped_epoch > 0 and self.state:  # early stopping ends the run for good
             self.state["finished"] = True
-            save_json(self.folder / "state.json", self.state)
+            with _writing(self.folder / "state.json"):
+                save_json(self.folder / "state.json", self.state)
+
+
+def _damaged(path: Path, err: BaseException, remedy: str) -> InputError:
+    first = (str(err).strip().splitlines() or [""])[0] or type(err).__name__
+    return InputError(path, f"damaged ({type(err).__name__}: {first}): {remedy}")
+
+
+STATE_KEYS = ("epoch", "best_val_loss", "early_wait", "early_best", "plateau_wait", "plateau_best",
+              "plateau_cooldown", "rng")
 
 
 def checkpoint_state(ckpt: Path) -> dict | None:
@@ -114,17 +134,69 @@ def checkpoint_state(ckpt: Path) -> dict | None:
     A kill between renaming a new ``last.keras`` into place and rewriting ``state.json`` would otherwise pair
     epoch k+1's weights with epoch k's state, and the resumed run would train that epoch twice. Checkpoints
     written before the state moved inside keep it in ``state.json`` alone; "finished" is only ever there.
+    A damaged checkpoint or state is refused saying how to go on, before anything in the run is rewritten.
     """
-    saved = load_json(ckpt / "state.json") if (ckpt / "state.json").is_file() else None
-    if not (ckpt / "last.keras").is_file():
+    last, copy = ckpt / "last.keras", ckpt / "state.json"
+    saved = None
+    if copy.is_file():
+        try:
+            saved = json.loads(copy.read_text())
+            if not isinstance(saved, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as err:  # invalid JSON or text
+            raise _damaged(copy, err, f"delete it to resume from {last.name} (a run that early stopping ended "
+                                      "then trains on), or restore it") from None
+    if not last.is_file():
         return None
-    with zipfile.ZipFile(ckpt / "last.keras") as archive:
-        if STATE_MEMBER not in archive.namelist():
-            return saved
-        state = json.loads(archive.read(STATE_MEMBER))
-    if saved and saved.get("finished") and saved["epoch"] == state["epoch"]:
+    try:
+        with zipfile.ZipFile(last) as archive:
+            state = json.loads(archive.read(STATE_MEMBER)) if STATE_MEMBER in archive.namelist() else saved
+    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:  # a truncated or garbled archive
+        raise _damaged(last, err, "delete it to restart the run from scratch, or restore it") from None
+    if not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
+        raise _damaged(last if saved is not state else copy, ValueError("no epoch count in its resume state"),
+                       "delete checkpoints/last.keras to restart the run from scratch, or restore it")
+    if saved and saved.get("finished") and saved.get("epoch") == state["epoch"]:
         state["finished"] = True
     return state
+
+
+def _load_checkpoint(path: Path, remedy: str) -> keras.Model:
+    """A checkpoint loaded in full (weights, optimizer): a damaged one is refused naming it and the remedy."""
+    if not path.is_file():
+        raise InputError(path, f"missing: {remedy}")
+    try:
+        return keras.saving.load_model(path, safe_mode=True)
+    except Exception as err:  # noqa: BLE001 - Keras and h5py raise many kinds on a damaged archive
+        raise _damaged(path, err, remedy) from None
+
+
+def _loads(path: Path) -> bool:
+    try:
+        keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception:  # noqa: BLE001 - whatever is wrong with it, it has to be rebuilt
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _writing(path: Path):
+    """A write that fails names the file it was writing: a full disk fails part-way, with an error that
+    names no file or only the temporary one, which is gone by now."""
+    try:
+        yield
+    except OSError as err:
+        problem = err.strerror or str(err) or "write failed (is the disk full?)"
+        raise OSError(err.errno, problem, os.fspath(path)) from None
+
+
+def save_checkpoint(model: keras.Model, path: Path, state: dict | None = None) -> None:
+    """``model`` (with its optimizer) to ``path`` atomically, with ``state`` inside the archive."""
+    with _writing(path), atomic_path(path) as tmp:
+        model.save(tmp)
+        if state is not None:
+            with zipfile.ZipFile(tmp, "a") as archive:  # the state travels in the same rename as the weights
+                archive.writestr(STATE_MEMBER, dump_json(state))
 
 
 def _synchronise_batch_norm(model: keras.Model, on: bool) -> None:
@@ -145,49 +217,170 @@ def run_folder(cfg: TrainConfig, place: Placement) -> Path:
     return cfg.run_path if place.chief else cfg.run_path.with_name(f"{cfg.run_path.name}.worker{place.worker}")
 
 
-def _claim_run(cfg: TrainConfig, run: Path) -> Path:
-    """Create the run folder, or check that an existing one belongs to this very config."""
+def _ours(name: str) -> bool:
+    """The lock file, or a temporary a writer of ours left: what a run folder holds before its config."""
+    return name.startswith(LOCK_FILE) or (name.startswith(".") and TEMP_MARK in name)
+
+
+def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
+    """The run folder's location is not part of a run: a folder moved elsewhere (or given by another path)
+    resumes as the same run."""
+    return dataclasses.replace(old, run_dir=None) == dataclasses.replace(cfg, run_dir=None)
+
+
+def _check_run_folder(cfg: TrainConfig, run: Path) -> None:
+    """Refuse (reading only) a ``run`` that cannot hold this run: a file, a folder holding another config,
+    a folder that is not a run folder."""
+    if run.exists() and not run.is_dir():
+        raise InputError(run, "exists and is not a folder: --run-dir names the run's folder (choose another)")
     saved = run / "config.json"
     if saved.is_file():
-        old = config_io.load(TrainConfig, saved)
-        if old != cfg:
+        if not _same_run(config_io.load(TrainConfig, saved), cfg):
             raise InputError(saved, "this run folder holds a run with another config; choose another --run-dir "
                                     "(nothing was overwritten)")
-    elif run.exists() and any(run.iterdir()):
+    elif run.is_dir() and any(not _ours(entry.name) for entry in run.iterdir()):
         raise InputError(run, "exists and is not a cunet run folder: choose another --run-dir")
-    else:
-        config_io.save(cfg, saved)
-    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
-    return run
+
+
+def _trim_history(path: Path, epochs: int) -> None:
+    """Keep history.csv's rows of the ``epochs`` epochs the checkpoint holds: a run stopped after the row
+    of an epoch was logged but before its checkpoint was written trains that epoch again, and would log it
+    twice."""
+    if not path.is_file():
+        return
+    header, *rows = path.read_text().splitlines(keepends=True) or [""]
+
+    def epoch(row: str) -> int | None:
+        first = row.split(",", 1)[0]
+        return int(first) if first.strip().isdigit() else None
+
+    kept = [row for row in rows if (e := epoch(row)) is not None and e < epochs]
+    if len(kept) == len(rows):
+        return
+    with _writing(path), atomic_path(path) as tmp:
+        tmp.write_text(header + "".join(kept) if epochs else "")
+
+
+def _record_warnings(run: Path, warnings: list[str]) -> None:
+    """Print what the run skips, and keep it in the run folder (warnings.txt) beside the results."""
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    path = run / WARNINGS_FILE
+    if warnings:
+        with _writing(path), atomic_path(path) as tmp:
+            tmp.write_text("".join(f"{line}\n" for line in warnings))
+    elif path.is_file():
+        path.unlink()
+
+
+def _remove_lock_only_folder(run: Path) -> None:
+    entries = list(run.iterdir())
+    if all(entry.name.startswith(LOCK_FILE) for entry in entries):
+        for entry in entries:
+            entry.unlink()
+        run.rmdir()
 
 
 def train(cfg: TrainConfig, verbose: int = 1, callbacks: list[keras.callbacks.Callback] = ()) -> Path:
-    """Train (or resume) the run ``cfg`` describes; returns its folder. ``callbacks`` are added to fit's."""
+    """Train (or resume) the run ``cfg`` describes; returns its folder. ``callbacks`` are added to fit's.
+
+    Nothing is written before the store and the run folder's checkpoints have been checked; the run folder
+    has one writer at a time (a second stops at once with "in use by process N"), held for the whole run.
+    """
     store = Store(cfg.store_path, cfg.store_kind)
+    store.check(values=False)  # the cheap checks, before the run folder is touched
     train_src = data_loader.examples(cfg, store, "train")
     valid_src = data_loader.examples(cfg, store, "valid")
     place = placement(cfg.strategy)
-    run = _claim_run(cfg, run_folder(cfg, place))
-    policy = keras.config.dtype_policy()
-    keras.config.set_dtype_policy("float32" if cfg.mixed_precision == "none" else f"mixed_{cfg.mixed_precision}")
-    try:
-        with place.scope():
-            return _fit(cfg, run, place, train_src, valid_src, verbose, list(callbacks))
-    finally:
-        keras.config.set_dtype_policy(policy)
+    run = run_folder(cfg, place)
+    _check_run_folder(cfg, run)  # before the lock file goes into a folder that is not ours
+    new = not run.exists()
+    with folder_lock(run):
+        _check_run_folder(cfg, run)  # again: another run may have claimed it meanwhile
+        # The value check reads the whole store: under the lock, so that a second run into this folder is
+        # refused at once rather than after reading it too.
+        try:
+            store.check_values()
+        except InputError:
+            if new:  # nothing of this run was written: the folder the lock made goes again
+                _remove_lock_only_folder(run)
+            raise
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("float32" if cfg.mixed_precision == "none" else f"mixed_{cfg.mixed_precision}")
+        try:
+            with place.scope():
+                return _fit(cfg, run, place, train_src, valid_src, verbose, list(callbacks))
+        finally:
+            keras.config.set_dtype_policy(policy)
+
+
+def _prepare(cfg: TrainConfig, run: Path, epochs_done: int, warnings: list[str]) -> None:
+    """The run folder's first writes, once everything in it has been checked."""
+    ckpt = run / "checkpoints"
+    for folder in (run, ckpt):
+        remove_stale_temporaries(folder)  # what a killed run of this folder was writing
+    saved = run / "config.json"
+    if not saved.is_file() or config_io.load(TrainConfig, saved) != cfg:  # new, or moved: where it is now
+        with _writing(saved):
+            config_io.save(cfg, saved)
+    ckpt.mkdir(exist_ok=True)
+    _trim_history(run / "history.csv", epochs_done)
+    _record_warnings(run, warnings)
+
+
+def _finish(cfg: TrainConfig, run: Path) -> None:
+    """``model.keras`` (the best epoch's model), with the configs a separator reads."""
+    best_path = run / "checkpoints" / "best.keras"
+    if not best_path.is_file():
+        raise InputError(best_path, "missing: no epoch had a finite validation loss, so there is no best model "
+                                    "(the training diverged: try a lower learning_rate)")
+    best = _load_checkpoint(best_path, "restore it, or delete the run folder to train again")
+    _synchronise_batch_norm(best, False)  # the model users get loads on any backend (JAX refuses it)
+    with _writing(run / "model.keras"), atomic_path(run / "model.keras") as tmp:
+        best.save(tmp)
+    with _writing(run / "model_config.json"):
+        config_io.save(cfg.model, run / "model_config.json")
+    with _writing(run / CARD_FILE):  # what a separator reads
+        save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)
+
+
+def _outputs_complete(run: Path) -> bool:
+    return (run / "model_config.json").is_file() and (run / CARD_FILE).is_file() and _loads(run / "model.keras")
 
 
 def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, verbose: int, extra: list) -> Path:
     ckpt = run / "checkpoints"
-    keras.utils.set_random_seed(cfg.seed)
+    warnings = list(dict.fromkeys(train_src.warnings + valid_src.warnings))
     tf.config.experimental.enable_op_determinism()
+    # Everything the run folder holds is checked before the first write into it.
     state = checkpoint_state(ckpt)
-    if state and (state["epoch"] >= cfg.epochs or state.get("finished")) and (run / "model.keras").is_file():
+    if state and (state["epoch"] >= cfg.epochs or state.get("finished")):
+        if _outputs_complete(run):
+            return run
+        # Trained, but model.keras is missing or damaged (killed while writing the outputs, or damaged
+        # since): it is the best checkpoint's model, so it is made again from there.
+        best_path = ckpt / "best.keras"
+        if not _loads(best_path):
+            problem = "missing" if not (run / "model.keras").is_file() else "damaged (it does not load as a model)"
+            raise InputError(run / "model.keras", f"{problem}, and {best_path} cannot rebuild it (missing or "
+                                                  "damaged): restore either, or delete the run folder to train "
+                                                  "again")
+        _prepare(cfg, run, state["epoch"], warnings)
+        _finish(cfg, run)
+        print(f"rebuilt {run / 'model.keras'} from {best_path}", file=sys.stderr)
         return run
-    if state:
-        model = keras.saving.load_model(ckpt / "last.keras", safe_mode=True)
-    else:
-        model = compiled_model(cfg)
+    missing = [key for key in STATE_KEYS if key not in state] if state else []
+    if missing:  # resuming reads every one of them
+        raise _damaged(ckpt / "last.keras", ValueError(f"its resume state lacks {missing}"),
+                       "delete it to restart the run from scratch, or restore it")
+    remedy = f"restore it, or delete {ckpt} to restart the run from scratch"
+    if state and math.isfinite(state["best_val_loss"]):  # the end of the run reads it
+        _load_checkpoint(ckpt / "best.keras", remedy)
+    last = _load_checkpoint(ckpt / "last.keras", "delete it to restart the run from scratch, or restore it") \
+        if state else None
+    _prepare(cfg, run, state["epoch"] if state else 0, warnings)
+    keras.utils.set_random_seed(cfg.seed)
+    model = last if last is not None else compiled_model(cfg)
     # Statistics over the global batch, so that tf.distribute replicas stay identical (JAX's DataParallel
     # computes over the global batch anyway).
     _synchronise_batch_norm(model, place.replicas > 1 and place.strategy is not None)
@@ -218,13 +411,15 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
     callbacks = [early, plateau, keras.callbacks.CSVLogger(str(run / "history.csv"), append=True),
                  keras.callbacks.TensorBoard(str(run / "tensorboard"), write_graph=False),
                  RunCheckpoint(ckpt, early, plateau, state)] + extra
-    model.fit(train_ds, validation_data=valid_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-              steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks, shuffle=False,
-              verbose=verbose)
-    best = keras.saving.load_model(ckpt / "best.keras", safe_mode=True)
-    _synchronise_batch_norm(best, False)  # the model users get loads on any backend (JAX refuses it)
-    with atomic_path(run / "model.keras") as tmp:
-        best.save(tmp)
-    config_io.save(cfg.model, run / "model_config.json")
-    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)  # what a separator reads
+    try:
+        with data_loader.surfacing(train_src, valid_src):
+            model.fit(train_ds, validation_data=valid_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
+                      steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks,
+                      shuffle=False, verbose=verbose)
+    except OSError as err:
+        if err.filename is not None:
+            raise
+        # A write inside fit (the history, the logs) that names no file: at least name the run.
+        raise OSError(err.errno, err.strerror or str(err), os.fspath(run)) from None
+    _finish(cfg, run)
     return run
