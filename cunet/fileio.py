@@ -68,6 +68,7 @@ def atomic_dir(path: str | os.PathLike):
     """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, path.name)  # a killed writer's attempt at this same folder
     tmp = temporary_dir(path.parent, path.name)
     try:
         yield tmp
@@ -89,18 +90,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None) -> list[Path]:
     """Remove the temporary files and folders that killed writers left in ``folder`` (not below it):
-    those whose process id names no running process. Another live writer's are kept."""
+    those whose process id names no running process (only those for ``name``, when given). Another live
+    writer's are kept."""
     folder = Path(folder)
     removed = []
     if not folder.is_dir():
         return removed
+    prefix = "." if name is None else f".{name}{TEMP_MARK}"
     for entry in folder.iterdir():
-        name = entry.name
-        if not name.startswith(".") or TEMP_MARK not in name:
+        if not entry.name.startswith(prefix) or TEMP_MARK not in entry.name:
             continue
-        pid = name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
+        pid = entry.name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
         if not pid.isdigit() or _alive(int(pid)):
             continue
         if entry.is_dir() and not entry.is_symlink():

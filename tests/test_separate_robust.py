@@ -274,3 +274,25 @@ def test_export_refuses_unwritable_outputs_and_a_full_disk_leaves_nothing(gain_r
     assert "could not be written" in result.refused(tmp_path / "export")
     assert sorted(os.listdir(tmp_path)) == ["locked", "taken"] and not hidden_leftovers(tmp_path)
     assert not os.listdir(tmp_path / "locked")
+
+
+def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
+    """results and export write their folder whole beside itself: a run killed there leaves a hidden
+    temporary folder, which the next write of the same folder removes (a live writer's, or another
+    folder's, stays)."""
+    import subprocess
+    import sys
+
+    from cunet.fileio import TEMP_MARK, atomic_dir
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    pid = int(dead.stdout)
+    left = tmp_path / f".results{TEMP_MARK}{pid}-abc"
+    other = tmp_path / f".export{TEMP_MARK}{pid}-abc"
+    live = tmp_path / f".results{TEMP_MARK}{os.getpid()}-xyz"
+    for folder in (left, other, live):
+        (folder / "listen").mkdir(parents=True)
+    with atomic_dir(tmp_path / "results") as tmp:
+        (tmp / "summary.md").write_text("done\n")
+    assert not left.exists() and other.exists() and live.exists()
+    assert (tmp_path / "results" / "summary.md").read_text() == "done\n"
