@@ -130,7 +130,8 @@ def test_non_finite_input_is_refused_and_nothing_is_written(gain_run, tmp_path, 
     out = tmp_path / "out"
     assert main([str(gain_run), str(tmp_path / "in"), "-o", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "b.wav" in err and "NaN or infinite" in err and "50000" in err
+    assert "Traceback" not in err and err.startswith(f"error: {tmp_path / 'in' / 'b.wav'}: ")
+    assert "NaN or infinite" in err and "50000" in err
     assert not out.exists()  # not even the good input's stems: every input is checked first
     import cunet
 
@@ -214,8 +215,22 @@ def test_two_inputs_for_one_output_are_refused_and_zero_flags_count(gain_run, tm
     out = tmp_path / "out"
     assert main([str(gain_run), str(tmp_path / "disc1"), str(tmp_path / "disc2"), "-o", str(out), "--quiet"]) == 2
     err = capsys.readouterr().err
-    assert "written twice" in err and "01.wav" in err and not out.exists()
+    assert "written twice" in err and not out.exists()
+    assert str(tmp_path / "disc1" / "01.wav") in err and str(tmp_path / "disc2" / "01.wav") in err  # both named
     assert main([str(gain_run), str(tmp_path / "disc1"), str(tmp_path / "disc2"), "-o", str(out), "--quiet",
                  "--template", "{target}/{name}.wav"]) == 2  # still one name for both
     sep_cfg, _ = configs(parse_args([str(gain_run), "x.wav", "--patch-overlap", "0"]))
     assert sep_cfg.patch_overlap == 0
+
+
+def test_output_names_are_told_apart_after_resolving(tmp_path):
+    """The Python API checks its stems' names as the command does: resolved, so that a template that
+    walks back up (``{target}/../``) cannot send every stem to one file."""
+    from cunet.errors import InputError
+    from cunet.separation.files import OutputConfig, output_paths
+
+    cfg = OutputConfig(template="{name}/{target}/../one.wav")
+    with pytest.raises(InputError, match="two stems one file name"):
+        output_paths(("bass", "drums"), Path("song.wav"), tmp_path, cfg)
+    names = output_paths(("bass", "drums"), Path("song.wav"), tmp_path, OutputConfig())
+    assert [n.relative_to(tmp_path).as_posix() for n in names] == ["song/bass.wav", "song/drums.wav"]

@@ -240,17 +240,29 @@ def scored_run(gain_run, tmp_path_factory) -> Path:
 RESULTS = ["--max-tracks", "1", "--no-v4", "--protocol", "paper", "--report-tracks", "1", "--quiet"]
 
 
-def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scoring(scored_run, tmp_path):
+def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scoring(scored_run, tmp_path, capsys):
     from cunet.evaluation.results import main as results
 
     (tmp_path / "taken").write_text("mine")
     assert results(["--runs", str(scored_run), *RESULTS, "--out", str(tmp_path / "taken")]) == 2
     assert (tmp_path / "taken").read_text() == "mine"
+    assert _error_line(capsys.readouterr().err).startswith(f"error: {tmp_path / 'taken'}: is a file")
     (tmp_path / "locked").mkdir(mode=0o555)
     result = run_command("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out",
                          tmp_path / "locked" / "results", unprivileged=True, timeout=120)
     assert "may not be written" in result.refused(tmp_path / "locked")
     assert not os.listdir(tmp_path / "locked")
+
+
+@pytest.mark.parametrize("umask,file_mode,dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
+def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, dir_mode):
+    result = run_command("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
+                         umask=umask, cwd=tmp_path)
+    assert result.code == 0, result.err[-2000:]
+    found = {tmp_path / "res": (tmp_path / "res").stat().st_mode & 0o777, **modes(tmp_path / "res")}
+    assert any(p.suffix == ".mp3" for p in found) and any(p.suffix == ".csv" for p in found)
+    for path, mode in found.items():
+        assert mode == (dir_mode if path.is_dir() else file_mode), (path, oct(mode))
 
 
 def test_results_on_a_full_disk_are_named_and_leave_nothing(scored_run, tmp_path):

@@ -152,7 +152,7 @@ def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfi
             if (out / folder).exists() and not (out / folder).is_dir():
                 raise InputError(out / folder, f"is a file where the folder of {name.name} would be made: move "
                                                f"it or change --template")
-    if len(set(names)) < len(names):
+    if len({n.resolve() for n in names}) < len(names):  # resolved: "{target}/../x.wav" is one file for all
         raise InputError(names[0], "the template gives two stems one file name")
     return names
 
