@@ -74,7 +74,8 @@ BUDGETS = {
                     ("--epochs", "160", "--steps", "16", "--batch-size", "4",
                      "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"),
                     ablations=("original",), quarter=True,
-                    note="2 CPU cores; the video Y-Net is left out (one step of 4 clips takes 75 s on 2 cores)"),
+                    note="2 CPU cores; the video Y-Net is left out (at the original's front-end width one step of 4 "
+                         "clips took 75 s on 2 cores)"),
     # The papers' networks and batch sizes, far fewer iterations than their days of training.
     "paper": Budget("large", "paper", ("--epochs", "40", "--steps", "256"),
                     ("--epochs", "40", "--steps", "500"), VISUALS, ablations=tuple(ABLATIONS), quarter=True,
