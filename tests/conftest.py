@@ -51,7 +51,9 @@ def copy_tree(src: Path, dst: Path) -> Path:
 SMALL = ["--steps", "20", "--set", "model.first_filters=8"]
 TRAINED = {"unet": ["--model", "unet", "--target", "vocals", *SMALL],
            "cunet": ["--model", "cunet", *SMALL],
-           "ynet": ["--model", "ynet", "--visual", "landmarks", "--steps", "8", "--batch-size", "2"]}
+           # 16 steps of 2: after 8 the batch-norm moving statistics that validation uses have not settled, and
+           # the validation loss is above the untrained model's (measured: 13.45 against 12.78; 3.92 after 16)
+           "ynet": ["--model", "ynet", "--visual", "landmarks", "--steps", "16", "--batch-size", "2"]}
 
 
 @pytest.fixture(scope="session")

@@ -179,7 +179,7 @@ def test_outputs_respect_the_umask(gain_run, tmp_path, umask, file_mode, folder_
 def test_templates_that_escape_or_collide_are_refused(gain_run, tmp_path, capsys):
     song = _wav(tmp_path / "a.wav")
     for template, message in ((str(tmp_path / "abs" / "{name}" / "{target}.wav"), "outside the output folder"),
-                              ("{name}/{target}/../one.wav", "written twice")):
+                              ("{name}/{target}/../one.wav", "two stems one file name")):
         assert main([str(gain_run), str(song), "-o", str(tmp_path / "out"), "--quiet", "--template", template]) == 2
         assert message in _error_line(capsys.readouterr().err), template
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]

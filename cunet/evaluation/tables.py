@@ -20,8 +20,9 @@ def summarise(rows: list[dict]):
     import pandas as pd
 
     frame = pd.DataFrame(rows, columns=["track", "split", "target", "protocol", "model", "metric", "value"])
-    frame["split"] = frame["split"].fillna("test")
-    frame["protocol"] = frame["protocol"].fillna("paper")
+    # object first: a column that is all missing is float64, which pandas will not fill with text
+    frame["split"] = frame["split"].astype(object).fillna("test")
+    frame["protocol"] = frame["protocol"].astype(object).fillna("paper")
     several = frame.groupby("target")["split"].transform("nunique") > 1
     apart = frame[several].assign(target=lambda f: f["target"] + ", " + f["split"])
     both = pd.concat([frame, apart], ignore_index=True)
