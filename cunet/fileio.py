@@ -44,10 +44,10 @@ def atomic_path(path: str | os.PathLike):
         yield Path(tmp)
         os.replace(tmp, path)
     except OSError as err:
-        if err.filename is not None:
+        if err.filename is not None and os.fsdecode(err.filename) != tmp:
             raise
-        # A write that fails part-way (a full disk) names no file, and numpy's says only "N requested and
-        # M written": name the file being written and what probably went wrong.
+        # A write that fails part-way (a full disk) names no file, or the temporary one, gone by now, and
+        # numpy's says only "N requested and M written": name the file being written and the likely cause.
         problem = err.strerror or f"write failed part-way ({err}; is the disk full?)"
         raise OSError(err.errno, problem, os.fspath(path)) from None
     finally:

@@ -222,7 +222,7 @@ def test_resume_state_is_the_one_inside_the_checkpoint(tmp_path):
     """A kill after the new last.keras is in place but before state.json follows must not pair them wrongly."""
     import zipfile
 
-    from cunet.train.main import STATE_MEMBER, checkpoint_state
+    from cunet.train.checkpoints import STATE_MEMBER, checkpoint_state
 
     ckpt = tmp_path / "checkpoints"
     ckpt.mkdir()

@@ -16,33 +16,29 @@ run whose ``model.keras`` no longer loads rebuilds it from ``checkpoints/best.ke
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import json
 import math
 import os
 import sys
-import zipfile
-import zlib
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from .. import config as config_io
 from ..datasets.store import Store
 from ..errors import InputError
-from ..fileio import TEMP_MARK, atomic_path, dump_json, remove_stale_temporaries, save_json
+from ..fileio import TEMP_MARK, atomic_path, remove_stale_temporaries
 from ..lock import LOCK_FILE, folder_lock
 from . import data_loader
+from .checkpoints import (STATE_KEYS, RunCheckpoint, all_layers, checkpoint_state, damaged, load_checkpoint,
+                          model_loads)
 from .distribute import Placement, feed, placement
 from .config import TrainConfig
 from ..models import build_model
 from ..models.card import CARD_FILE, card_for, save_card
 from ..models.losses import YNetLoss
 
-STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.keras
 WARNINGS_FILE = "warnings.txt"  # what the run skipped (tracks too short for a patch, empty clips)
 
 
@@ -63,144 +59,8 @@ def compiled_model(cfg: TrainConfig) -> keras.Model:
     return model
 
 
-def _layers(model):
-    for layer in model.layers:
-        yield layer
-        if isinstance(layer, keras.Model):
-            yield from _layers(layer)
-
-
-def rng_states(model: keras.Model) -> dict[str, list[int]]:
-    """The dropout layers' random-stream positions, which a .keras file does not keep."""
-    return {layer.name: [int(v) for v in layer.seed_generator.state.numpy()]
-            for layer in _layers(model) if getattr(layer, "seed_generator", None) is not None}
-
-
-def set_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
-    for layer in _layers(model):
-        if layer.name in states:
-            layer.seed_generator.state.assign(np.asarray(states[layer.name], layer.seed_generator.state.dtype))
-
-
-class RunCheckpoint(keras.callbacks.Callback):
-    """After each epoch: the whole model (with optimizer state) and the callbacks' state, atomically."""
-
-    def __init__(self, folder: Path, early: keras.callbacks.EarlyStopping, plateau: keras.callbacks.ReduceLROnPlateau,
-                 state: dict | None):
-        super().__init__()
-        self.folder, self.early, self.plateau, self.state = folder, early, plateau, state
-
-    def on_train_begin(self, logs=None):
-        if self.state:  # callbacks reset themselves in on_train_begin; put back where the run stopped
-            self.early.wait, self.early.best = self.state["early_wait"], self.state["early_best"]
-            self.plateau.wait, self.plateau.best = self.state["plateau_wait"], self.state["plateau_best"]
-            self.plateau.cooldown_counter = self.state["plateau_cooldown"]
-            set_rng_states(self.model, self.state["rng"])
-
-    def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
-        best = self.state["best_val_loss"] if self.state else float("inf")
-        val = float(logs.get("val_loss", float("inf")))
-        if val < best:
-            best = val
-            save_checkpoint(self.model, self.folder / "best.keras")
-        self.state = {"epoch": epoch + 1, "best_val_loss": best, "early_wait": self.early.wait,
-                      "early_best": float(self.early.best), "plateau_wait": self.plateau.wait,
-                      "plateau_best": float(self.plateau.best), "plateau_cooldown": self.plateau.cooldown_counter,
-                      "rng": rng_states(self.model)}
-        save_checkpoint(self.model, self.folder / "last.keras", self.state)
-        with _writing(self.folder / "state.json"):
-            save_json(self.folder / "state.json", self.state)  # a readable copy
-
-    def on_train_end(self, logs=None):
-        if self.early.stopped_epoch > 0 and self.state:  # early stopping ends the run for good
-            self.state["finished"] = True
-            with _writing(self.folder / "state.json"):
-                save_json(self.folder / "state.json", self.state)
-
-
-def _damaged(path: Path, err: BaseException, remedy: str) -> InputError:
-    first = (str(err).strip().splitlines() or [""])[0] or type(err).__name__
-    return InputError(path, f"damaged ({type(err).__name__}: {first}): {remedy}")
-
-
-STATE_KEYS = ("epoch", "best_val_loss", "early_wait", "early_best", "plateau_wait", "plateau_best",
-              "plateau_cooldown", "rng")
-
-
-def checkpoint_state(ckpt: Path) -> dict | None:
-    """The state of the epoch ``last.keras`` holds, read from inside it.
-
-    A kill between renaming a new ``last.keras`` into place and rewriting ``state.json`` would otherwise pair
-    epoch k+1's weights with epoch k's state, and the resumed run would train that epoch twice. Checkpoints
-    written before the state moved inside keep it in ``state.json`` alone; "finished" is only ever there.
-    A damaged checkpoint or state is refused saying how to go on, before anything in the run is rewritten.
-    """
-    last, copy = ckpt / "last.keras", ckpt / "state.json"
-    saved = None
-    if copy.is_file():
-        try:
-            saved = json.loads(copy.read_text())
-            if not isinstance(saved, dict):
-                raise ValueError("not a JSON object")
-        except ValueError as err:  # invalid JSON or text
-            raise _damaged(copy, err, f"delete it to resume from {last.name} (a run that early stopping ended "
-                                      "then trains on), or restore it") from None
-    if not last.is_file():
-        return None
-    try:
-        with zipfile.ZipFile(last) as archive:
-            state = json.loads(archive.read(STATE_MEMBER)) if STATE_MEMBER in archive.namelist() else saved
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:  # a truncated or garbled archive
-        raise _damaged(last, err, "delete it to restart the run from scratch, or restore it") from None
-    if not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
-        raise _damaged(last if saved is not state else copy, ValueError("no epoch count in its resume state"),
-                       "delete checkpoints/last.keras to restart the run from scratch, or restore it")
-    if saved and saved.get("finished") and saved.get("epoch") == state["epoch"]:
-        state["finished"] = True
-    return state
-
-
-def _load_checkpoint(path: Path, remedy: str) -> keras.Model:
-    """A checkpoint loaded in full (weights, optimizer): a damaged one is refused naming it and the remedy."""
-    if not path.is_file():
-        raise InputError(path, f"missing: {remedy}")
-    try:
-        return keras.saving.load_model(path, safe_mode=True)
-    except Exception as err:  # noqa: BLE001 - Keras and h5py raise many kinds on a damaged archive
-        raise _damaged(path, err, remedy) from None
-
-
-def _loads(path: Path) -> bool:
-    try:
-        keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception:  # noqa: BLE001 - whatever is wrong with it, it has to be rebuilt
-        return False
-    return True
-
-
-@contextlib.contextmanager
-def _writing(path: Path):
-    """A write that fails names the file it was writing: a full disk fails part-way, with an error that
-    names no file or only the temporary one, which is gone by now."""
-    try:
-        yield
-    except OSError as err:
-        problem = err.strerror or str(err) or "write failed (is the disk full?)"
-        raise OSError(err.errno, problem, os.fspath(path)) from None
-
-
-def save_checkpoint(model: keras.Model, path: Path, state: dict | None = None) -> None:
-    """``model`` (with its optimizer) to ``path`` atomically, with ``state`` inside the archive."""
-    with _writing(path), atomic_path(path) as tmp:
-        model.save(tmp)
-        if state is not None:
-            with zipfile.ZipFile(tmp, "a") as archive:  # the state travels in the same rename as the weights
-                archive.writestr(STATE_MEMBER, dump_json(state))
-
-
 def _synchronise_batch_norm(model: keras.Model, on: bool) -> None:
-    for layer in _layers(model):
+    for layer in all_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.synchronized = on
 
@@ -257,7 +117,7 @@ def _trim_history(path: Path, epochs: int) -> None:
     kept = [row for row in rows if (e := epoch(row)) is not None and e < epochs]
     if len(kept) == len(rows):
         return
-    with _writing(path), atomic_path(path) as tmp:
+    with atomic_path(path) as tmp:
         tmp.write_text(header + "".join(kept) if epochs else "")
 
 
@@ -267,7 +127,7 @@ def _record_warnings(run: Path, warnings: list[str]) -> None:
         print(f"warning: {line}", file=sys.stderr)
     path = run / WARNINGS_FILE
     if warnings:
-        with _writing(path), atomic_path(path) as tmp:
+        with atomic_path(path) as tmp:
             tmp.write_text("".join(f"{line}\n" for line in warnings))
     elif path.is_file():
         path.unlink()
@@ -321,8 +181,7 @@ def _prepare(cfg: TrainConfig, run: Path, epochs_done: int, warnings: list[str])
         remove_stale_temporaries(folder)  # what a killed run of this folder was writing
     saved = run / "config.json"
     if not saved.is_file() or config_io.load(TrainConfig, saved) != cfg:  # new, or moved: where it is now
-        with _writing(saved):
-            config_io.save(cfg, saved)
+        config_io.save(cfg, saved)
     ckpt.mkdir(exist_ok=True)
     _trim_history(run / "history.csv", epochs_done)
     _record_warnings(run, warnings)
@@ -334,18 +193,16 @@ def _finish(cfg: TrainConfig, run: Path) -> None:
     if not best_path.is_file():
         raise InputError(best_path, "missing: no epoch had a finite validation loss, so there is no best model "
                                     "(the training diverged: try a lower learning_rate)")
-    best = _load_checkpoint(best_path, "restore it, or delete the run folder to train again")
+    best = load_checkpoint(best_path, "restore it, or delete the run folder to train again")
     _synchronise_batch_norm(best, False)  # the model users get loads on any backend (JAX refuses it)
-    with _writing(run / "model.keras"), atomic_path(run / "model.keras") as tmp:
+    with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
-    with _writing(run / "model_config.json"):
-        config_io.save(cfg.model, run / "model_config.json")
-    with _writing(run / CARD_FILE):  # what a separator reads
-        save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)
+    config_io.save(cfg.model, run / "model_config.json")
+    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)
 
 
 def _outputs_complete(run: Path) -> bool:
-    return (run / "model_config.json").is_file() and (run / CARD_FILE).is_file() and _loads(run / "model.keras")
+    return (run / "model_config.json").is_file() and (run / CARD_FILE).is_file() and model_loads(run / "model.keras")
 
 
 def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, verbose: int, extra: list) -> Path:
@@ -360,7 +217,7 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
         # Trained, but model.keras is missing or damaged (killed while writing the outputs, or damaged
         # since): it is the best checkpoint's model, so it is made again from there.
         best_path = ckpt / "best.keras"
-        if not _loads(best_path):
+        if not model_loads(best_path):
             problem = "missing" if not (run / "model.keras").is_file() else "damaged (it does not load as a model)"
             raise InputError(run / "model.keras", f"{problem}, and {best_path} cannot rebuild it (missing or "
                                                   "damaged): restore either, or delete the run folder to train "
@@ -371,12 +228,12 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
         return run
     missing = [key for key in STATE_KEYS if key not in state] if state else []
     if missing:  # resuming reads every one of them
-        raise _damaged(ckpt / "last.keras", ValueError(f"its resume state lacks {missing}"),
+        raise damaged(ckpt / "last.keras", ValueError(f"its resume state lacks {missing}"),
                        "delete it to restart the run from scratch, or restore it")
     remedy = f"restore it, or delete {ckpt} to restart the run from scratch"
     if state and math.isfinite(state["best_val_loss"]):  # the end of the run reads it
-        _load_checkpoint(ckpt / "best.keras", remedy)
-    last = _load_checkpoint(ckpt / "last.keras", "delete it to restart the run from scratch, or restore it") \
+        load_checkpoint(ckpt / "best.keras", remedy)
+    last = load_checkpoint(ckpt / "last.keras", "delete it to restart the run from scratch, or restore it") \
         if state else None
     _prepare(cfg, run, state["epoch"] if state else 0, warnings)
     keras.utils.set_random_seed(cfg.seed)
