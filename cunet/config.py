@@ -89,4 +89,5 @@ def load(cls, path: str | Path):
     data = load_json(path)
     if not isinstance(data, dict) or data.get("type") != cls.__name__ or not isinstance(data.get("values"), dict):
         raise InputError(path, f"not a saved {cls.__name__} config")
-    return from_dict(cls, data["values"], path)
+    # A field added later is read, for files saved before it, as what those runs did (not its new default).
+    return from_dict(cls, {**getattr(cls, "SAVED_BEFORE", {}), **data["values"]}, path)

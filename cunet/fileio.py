@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import errno
 import os
+import re
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -14,17 +17,32 @@ import numpy as np
 from .errors import InputError
 
 
-TEMP_MARK = ".tmp-"  # in every temporary name, before the writing process's id
+DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+TEMP_MARK = ".tmp-"  # in every temporary name, before the writer's host and process id
 
 
 def umask() -> int:
-    mask = os.umask(0o022)
+    """The process's umask, read without setting it (setting it, even for an instant, would give a file
+    another thread creates meanwhile the wrong mode)."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # no /proc: the only other way to learn it
     os.umask(mask)
     return mask
 
 
-def _temporary_prefix(name: str) -> str:
-    return f".{name}{TEMP_MARK}{os.getpid()}-"
+def host() -> str:
+    """This machine's name as it goes into file names (letters and digits only)."""
+    return re.sub(r"[^A-Za-z0-9]", "", socket.gethostname()) or "host"
+
+
+def temporary_prefix(name: str, pid: int | None = None) -> str:
+    """The start of every temporary name for ``name``: hidden, and tagged with the host and process that
+    write it, so that shards writing one shared store from several machines never take each other's work
+    for a dead writer's."""
+    return f".{name}{TEMP_MARK}{host()}_{os.getpid() if pid is None else pid}-"
 
 
 @contextlib.contextmanager
@@ -37,14 +55,15 @@ def atomic_path(path: str | os.PathLike):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path.stem), suffix=path.suffix, dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(path.stem), suffix=path.suffix, dir=path.parent)
     os.fchmod(fd, 0o666 & ~umask())
     os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
     except OSError as err:
-        if err.filename is not None and os.fsdecode(err.filename) != tmp:
+        ours = err.filename is None and (err.errno in DISK_FULL or "requested and" in str(err))
+        if not (ours or err.filename is not None and os.fsdecode(err.filename) == tmp):
             raise
         # A write that fails part-way (a full disk) names no file, or the temporary one, gone by now, and
         # numpy's says only "N requested and M written": name the file being written and the likely cause.
@@ -58,23 +77,33 @@ def atomic_path(path: str | os.PathLike):
 def temporary_dir(parent: str | os.PathLike, name: str = "cunet") -> Path:
     """A new hidden folder in ``parent`` with a plain folder's mode (0777 less the umask) and the
     writer's process id in its name."""
-    tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(name), dir=parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(name), dir=parent))
     os.chmod(tmp, 0o777 & ~umask())
     return tmp
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike):
-    """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block succeeds."""
+def atomic_dir(path: str | os.PathLike, clean_stale: bool = False):
+    """Yield a temporary folder next to ``path``; rename it onto ``path`` only if the block succeeds.
+
+    An older ``path`` is first renamed aside (itself a temporary), so that a kill at any moment leaves the
+    old folder or the new one in place, never neither. ``clean_stale`` first removes a killed writer's
+    temporaries of this same folder (a listing of the parent: for folders written once per command).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(path.parent, path.name)  # a killed writer's attempt at this same folder
+    if clean_stale:
+        remove_stale_temporaries(path.parent, path.name)
     tmp = temporary_dir(path.parent, path.name)
     try:
         yield tmp
         if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+            old = temporary_dir(path.parent, path.name)
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
@@ -98,12 +127,12 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
     removed = []
     if not folder.is_dir():
         return removed
-    prefix = "." if name is None else f".{name}{TEMP_MARK}"
+    prefix, here = ("." if name is None else f".{name}{TEMP_MARK}"), host()
     for entry in folder.iterdir():
         if not entry.name.startswith(prefix) or TEMP_MARK not in entry.name:
             continue
-        pid = entry.name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        writer, _, pid = entry.name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0].rpartition("_")
+        if writer != here or not pid.isdigit() or _alive(int(pid)):  # another machine's, or still at work
             continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry, ignore_errors=True)

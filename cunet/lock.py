@@ -13,14 +13,18 @@ import os
 from pathlib import Path
 
 from .errors import InputError
+from .fileio import host
 
 LOCK_FILE = ".cunet.lock"
 
 
 def _holder(fd: int) -> str:
+    """"N", or "N on host H" for a writer on another machine sharing the folder."""
     os.lseek(fd, 0, os.SEEK_SET)
-    text = os.read(fd, 64).decode("ascii", "replace").strip()
-    return text if text.isdigit() else "unknown"
+    pid, _, where = os.read(fd, 256).decode("ascii", "replace").strip().partition(" ")
+    if not pid.isdigit():
+        return "unknown"
+    return pid if where in ("", host()) else f"{pid} on host {where}"
 
 
 def _take(path: Path, exclusive: bool, folder: Path) -> int:
@@ -31,8 +35,12 @@ def _take(path: Path, exclusive: bool, folder: Path) -> int:
         holder = _holder(fd)
         os.close(fd)
         raise InputError(folder, f"in use by process {holder}") from None
-    os.ftruncate(fd, 0)  # shared holders too: a whole-folder writer they block then names one of them
-    os.write(fd, str(os.getpid()).encode())
+    try:  # shared holders too: a whole-folder writer they block then names one of them
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()} {host()}".encode())
+    except OSError:  # a full disk: the lock must not stay held by a descriptor nobody will close
+        os.close(fd)
+        raise
     return fd
 
 

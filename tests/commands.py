@@ -64,6 +64,11 @@ def run_command(module: str, *args, cwd=None, file_limit: int | None = None, uma
     return Result(done.returncode, done.stdout, done.stderr)
 
 
+def dead_pid() -> int:
+    """A process id no process can have (above the kernel's largest): a killed writer's, for certain."""
+    return int(Path("/proc/sys/kernel/pid_max").read_text()) + 1
+
+
 def hidden_leftovers(folder: Path) -> list[Path]:
     """Temporary files or folders a write left behind (every temporary name is hidden)."""
     return [p for p in Path(folder).rglob(".*") if not p.name.startswith(".cunet.lock")]

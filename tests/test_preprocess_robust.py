@@ -325,14 +325,16 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
     root = make_singing(tmp_path / "s")
     out = tmp_path / "store"
     assert in_process(capsys, *singing_args(root, out)).code == 0
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
-                          text=True).stdout.strip()
+    from commands import dead_pid
+    from cunet.fileio import temporary_prefix
+
+    dead = dead_pid()
     places = [out, out / "indexes", out / "tracks", out / "accompaniment/unbalanced_train/Drum"]
-    left = [p / f".x.tmp-{dead}-abc" for p in places]
+    left = [p / f"{temporary_prefix('x', dead)}abc" for p in places]
     for p in left:
         p.mkdir()
-    (out / f".manifest.tmp-{dead}-abc.json").write_text("{")
-    live = out / "tracks" / f".y.tmp-{os.getpid()}-abc"  # another writer, still at work
+    (out / f"{temporary_prefix('manifest', dead)}abc.json").write_text("{")
+    live = out / "tracks" / f"{temporary_prefix('y')}abc"  # another writer, still at work
     live.mkdir()
     (out / "tracks/sing_a/track.json").unlink()  # one clip to redo, so the run writes again
     assert in_process(capsys, *singing_args(root, out)).code == 0

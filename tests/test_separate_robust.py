@@ -152,8 +152,10 @@ def test_a_separation_killed_outright_leaves_temporaries_the_next_run_removes(ga
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     stale = [p for p in out.iterdir() if p.name.startswith(".")]
-    assert stale and all(f".tmp-{proc.pid}-" in p.name for p in stale), stale  # what SIGKILL leaves behind
-    live = out / f".cunet.tmp-{os.getpid()}-live"  # a writer still running (this process): never removed
+    from cunet.fileio import TEMP_MARK, host, temporary_prefix
+
+    assert stale and all(f"{TEMP_MARK}{host()}_{proc.pid}-" in p.name for p in stale), stale  # SIGKILL's leftovers
+    live = out / f"{temporary_prefix('cunet')}live"  # a writer still running (this process): never removed
     live.mkdir()
     assert main([str(gain_run), str(_wav(tmp_path / "b.wav")), "-o", str(out), "--quiet"]) == 0
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [live.name]
@@ -292,19 +294,20 @@ def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
     """results and export write their folder whole beside itself: a run killed there leaves a hidden
     temporary folder, which the next write of the same folder removes (a live writer's, or another
     folder's, stays)."""
-    import subprocess
-    import sys
+    from commands import dead_pid
+    from cunet.fileio import TEMP_MARK, atomic_dir, temporary_prefix
 
-    from cunet.fileio import TEMP_MARK, atomic_dir
-
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    pid = int(dead.stdout)
-    left = tmp_path / f".results{TEMP_MARK}{pid}-abc"
-    other = tmp_path / f".export{TEMP_MARK}{pid}-abc"
-    live = tmp_path / f".results{TEMP_MARK}{os.getpid()}-xyz"
-    for folder in (left, other, live):
+    pid = dead_pid()
+    left = tmp_path / f"{temporary_prefix('results', pid)}abc"
+    other = tmp_path / f"{temporary_prefix('export', pid)}abc"
+    live = tmp_path / f"{temporary_prefix('results')}xyz"
+    elsewhere = tmp_path / f".results{TEMP_MARK}anotherhost_{pid}-abc"  # a shard on another machine: its pid
+    for folder in (left, other, live, elsewhere):                       # means nothing here
         (folder / "listen").mkdir(parents=True)
-    with atomic_dir(tmp_path / "results") as tmp:
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "summary.md").write_text("old\n")
+    with atomic_dir(tmp_path / "results", clean_stale=True) as tmp:
         (tmp / "summary.md").write_text("done\n")
-    assert not left.exists() and other.exists() and live.exists()
+    assert not left.exists() and other.exists() and live.exists() and elsewhere.exists()
     assert (tmp_path / "results" / "summary.md").read_text() == "done\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, live.name, elsewhere.name, "results"])

@@ -283,3 +283,18 @@ def test_mixed_precision_trains_and_keeps_float32_outputs(tiny_stores, tmp_path,
     assert np.isfinite(float(rows[1].split(",")[-1]))  # val_loss
     if precision == "float16":  # float16 gradients need loss scaling, which compile adds
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+
+
+def test_a_config_saved_before_mixture_level_resumes_with_the_slots_rule(tmp_path):
+    """Run folders from before the peak rule trained over the mixture slots: reading their config.json as
+    the new default would switch a resumed run's inputs under its checkpoint."""
+    from cunet.fileio import load_json, save_json
+
+    cfg = TrainConfig(model=keras_free_ynet_config("none"))
+    config_io.save(cfg, tmp_path / "config.json")
+    assert config_io.load(TrainConfig, tmp_path / "config.json").mixture_level == "peak"
+    old = load_json(tmp_path / "config.json")
+    del old["values"]["mixture_level"]
+    save_json(tmp_path / "config.json", old)
+    loaded = config_io.load(TrainConfig, tmp_path / "config.json")
+    assert loaded.mixture_level == "slots" and loaded.loss_sources == 3.0

@@ -21,7 +21,8 @@ from cunet.errors import InputError
 from cunet.train.__main__ import main as train_main
 from cunet.train.config import TrainConfig
 
-from commands import Result, hidden_leftovers, modes, run_command
+from commands import Result, dead_pid, hidden_leftovers, modes, run_command
+from cunet.fileio import temporary_prefix
 from conftest import copy_tree, make_musdb
 
 RUNS = pytest.mark.xdist_group("train_robust_runs")  # the tests sharing finished_run and partial_run
@@ -49,11 +50,6 @@ def snapshot(folder) -> dict:
     """Every file's bytes and modification time below ``folder`` (the lock file aside)."""
     return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
             if p.is_file() and not p.name.startswith(".cunet.lock")}
-
-
-def dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    return int(done.stdout)
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):
@@ -99,7 +95,7 @@ def wait_for_lock(proc, run, timeout=240):
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, proc.returncode
-        if lock.is_file() and lock.read_text().strip() == str(proc.pid):
+        if lock.is_file() and lock.read_text().split()[:1] == [str(proc.pid)]:
             return
         time.sleep(0.05)
     raise AssertionError("the training never took the lock")
@@ -341,10 +337,11 @@ def test_finished_run_with_a_damaged_model_is_rebuilt_or_refused(tiny_stores, fi
 def test_moved_run_folder_resumes_and_stale_temporaries_go(tiny_stores, partial_run, tmp_path, capsys):
     run = copy_tree(partial_run, tmp_path / "elsewhere" / "moved")
     pid = dead_pid()
-    stale = [run / f".config.tmp-{pid}-x1.json", run / "checkpoints" / f".last.tmp-{pid}-x2.keras"]
+    stale = [run / f"{temporary_prefix('config', pid)}x1.json",
+             run / "checkpoints" / f"{temporary_prefix('last', pid)}x2.keras"]
     for path in stale:
         path.write_bytes(b"half")
-    live = run / "checkpoints" / f".best.tmp-{os.getpid()}-x3.keras"  # a live writer's: kept
+    live = run / "checkpoints" / f"{temporary_prefix('best')}x3.keras"  # a live writer's: kept
     live.write_bytes(b"busy")
     assert config_io.load(TrainConfig, run / "config.json").run_dir == str(partial_run)
     result = in_process(capsys, music_args(tiny_stores / "musdb", run, 2))

@@ -54,7 +54,7 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
             raise unwritable(out, OSError(f"TensorFlow: {complaint}; is the disk full?")) from None
 
     specs = signature(None)
-    with writing(out), atomic_dir(out) as tmp:
+    with writing(out), atomic_dir(out, clean_stale=True) as tmp:
         write_saved_model(tmp / "saved_model", specs)
         # TFLite gets batch 1: with a free batch dimension its converter mis-sizes the Y-Net's tensors. That
         # model is written inside the folder being made, so that a full disk is reported against it and a

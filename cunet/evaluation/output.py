@@ -20,7 +20,7 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) ->
     check_out(out)  # again: the folder may have changed while the models were scored
     frame, summary = summarise(rows)
     table = markdown(summary)
-    with writing(out), atomic_dir(out) as tmp:
+    with writing(out), atomic_dir(out, clean_stale=True) as tmp:
         frame.to_csv(tmp / "per_track.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(table)

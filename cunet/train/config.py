@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import ClassVar
 from pathlib import Path
 
 from ..datasets.musdb import SOURCES
@@ -44,6 +45,9 @@ class TrainConfig:
     # computes from any user's file; "slots" divides by the number of mixture slots, as the original did,
     # which only matches mixtures built at the training level.
     mixture_level: str = "peak"
+    # What a config.json saved before a field existed meant by it (config.load reads it so): a run trained
+    # over the mixture slots must resume so, not switch rules under its checkpoint.
+    SAVED_BEFORE: ClassVar[dict] = {"mixture_level": "slots"}
     mixed_precision: str = "none"  # none, float16 or bfloat16 compute (variables and losses stay float32)
     strategy: str = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
 
