@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from .errors import InputError
-from .fileio import host
+from .fileio import TEMP_MARK, host
 
 LOCK_FILE = ".cunet.lock"
 
@@ -42,6 +42,11 @@ def _take(path: Path, exclusive: bool, folder: Path) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def is_bookkeeping(name: str) -> bool:
+    """A lock file, or a writer's hidden temporary: what a folder holds before (or besides) its contents."""
+    return name.startswith(LOCK_FILE) or (name.startswith(".") and TEMP_MARK in name)
 
 
 @contextlib.contextmanager

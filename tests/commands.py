@@ -44,7 +44,7 @@ class Result:
         return line[-1]
 
 
-def run_command(module: str, *args, cwd=None, file_limit: int | None = None, umask: int | None = None,
+def run_module(module: str, *args, cwd=None, file_limit: int | None = None, umask: int | None = None,
                 unprivileged: bool = False, timeout: float = 600, env: dict | None = None) -> Result:
     """``python -m module args`` in a new process; ``file_limit`` bytes per file (a disk that fills up),
     ``unprivileged``: file modes apply even to root."""

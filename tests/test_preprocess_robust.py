@@ -19,7 +19,7 @@ from cunet import audio
 from cunet.datasets.store import Store
 from cunet.preprocess.__main__ import main
 
-from commands import Result, hidden_leftovers, modes, run_command
+from commands import Result, hidden_leftovers, modes, run_module
 
 MUSIC_RATE = 16000  # not the store's 8192 Hz, so the resampling path is the one tested
 STEMS = ("mixture", "vocals", "drums", "bass", "other")
@@ -211,7 +211,7 @@ def test_an_unreadable_file_is_named(tmp_path, layout):
         root = make_singing(tmp_path / "s")
         bad, args = root / "val_seen/frames/English/Female/sing_b.npy", singing_args(root, out)
     bad.chmod(0)
-    run_command("cunet.preprocess", *args, unprivileged=True).refused(bad, "ermission denied")
+    run_module("cunet.preprocess", *args, unprivileged=True).refused(bad, "ermission denied")
     assert not out.exists()
 
 
@@ -244,11 +244,11 @@ def test_a_full_disk_names_the_file_leaves_whole_tracks_and_a_rerun_completes(tm
         # sing_a's frames (1 s: 0.9 MB) fit, sing_b's (2 s: 1.8 MB) do not.
         args, limit = singing_args(make_singing(tmp_path / "s"), out), 1_200_000
         done, failed = "tracks/sing_a", "tracks/sing_b/frames.npy"
-    line = run_command("cunet.preprocess", *args, file_limit=limit).refused(out / failed)
+    line = run_module("cunet.preprocess", *args, file_limit=limit).refused(out / failed)
     assert "too large" in line or "is the disk full" in line, line
     assert_nothing_half_written(out)
     assert (out / done / "track.json").is_file() and not (out / failed).parent.exists()
-    result = run_command("cunet.preprocess", *args)
+    result = run_module("cunet.preprocess", *args)
     assert result.code == 0, result.err
     assert len(Store(out).tracks) == (3 if layout == "musdb" else 2) and leftovers(out) == []
 
@@ -290,16 +290,16 @@ def test_one_writer_a_time_and_a_killed_writer_leaves_nothing_behind(tmp_path):
     args = music_args(root, out)
     holder = hold(args)
     try:
-        run_command("cunet.preprocess", *args).refused(out, f"in use by process {holder.pid}")
-        run_command("cunet.preprocess", *args, "--shard", "1/2").refused(out, f"in use by process {holder.pid}")
+        run_module("cunet.preprocess", *args).refused(out, f"in use by process {holder.pid}")
+        run_module("cunet.preprocess", *args, "--shard", "1/2").refused(out, f"in use by process {holder.pid}")
         # the embedded dataset's default run, whose music store is this one, stops before generating anything
-        run_command("cunet.preprocess", "--root", tmp_path / "gen", "--out", tmp_path, "--size", "tiny",
+        run_module("cunet.preprocess", "--root", tmp_path / "gen", "--out", tmp_path, "--size", "tiny",
                     "--quiet").refused(out, f"in use by process {holder.pid}")
         assert not (tmp_path / "gen").exists()
     finally:
         kill(holder)
     assert leftovers(out), "the killed run should have left its temporary track folder"
-    result = run_command("cunet.preprocess", *args)
+    result = run_module("cunet.preprocess", *args)
     assert result.code == 0, result.err
     assert leftovers(out) == [] and len(manifest(out)["tracks"]) == 3
 
@@ -309,14 +309,14 @@ def test_shards_write_one_store_together(tmp_path):
     args = music_args(root, out)
     holder = hold([*args, "--shard", "0/2"])  # tracks 0 and 2
     try:
-        other = run_command("cunet.preprocess", *args, "--shard", "1/2")  # track 1, meanwhile
+        other = run_module("cunet.preprocess", *args, "--shard", "1/2")  # track 1, meanwhile
         assert other.code == 0 and "not written yet" in other.out, other.err
         assert (out / "tracks/B_-_Two/track.json").is_file()
-        run_command("cunet.preprocess", *args, "--shard", "0/2").refused(out, f"in use by process {holder.pid}")
-        run_command("cunet.preprocess", *args).refused(out, "in use by process")
+        run_module("cunet.preprocess", *args, "--shard", "0/2").refused(out, f"in use by process {holder.pid}")
+        run_module("cunet.preprocess", *args).refused(out, "in use by process")
     finally:
         kill(holder)
-    result = run_command("cunet.preprocess", *args, "--shard", "0/2")
+    result = run_module("cunet.preprocess", *args, "--shard", "0/2")
     assert result.code == 0, result.err
     assert len(manifest(out)["tracks"]) == 3 and leftovers(out) == []
 
@@ -349,7 +349,7 @@ def test_store_modes_follow_the_umask(tmp_path, layout, mask):
     out = tmp_path / "store"
     args = (music_args(make_music(tmp_path / "m", MUSIC), out) if layout == "musdb"
             else singing_args(make_singing(tmp_path / "s"), out))
-    result = run_command("cunet.preprocess", *args, umask=mask)
+    result = run_module("cunet.preprocess", *args, umask=mask)
     assert result.code == 0, result.err
     found = modes(out)
     assert {m for p, m in found.items() if p.is_file()} == {0o666 & ~mask}

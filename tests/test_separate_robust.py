@@ -21,7 +21,7 @@ from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
 from cunet.separation.files import find_inputs
 
-from commands import hidden_leftovers, modes, run_command
+from commands import hidden_leftovers, modes, run_module
 from test_separate import GAINS, _save_run, _song, gain_run  # noqa: F401  (module fixture)
 
 TARGETS = ("bass", "drums", "other", "vocals")
@@ -114,7 +114,7 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(gain_run, tm
 def test_an_unreadable_input_is_named_and_nothing_is_written(gain_run, tmp_path):
     _wav(tmp_path / "in" / "a.wav")
     _wav(tmp_path / "in" / "b.wav").chmod(0)
-    result = run_command("cunet.separation", gain_run, tmp_path / "in", "-o", tmp_path / "out", "--quiet",
+    result = run_module("cunet.separation", gain_run, tmp_path / "in", "-o", tmp_path / "out", "--quiet",
                          unprivileged=True)
     result.refused(tmp_path / "in" / "b.wav")
     assert not (tmp_path / "out").exists()  # not even a.wav's stems: every input is read before writing
@@ -124,7 +124,7 @@ def test_a_full_disk_is_named_and_leaves_no_partial_stem(gain_run, tmp_path):
     _wav(tmp_path / "a.wav", 1.0)  # each float stem 350 kB: past the 100 kB limit part-way
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "earlier.txt").write_text("kept")
-    result = run_command("cunet.separation", gain_run, tmp_path / "a.wav", "-o", tmp_path / "out", "--quiet",
+    result = run_module("cunet.separation", gain_run, tmp_path / "a.wav", "-o", tmp_path / "out", "--quiet",
                          file_limit=100_000)
     line = result.refused(tmp_path / "out" / "a")
     assert "could not be written" in line and "disk" in line, line
@@ -250,7 +250,7 @@ def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scori
     assert (tmp_path / "taken").read_text() == "mine"
     assert _error_line(capsys.readouterr().err).startswith(f"error: {tmp_path / 'taken'}: is a file")
     (tmp_path / "locked").mkdir(mode=0o555)
-    result = run_command("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out",
+    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out",
                          tmp_path / "locked" / "results", unprivileged=True, timeout=120)
     assert "may not be written" in result.refused(tmp_path / "locked")
     assert not os.listdir(tmp_path / "locked")
@@ -258,7 +258,7 @@ def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scori
 
 @pytest.mark.parametrize("umask,file_mode,dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
 def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, dir_mode):
-    result = run_command("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
+    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
                          umask=umask, cwd=tmp_path)
     assert result.code == 0, result.err[-2000:]
     found = {tmp_path / "res": (tmp_path / "res").stat().st_mode & 0o777, **modes(tmp_path / "res")}
@@ -268,7 +268,7 @@ def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, 
 
 
 def test_results_on_a_full_disk_are_named_and_leave_nothing(scored_run, tmp_path):
-    result = run_command("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
+    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
                          file_limit=20_000, cwd=tmp_path)
     assert "could not be written" in result.refused(tmp_path / "res")
     assert os.listdir(tmp_path) == [] and not hidden_leftovers(tmp_path)
@@ -281,10 +281,10 @@ def test_export_refuses_unwritable_outputs_and_a_full_disk_leaves_nothing(gain_r
     assert export([str(gain_run), "-o", str(tmp_path / "taken")]) == 2
     assert f"error: {tmp_path / 'taken'}: is a file" in _error_line(capsys.readouterr().err)
     (tmp_path / "locked").mkdir(mode=0o555)
-    result = run_command("cunet.evaluation.export", gain_run, "-o", tmp_path / "locked" / "export",
+    result = run_module("cunet.evaluation.export", gain_run, "-o", tmp_path / "locked" / "export",
                          unprivileged=True, timeout=120)
     assert "may not be written" in result.refused(tmp_path / "locked")
-    result = run_command("cunet.evaluation.export", gain_run, "-o", tmp_path / "export", file_limit=4000)
+    result = run_module("cunet.evaluation.export", gain_run, "-o", tmp_path / "export", file_limit=4000)
     assert "could not be written" in result.refused(tmp_path / "export")
     assert sorted(os.listdir(tmp_path)) == ["locked", "taken"] and not hidden_leftovers(tmp_path)
     assert not os.listdir(tmp_path / "locked")

@@ -21,7 +21,7 @@ from cunet.errors import InputError
 from cunet.train.__main__ import main as train_main
 from cunet.train.config import TrainConfig
 
-from commands import Result, dead_pid, hidden_leftovers, modes, run_command
+from commands import Result, dead_pid, hidden_leftovers, modes, run_module
 from cunet.fileio import temporary_prefix
 from conftest import copy_tree, make_musdb
 
@@ -281,7 +281,7 @@ def test_run_dir_that_is_a_file_is_refused(tiny_stores, tmp_path, capsys):
 def test_full_disk_while_checkpointing_leaves_nothing_half_written(tiny_stores, tmp_path, capsys):
     run = tmp_path / "run"
     argv = music_args(tiny_stores / "musdb", run)
-    full = run_command("cunet.train", *argv, file_limit=1_000_000)  # the configs fit, a checkpoint does not
+    full = run_module("cunet.train", *argv, file_limit=1_000_000)  # the configs fit, a checkpoint does not
     line = full.refused(run / "checkpoints")
     assert "File too large" in line or "no space" in line
     assert not hidden_leftovers(run)
@@ -366,7 +366,7 @@ def test_tiny_ynet_g_trains(tiny_stores, tmp_path):
     """ST-GCN widths under 16 once killed the process (SIGSEGV in oneDNN's weight gradient of the strided
     1x1 residual convolution)."""
     run = tmp_path / "run"
-    done = run_command("cunet.train", "--model", "ynet", "--visual", "landmarks",
+    done = run_module("cunet.train", "--model", "ynet", "--visual", "landmarks",
                        "--set", "model.widths=[4,8,8,8]", "--set", "model.graph_widths=[4,4,4,4,4,4,4,4]",
                        "--epochs", "1", "--steps", "1", "--batch-size", "1", "--store", tiny_stores / "acappella",
                        "--run-dir", run, "--quiet")

@@ -12,9 +12,10 @@ from .. import audio
 from ..errors import InputError
 
 
-def printable(text: str) -> str:
+def printable(text: str | os.PathLike) -> str:
     """``text`` as it can be written to JSON and to any terminal: bytes of a file name that are not valid
     UTF-8 (which Python keeps as lone surrogates) become backslash escapes (``b'\\xff'`` -> ``\\xff``)."""
+    text = os.fspath(text)
     try:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # a surrogate that does not stand for a byte: escape it as it is

@@ -10,19 +10,14 @@ from .. import __version__, audio, config
 from ..datasets import acappella, musdb
 from ..datasets.checks import printable
 from ..errors import InputError
-from ..fileio import TEMP_MARK, load_json, save_json, save_npy
-from ..lock import LOCK_FILE, folder_lock
+from ..fileio import load_json, save_json, save_npy
+from ..lock import folder_lock, is_bookkeeping
 from . import indexes, singing, spectrogram, store
 from .config import PreprocessConfig
 
 
 def _identity(kind: str) -> dict:
     return {"format": store.FORMAT, "version": store.VERSION, "kind": kind}
-
-
-def _ours(name: str) -> bool:
-    """A lock file, or a temporary a killed run of ours left: what a store folder holds before its marker."""
-    return name.startswith(LOCK_FILE) or (name.startswith(".") and TEMP_MARK in name)
 
 
 def refuse_non_folder(out: Path) -> None:
@@ -41,7 +36,7 @@ def check_out(out: Path, kind: str) -> None:
             found = found if isinstance(found, dict) else {}
             raise InputError(out, f"holds a {found.get('kind')} store of format version {found.get('version')}; "
                                   f"this run writes a {kind} store of version {store.VERSION}: choose another --out")
-    elif out.is_dir() and any(not _ours(entry.name) for entry in out.iterdir()):
+    elif out.is_dir() and any(not is_bookkeeping(entry.name) for entry in out.iterdir()):
         raise InputError(out, "exists, is not empty and is not a cunet store: choose another --out")
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import sys
 import warnings
 from pathlib import Path
 
 from ..cli import run_command
+from ..datasets.checks import printable
 from ..errors import InputError
 from ..outputs import check_output_folder
 from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
@@ -85,18 +85,12 @@ def _separate(args) -> int:
         warnings.simplefilter("always", ClippingWarning)
         warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
         for path in inputs:
-            with tqdm(unit="sample", unit_scale=True, desc=_shown(path.name), disable=args.quiet,
+            with tqdm(unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet,
                       leave=False) as bar:
                 written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
             if not args.quiet:
-                print(f"{_shown(path)}: " + ", ".join(_shown(w) for w in written))
+                print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))
     return 0
-
-
-def _shown(path) -> str:
-    """A path as a terminal prints it: the bytes of a file name that are not UTF-8 as \\xNN escapes
-    (Python holds them as surrogates, which a UTF-8 stdout refuses to encode)."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ import tensorflow as tf
 from .. import config as config_io
 from ..datasets.store import Store
 from ..errors import InputError
-from ..fileio import TEMP_MARK, atomic_path, remove_stale_temporaries
-from ..lock import LOCK_FILE, folder_lock
+from ..fileio import atomic_path, remove_stale_temporaries
+from ..lock import LOCK_FILE, folder_lock, is_bookkeeping
 from . import data_loader
 from .checkpoints import (STATE_KEYS, RunCheckpoint, all_layers, checkpoint_state, damaged, load_checkpoint,
                           model_loads)
@@ -77,11 +77,6 @@ def run_folder(cfg: TrainConfig, place: Placement) -> Path:
     return cfg.run_path if place.chief else cfg.run_path.with_name(f"{cfg.run_path.name}.worker{place.worker}")
 
 
-def _ours(name: str) -> bool:
-    """The lock file, or a temporary a writer of ours left: what a run folder holds before its config."""
-    return name.startswith(LOCK_FILE) or (name.startswith(".") and TEMP_MARK in name)
-
-
 def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
     """The run folder's location is not part of a run: a folder moved elsewhere (or given by another path)
     resumes as the same run."""
@@ -98,7 +93,7 @@ def _check_run_folder(cfg: TrainConfig, run: Path) -> None:
         if not _same_run(config_io.load(TrainConfig, saved), cfg):
             raise InputError(saved, "this run folder holds a run with another config; choose another --run-dir "
                                     "(nothing was overwritten)")
-    elif run.is_dir() and any(not _ours(entry.name) for entry in run.iterdir()):
+    elif run.is_dir() and any(not is_bookkeeping(entry.name) for entry in run.iterdir()):
         raise InputError(run, "exists and is not a cunet run folder: choose another --run-dir")
 
 
@@ -158,9 +153,10 @@ def train(cfg: TrainConfig, verbose: int = 1, callbacks: list[keras.callbacks.Ca
     with folder_lock(run):
         _check_run_folder(cfg, run)  # again: another run may have claimed it meanwhile
         # The value check reads the whole store: under the lock, so that a second run into this folder is
-        # refused at once rather than after reading it too.
+        # refused at once rather than after reading it too; and not for a run that has nothing left to do.
         try:
-            store.check_values()
+            if not _done(cfg, run):
+                store.check_values()
         except InputError:
             if new:  # nothing of this run was written: the folder the lock made goes again
                 _remove_lock_only_folder(run)
@@ -199,6 +195,12 @@ def _finish(cfg: TrainConfig, run: Path) -> None:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
     save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)
+
+
+def _done(cfg: TrainConfig, run: Path) -> bool:
+    """Trained to the end, with every output in place: re-running the command has nothing to do."""
+    state = checkpoint_state(run / "checkpoints")
+    return bool(state and (state["epoch"] >= cfg.epochs or state.get("finished")) and _outputs_complete(run))
 
 
 def _outputs_complete(run: Path) -> bool:
