@@ -22,7 +22,7 @@ from cunet.train.__main__ import main as train_main
 from cunet.train.config import TrainConfig
 
 from commands import Result, dead_pid, hidden_leftovers, modes, run_module
-from cunet.fileio import temporary_prefix
+from cunet.fileio import TEMP_MARK, temporary_prefix
 from conftest import copy_tree, make_musdb
 
 RUNS = pytest.mark.xdist_group("train_robust_runs")  # the tests sharing finished_run and partial_run
@@ -283,6 +283,8 @@ def test_full_disk_while_checkpointing_leaves_nothing_half_written(tiny_stores, 
     argv = music_args(tiny_stores / "musdb", run)
     full = run_module("cunet.train", *argv, file_limit=1_000_000)  # the configs fit, a checkpoint does not
     line = full.refused(run / "checkpoints")
+    assert line.startswith(f"error: {run / 'checkpoints'}/") and TEMP_MARK not in line  # the final name
+    assert line.split(": ")[1].rsplit("/", 1)[1] in ("last.keras", "best.keras", "state.json")
     assert "File too large" in line or "no space" in line
     assert not hidden_leftovers(run)
     for name in ("checkpoints/last.keras", "checkpoints/best.keras", "model.keras"):

@@ -47,6 +47,7 @@ def writing(out: Path, kind: str, shard: tuple[int, int] | None = None):
     whole-store run excludes them. The kernel drops the lock however its holder dies."""
     check_out(out, kind)
     with folder_lock(out, part=None if shard is None else f"shard-{shard[0]}-of-{shard[1]}"):
+        check_out(out, kind)  # again: a run of another kind may have claimed the empty folder meanwhile
         if not (out / "store.json").is_file():
             save_json(out / "store.json", _identity(kind))
         yield
