@@ -21,7 +21,8 @@ from .errors import InputError
 WRITE_ERRORS = (OSError, sf.LibsndfileError)
 
 
-def check_output_folder(out: str | os.PathLike, option: str, beside: bool = False) -> None:
+def check_output_folder(out: str | os.PathLike, option: str, beside: bool = False,
+                        marker: str | None = None, kind: str = "") -> None:
     """Refuse, naming the path, an output folder that cannot be made or written into.
 
     Args:
@@ -29,6 +30,8 @@ def check_output_folder(out: str | os.PathLike, option: str, beside: bool = Fals
         option: the command-line option that names it, for the message (``-o``, ``--out``).
         beside: the folder is written whole beside itself (a temporary folder in its parent, then a rename),
             so its parent must be writable even when it exists.
+        marker: a file every folder of this ``kind`` holds: a non-empty folder without it is someone
+            else's, and is refused rather than replaced.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -41,6 +44,8 @@ def check_output_folder(out: str | os.PathLike, option: str, beside: bool = Fals
     if not os.access(into, os.W_OK | os.X_OK):
         raise InputError(into, f"may not be written into (permission denied), so the output folder {out} "
                                f"cannot be written: choose another {option} (nothing was written)")
+    if marker is not None and out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
+        raise InputError(out, f"exists and is not {kind}: choose another {option} (nothing was written)")
 
 
 def problem(err: BaseException) -> str:

@@ -311,3 +311,20 @@ def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
     assert not left.exists() and other.exists() and live.exists() and elsewhere.exists()
     assert (tmp_path / "results" / "summary.md").read_text() == "done\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, live.name, elsewhere.name, "results"])
+
+
+def test_results_and_export_never_replace_someone_elses_folder(scored_run, gain_run, tmp_path, capsys):
+    """Both write their folder whole and rename it into place, over an older one of theirs; a folder that
+    holds other files is refused before any work, and kept."""
+    from cunet.evaluation.export import main as export
+    from cunet.evaluation.results import main as results
+
+    theirs = tmp_path / "mine"
+    theirs.mkdir()
+    (theirs / "thesis.tex").write_text("keep")
+    assert results(["--runs", str(scored_run), *RESULTS, "--out", str(theirs)]) == 2
+    assert _error_line(capsys.readouterr().err) == (f"error: {theirs}: exists and is not a results folder: "
+                                                    "choose another --out (nothing was written)")
+    assert export([str(gain_run), "-o", str(theirs)]) == 2
+    assert "exists and is not a cunet export folder" in _error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in theirs.iterdir()) == ["thesis.tex"]

@@ -80,9 +80,8 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
 def check_out(out: Path) -> None:
     """Refuse an output that cannot become an export folder: a file, another kind of folder, a place that
     may not be written into."""
-    check_output_folder(out, "-o", beside=True)  # written whole beside itself, then renamed
-    if out.is_dir() and any(out.iterdir()) and not (out / "signature.json").is_file():
-        raise InputError(out, "exists and is not a cunet export folder: choose another output")
+    # written whole beside itself, then renamed
+    check_output_folder(out, "-o", beside=True, marker="signature.json", kind="a cunet export folder")
 
 
 def main(argv: list[str] | None = None) -> int:

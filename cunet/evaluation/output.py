@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import config as config_io
-from ..errors import InputError
 from ..fileio import atomic_dir
 from ..outputs import check_output_folder, writing
 from .report import slug
@@ -36,7 +35,5 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) ->
 def check_out(out: str | Path) -> None:
     """Refuse an ``--out`` that cannot become a results folder: a file, another kind of folder, a place
     that may not be written into. Checked before scoring, which takes minutes, and again before writing."""
-    out = Path(out)
-    check_output_folder(out, "--out", beside=True)  # written whole beside itself, then renamed
-    if out.is_dir() and any(out.iterdir()) and not (out / "results_config.json").is_file():
-        raise InputError(out, "exists and is not a results folder: choose another --out (nothing was written)")
+    # written whole beside itself, then renamed
+    check_output_folder(out, "--out", beside=True, marker="results_config.json", kind="a results folder")
