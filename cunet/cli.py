@@ -8,12 +8,12 @@ anything else, said to be unexpected, with the traceback only when ``CUNET_TRACE
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import traceback
 from typing import Callable
 
+from . import outputs
 from .errors import InputError
 
 TRACEBACK_ENV = "CUNET_TRACEBACK"
@@ -24,7 +24,7 @@ def describe(err: BaseException) -> str:
     if isinstance(err, InputError):
         return str(err)
     if isinstance(err, OSError):
-        problem = "no space left on device" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        problem = outputs.problem(err)  # the one wording of the operating system's refusals
         names = [os.fsdecode(n) for n in (err.filename, err.filename2) if n is not None]
         return f"{' -> '.join(names)}: {problem}" if names else problem
     if isinstance(err, ValueError):

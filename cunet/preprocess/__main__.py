@@ -19,7 +19,8 @@ from ..cli import run_command
 from ..config import apply_overrides, parse_override
 from ..datasets import synthetic
 from ..datasets.checks import printable
-from .build import music_store, refuse_non_folder, singing_store, writing
+from ..outputs import check_output_folder
+from .build import music_store, singing_store, writing
 from .config import DATASETS, PreprocessConfig
 from .store import parse_shard
 
@@ -62,7 +63,7 @@ def run(args) -> list[Path | None]:
     common = {"workers": max(1, args.jobs), "shard": shard, "progress": progress}
     if cfg.dataset == "synthetic":
         root = Path(cfg.root or "cunet_data/synthetic")
-        refuse_non_folder(out)
+        check_output_folder(out, "--out")
         with contextlib.ExitStack() as held:
             # Both stores are held before the dataset is generated: a second run stops at once instead of
             # generating the same dataset beside the first and replacing it under its feet.

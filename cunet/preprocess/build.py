@@ -12,6 +12,7 @@ from ..datasets.checks import printable
 from ..errors import InputError
 from ..fileio import load_json, save_json, save_npy
 from ..lock import folder_lock, is_bookkeeping
+from ..outputs import check_output_folder
 from . import indexes, singing, spectrogram, store
 from .config import PreprocessConfig
 
@@ -20,15 +21,10 @@ def _identity(kind: str) -> dict:
     return {"format": store.FORMAT, "version": store.VERSION, "kind": kind}
 
 
-def refuse_non_folder(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(out, "exists and is not a folder: --out names the folder to write the store in")
-
-
 def check_out(out: Path, kind: str) -> None:
     """Refuse, before anything is written there, an ``out`` that is a file, a folder holding anything but
     a cunet store, or a store of another kind or version."""
-    refuse_non_folder(out)
+    check_output_folder(out, "--out")
     marker = out / "store.json"
     if marker.is_file():
         found = load_json(marker)

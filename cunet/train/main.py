@@ -30,6 +30,7 @@ from ..datasets.store import Store
 from ..errors import InputError
 from ..fileio import atomic_path, remove_stale_temporaries
 from ..lock import LOCK_FILE, folder_lock, is_bookkeeping
+from ..outputs import check_output_folder
 from . import data_loader
 from .checkpoints import (STATE_KEYS, RunCheckpoint, all_layers, checkpoint_state, damaged, load_checkpoint,
                           model_loads)
@@ -86,8 +87,7 @@ def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
 def _check_run_folder(cfg: TrainConfig, run: Path) -> None:
     """Refuse (reading only) a ``run`` that cannot hold this run: a file, a folder holding another config,
     a folder that is not a run folder."""
-    if run.exists() and not run.is_dir():
-        raise InputError(run, "exists and is not a folder: --run-dir names the run's folder (choose another)")
+    check_output_folder(run, "--run-dir")
     saved = run / "config.json"
     if saved.is_file():
         if not _same_run(config_io.load(TrainConfig, saved), cfg):
