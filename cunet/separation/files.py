@@ -30,6 +30,7 @@ from .separator import Separator
 from .streaming import Source
 from .visual import load_visual
 
+STAGING = "cunet"  # the name of the hidden folder stems are written in before they are renamed into place
 CLIP_MODES = ("rescale", "clamp", "none")
 TEMPLATE_KEYS = {"name", "target"}
 
@@ -188,9 +189,10 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
     visual, visual_name = visual_input(separator, path)
     made = [d for d in [out, *out.parents][::-1] if not d.exists()]  # folders this call creates
     out.mkdir(parents=True, exist_ok=True)
-    for folder in dict.fromkeys([out, *(n.parent for n in names)]):
-        remove_stale_temporaries(folder)  # what separations killed outright left here
-    tmp = temporary_dir(out)  # hidden, with this process's id: the next run tells whether it is stale
+    # Stems are only ever staged in one hidden folder of ``out`` (then renamed into place): what separations
+    # killed outright left is there, nowhere else.
+    remove_stale_temporaries(out, STAGING)
+    tmp = temporary_dir(out, STAGING)  # hidden, with this process's id: the next run tells whether it is stale
     try:
         with audio.opened(path) as (readable, meta):
             source = Source.from_file(readable, meta, name=path)
