@@ -69,7 +69,7 @@ BUDGETS = {
     # the ST-GCN, which at full width cost twice the audio network's time. The Y-Nets get the most of the hour:
     # the landmarks model's two-singer lead over audio only grew with examples (+2.2 dB at 1600, +3.4 at
     # 2816, +4.5 at 5632).
-    "small": Budget("default", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
+    "small": Budget("bench", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
                                          "--set", "model.first_filters=8"),
                     ("--epochs", "160", "--steps", "16", "--batch-size", "4",
                      "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"),
