@@ -22,7 +22,7 @@ from cunet.train.__main__ import main as train_main
 from cunet.train.config import TrainConfig
 
 from commands import Result, dead_pid, hidden_leftovers, modes, run_module
-from cunet.fileio import TEMP_MARK, temporary_prefix
+from cunet.fileio import TEMP_MARK, temporary_dir, temporary_prefix
 from conftest import copy_tree, make_musdb
 
 RUNS = pytest.mark.xdist_group("train_robust_runs")  # the tests sharing finished_run and partial_run
@@ -343,8 +343,7 @@ def test_moved_run_folder_resumes_and_stale_temporaries_go(tiny_stores, partial_
              run / "checkpoints" / f"{temporary_prefix('last', pid)}x2.keras"]
     for path in stale:
         path.write_bytes(b"half")
-    live = run / "checkpoints" / f"{temporary_prefix('best')}x3.keras"  # a live writer's: kept
-    live.write_bytes(b"busy")
+    live = temporary_dir(run / "checkpoints", "best")  # a live writer's (it holds its lock): kept
     assert config_io.load(TrainConfig, run / "config.json").run_dir == str(partial_run)
     result = in_process(capsys, music_args(tiny_stores / "musdb", run, 2))
     assert result.code == 0, result.err
@@ -389,3 +388,67 @@ def test_strided_residual_is_subsampling_then_1x1():
     strided.build(x.shape)
     strided.set_weights(conv.get_weights())
     np.testing.assert_allclose(np.asarray(sub(x)), np.asarray(strided(x)), rtol=1e-5, atol=1e-6)
+
+
+# -- a split of one recording ----------------------------------------------------------------------------------
+
+def _one_recording_valid_split(tiny_stores, tmp_path):
+    """The tiny Acappella store with its 'valid' index cut down to two clips of its first recording (5 s
+    long: clips starting at frames 0 and 25)."""
+    store = copy_tree(tiny_stores / "acappella", tmp_path / "store")
+    manifest = json.loads((store / "manifest.json").read_text())
+    meta = manifest["indexes"]["valid"]
+    rows = np.load(store / meta["file"])
+    assert len(np.unique(rows[:, 0])) > 1  # the cut changes something
+    kept = np.array([[rows[0, 0], 0], [rows[0, 0], 25]], rows.dtype)
+    np.save(store / meta["file"], kept)
+    meta["rows"] = len(kept)
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    return store, manifest["tracks"][int(rows[0, 0])]["name"]
+
+
+@pytest.mark.timeout(60, method="thread", func_only=True)  # a hang in a tf.data thread ignores signals
+def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path, capsys):
+    """The second singer comes from another recording of the split: with none, training once looped forever
+    drawing one (silently, inside the validation pipeline); now it is refused at the start, naming why."""
+    from cunet.datasets.store import Store
+    from cunet.models import ModelConfig
+    from cunet.train import data_loader
+
+    store, name = _one_recording_valid_split(tiny_stores, tmp_path)
+    run = tmp_path / "run"
+    argv = ["--model", "ynet", "--visual", "landmarks", "--set", "model.widths=[4,8,8,8]",
+            "--set", "model.graph_widths=[4,4,4,4,4,4,4,4]", "--epochs", "1", "--steps", "1", "--batch-size", "1",
+            "--store", store, "--run-dir", run, "--quiet"]
+    line = in_process(capsys, argv).refused(store, "'valid' index", name, "second_singer_prob=0")
+    assert "one recording" in line
+    assert not run.exists()
+    # without a second singer the split is usable: every validation example comes out
+    cfg = TrainConfig(model=ModelConfig(model="ynet", visual="landmarks"), second_singer_prob=0.0)
+    source = data_loader.examples(cfg, Store(store, "singing"), "valid")
+    for i in range(len(source)):
+        mixture, visual, target = source.example(i)
+        assert mixture.shape == (256, 256, 2) and np.isfinite(target).all()
+
+
+@pytest.mark.timeout(60, method="thread", func_only=True)  # a hang in a tf.data thread ignores signals
+def test_second_singer_is_another_recording_even_when_one_holds_nearly_every_row(tiny_stores):
+    """The redraws that kept earlier streams are bounded; past them the other recordings' rows are chosen
+    from at once. A split whose rows are 999 of one recording and 1 of another still gives the other."""
+    from cunet.datasets.store import Store
+    from cunet.models import ModelConfig
+    from cunet.train import data_loader
+
+    cfg = TrainConfig(model=ModelConfig(model="ynet", visual="landmarks"), second_singer_prob=1.0)
+    source = data_loader.examples(cfg, Store(tiny_stores / "acappella", "singing"), "valid")
+    source.rows = np.array([[0, 0]] * 999 + [[1, 5]], np.int64)
+    picks = [source._other_row(np.random.default_rng([0, i]), 0) for i in range(200)]
+    assert picks == [999] * 200
+    # a balanced split draws exactly as the unbounded redraws did (the streams of earlier seeds)
+    source.rows = np.array([[t, 0] for t in (0, 0, 1, 2, 0, 3, 0, 0)], np.int64)
+    for i in range(200):
+        old, new = np.random.default_rng([7, i]), np.random.default_rng([7, i])
+        pick = old.integers(len(source.rows))
+        while source.rows[pick, 0] == 0:
+            pick = old.integers(len(source.rows))
+        assert source._other_row(new, 0) == pick and old.integers(1 << 30) == new.integers(1 << 30)

@@ -208,3 +208,52 @@ def test_blocks_stream_long_inputs_without_seams(tmp_path):
     inner = slice(200, -200)
     err = np.sqrt(np.mean((out[:, inner] - want[:, inner]) ** 2) / np.mean(want[:, inner] ** 2))
     assert out.shape == x.shape and err < 0.01, err
+
+
+def _offset_video(path: Path, video_start: float, audio_start: float, audio_codec: str, n_frames: int = 50):
+    """A 25 fps video whose frame k is a flat grey of level 20 + 4k (its index, readable through a lossy
+    codec), its stream starting at ``video_start`` s, beside 2 s of audio starting at ``audio_start`` s."""
+    import av
+    from fractions import Fraction
+
+    rate = 16000
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=50)  # a 1/50 s clock: 0.5 s is 12.5 frames of 25 fps
+        video.width, video.height, video.pix_fmt, video.bit_rate = 96, 128, "yuv420p", 4_000_000
+        sound = container.add_stream(audio_codec, rate=rate, layout="mono")
+        for k in range(n_frames):
+            frame = av.VideoFrame.from_ndarray(np.full(FRAME_SHAPE, 20 + 4 * k, np.uint8), format="rgb24")
+            frame.pts, frame.time_base = 2 * k + round(video_start * 50), Fraction(1, 50)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+        x = (0.1 * np.sin(np.arange(2 * rate) / 5)).astype(np.float32)
+        for s in range(0, len(x), 1024):
+            frame = av.AudioFrame.from_ndarray(x[None, s: s + 1024], format="flt", layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = rate, round(audio_start * rate) + s, Fraction(1, rate)
+            for packet in sound.encode(frame):
+                container.mux(packet)
+        for packet in sound.encode():
+            container.mux(packet)
+    return path
+
+
+@pytest.mark.parametrize("name,video_start,audio_start,codec", [("late.mp4", 0.5, 0.0, "aac"),
+                                                               ("early.mkv", 0.0, 0.5, "pcm_s16le")])
+def test_video_frames_are_timed_on_the_audio_clock(tmp_path, name, video_start, audio_start, codec):
+    """Frame i of a video is what it shows i/25 s after its audio starts: a video starting 0.5 s after its
+    audio holds its first frame for those 0.5 s; one starting 0.5 s before has its first 0.5 s dropped.
+    (Timed from the first frame, both were 12.5 frames off.)"""
+    frames = read_video(_offset_video(tmp_path / name, video_start, audio_start, codec))
+    shown = (frames.reshape(len(frames), -1).mean(1) - 20) / 4  # the index of the video frame shown
+    wanted = audio_start + np.arange(len(frames)) / 25 - video_start  # on the video's own clock
+    expected = np.clip(np.floor(wanted * 25 + 1e-6), 0, 49)
+    assert np.abs(shown - expected).max() <= 1, np.c_[shown, expected][:20]
+    assert abs(len(frames) - (video_start + 2.0 - audio_start) * 25) <= 1  # up to the video's end
+
+
+def test_video_that_ends_before_its_audio_starts_is_named(tmp_path):
+    video = _offset_video(tmp_path / "gone.mkv", 0.0, 2.5, "pcm_s16le")
+    with pytest.raises(InputError, match="gone.mkv.*ends .*before its audio starts"):
+        read_video(video)

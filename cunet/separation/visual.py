@@ -5,7 +5,10 @@ For ``.../audio/<Language>/<Gender>/<id>.wav`` in the Acappella layout, the fram
 audio with the same stem: ``<id>.frames.npy``, ``<id>.landmarks.npy``, or a video ``<id>.mp4`` (also
 .avi, .mkv, .mov, .webm), read with PyAV. A video is taken to be face-cropped already (as Acappella's
 frames are); it is scaled to 96x128 and brought to 25 fps by taking, for every 1/25 s, the frame shown
-at that time.
+at that time. Times are on the clock of the video's audio track (its first sample is time 0), read from
+the streams' start times: frames shown before the audio starts are dropped, and a video that starts
+after its audio holds its first frame until then. A video without an audio track is timed from its
+first frame (the audio, in a file beside it, is taken to start with it).
 """
 
 from __future__ import annotations
@@ -20,8 +23,21 @@ from ..errors import InputError
 from ..fileio import load_npy
 
 
+def _start(stream) -> float | None:
+    """When a stream starts, in seconds on the container's clock (None when the container does not say)."""
+    return None if stream.start_time is None else float(stream.start_time * stream.time_base)
+
+
 def read_video(path: str | Path) -> np.ndarray:
-    """A face-cropped video -> uint8 (T, 128, 96, 3) frames at 25 fps."""
+    """A face-cropped video -> uint8 (T, 128, 96, 3) frames at 25 fps, frame k shown at k/25 s after the
+    start of the video's audio track (see the module's docstring).
+
+    Args:
+        path: a video file PyAV reads.
+
+    Returns:
+        The frames; T covers the video's end on the audio's clock.
+    """
     import av
 
     path = Path(path)
@@ -31,18 +47,26 @@ def read_video(path: str | Path) -> np.ndarray:
             if not container.streams.video:
                 raise InputError(path, "holds no video stream")
             stream = container.streams.video[0]
+            video_start = _start(stream)
+            audio_start = _start(container.streams.audio[0]) if container.streams.audio else None
             frames, times = [], []
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
-                times.append(float(frame.time) if frame.time is not None else len(times) / FPS)
+                times.append(float(frame.time) if frame.time is not None else
+                             (video_start or 0.0) + len(times) / FPS)
             duration = float(stream.duration * stream.time_base) if stream.duration else None
     except av.FFmpegError as err:
         raise InputError(path, f"is not a readable video ({err})") from None
     if not frames:
         raise InputError(path, "holds no video frame")
-    times = np.asarray(times) - times[0]
-    end = duration if duration else times[-1] + (times[-1] - times[-2] if len(times) > 1 else 1 / FPS)
-    wanted = np.arange(int(round(end * FPS))) / FPS
+    times = np.asarray(times)
+    step = times[-1] - times[-2] if len(times) > 1 else 1 / FPS
+    end = (video_start if video_start is not None else times[0]) + duration if duration else times[-1] + step
+    zero = audio_start if audio_start is not None else times[0]
+    if end - zero < 0.5 / FPS:
+        raise InputError(path, f"its video ends ({end:.2f} s) before its audio starts ({zero:.2f} s)")
+    wanted = zero + np.arange(int(round((end - zero) * FPS))) / FPS
+    # before its first frame a late video shows that frame (index clipped to 0)
     shown = np.clip(np.searchsorted(times, wanted + 1e-6, side="right") - 1, 0, len(frames) - 1)
     return np.stack(frames)[shown]
 

@@ -23,6 +23,11 @@ from ..errors import InputError
 from .config import TrainConfig
 
 
+# Redraws of a second singer's row before choosing among the other recordings' rows directly: more than a
+# split needs unless one recording holds nearly all of its rows (all 64 fail with probability share**64).
+REDRAWS = 64
+
+
 def mixture_peak(track: dict) -> float:
     """The largest STFT magnitude of a stored track's mixture: the scale of its training patches."""
     return float(track["stem_max_magnitude"]["mixture"]) or 1.0
@@ -130,6 +135,12 @@ class SingingMixtures:
             raise InputError(store.manifest_path, f"no accompaniment clip (of split {feeds!r}) for the "
                                                   f"{split!r} examples: re-run python -m cunet.preprocess")
         self.slots = 3 if cfg.remix else 2
+        if cfg.remix and cfg.second_singer_prob > 0 and len(np.unique(self.rows[:, 0])) < 2:
+            name = store.tracks[int(self.rows[0, 0])]["name"]
+            raise InputError(store.path, f"every clip of the {split!r} index is from one recording ({name!r}), "
+                                         f"but a mixture with a second singer (second_singer_prob="
+                                         f"{cfg.second_singer_prob}) needs one from another: add recordings to "
+                                         f"the {clip_split!r} split, or train with --set second_singer_prob=0")
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -144,6 +155,27 @@ class SingingMixtures:
             return np.asarray(self.store.array(track, "frames")[frame: frame + n, MOUTH_ROWS, MOUTH_COLS])
         return np.asarray(self.store.array(track, "landmarks")[frame: frame + n], np.float32)
 
+    def _other_row(self, rng: np.random.Generator, track: int) -> int:
+        """A row of another recording than ``track``, uniformly (__init__ made sure there is one).
+
+        Drawn as earlier versions drew it, redrawing while the row is ``track``'s, which keeps the example
+        streams of their seeds; but at most REDRAWS times, then among the other recordings' rows at once,
+        so that a split dominated by one recording costs one pass over its rows, never an endless loop.
+
+        Args:
+            rng: the example's generator.
+            track: the target voice's track id.
+
+        Returns:
+            The position of the row in ``self.rows``.
+        """
+        for _ in range(REDRAWS):
+            pick = int(rng.integers(len(self.rows)))
+            if int(self.rows[pick, 0]) != track:
+                return pick
+        others = np.flatnonzero(self.rows[:, 0] != track)
+        return int(others[rng.integers(len(others))])
+
     def example(self, i: int):
         rng = np.random.default_rng([self.cfg.seed, int(i)])
         pick = rng.integers(len(self.rows)) if self.train else int(i) % len(self.rows)
@@ -154,10 +186,7 @@ class SingingMixtures:
         k = float(rng.choice(self.cfg.loudness))
         other = None
         if self.cfg.remix and rng.random() < self.cfg.second_singer_prob:
-            other_pick = rng.integers(len(self.rows))
-            while len(self.rows) > 1 and int(self.rows[other_pick][0]) == track:
-                other_pick = rng.integers(len(self.rows))
-            other = self._voice(*(int(v) for v in self.rows[other_pick]))
+            other = self._voice(*(int(v) for v in self.rows[self._other_row(rng, track)]))
         voice, acc, other = singing_levels(self._voice(track, frame), acc, k, other)
         total = voice + acc + (other if other is not None else 0)
         if self.cfg.mixture_level == "peak":  # what a separator computes from a chunk of any input
