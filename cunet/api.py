@@ -9,7 +9,8 @@ def load_separator(model, **options):
     Args:
         model: the run folder or model file.
         options: :class:`cunet.separation.streaming.SeparateConfig` fields (``extend``, ``residual``,
-            ``wiener``, ``precision``, ``batch_size``, ...).
+            ``wiener``, ``precision``, ``batch_size``, ...). A magnitude model given ``wiener`` with
+            ``extend="zero"`` gets ``residual`` too: the band above the model's is the residual's alone.
     Returns:
         A separator: ``targets``, ``sample_rate``, ``separate(audio, rate, *, visual=None)`` -> {stem: array}.
     """

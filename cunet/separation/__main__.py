@@ -39,7 +39,8 @@ def parse_args(argv):
                                                         "(average, the default) or zero")
     p.add_argument("--residual", action="store_true", help="one more stem: the input less the estimates")
     p.add_argument("--wiener", type=int, metavar="N", help="unet/cunet: N iterations of the multichannel "
-                                                          "Wiener filter at full band (default 0)")
+                                                          "Wiener filter at full band (default 0); with "
+                                                          "--extend zero the residual is written too")
     p.add_argument("--precision", choices=PRECISIONS, help="network compute; auto (default): bfloat16 where "
                                                            "the CPU has native bf16, else float32")
     p.add_argument("--batch-size", type=int)
@@ -72,6 +73,10 @@ def _separate(args) -> int:
     inputs = find_inputs(args.inputs)
     check_output_folder(args.out, "-o")  # before the model loads and every input is read
     separator = load_separator(args.model, sep_cfg)
+    if separator.cfg.residual and not sep_cfg.residual:  # a magnitude model's zero extension under Wiener
+        print(f"note: with --extend zero every Wiener estimate is silent above the model's band "
+              f"({separator.sample_rate // 2} Hz): that band goes to the residual stem, written as well, so "
+              f"that the stems add up to the input", file=sys.stderr)
     planned: dict[Path, Path] = {}
     for path in inputs:  # every input, and where its stems go, is checked before anything is written
         check_input(separator, path)

@@ -1,10 +1,11 @@
 """Separating files: finding inputs, naming outputs, encodings and clipping, whole files only.
 
 Stems stream into hidden temporary float files in a hidden folder of the output folder, its name
-carrying the process id; once the input is separated, each is moved into place (float wav, nothing to
-clip) or written in its final encoding (integer wav or flac, mp3), rescaled or clamped as the clip mode
-says. A failure anywhere leaves no output behind; a process killed outright leaves its hidden folder,
-which the next separation into that output folder removes.
+carrying the process id; once the input is separated, each is kept as it is (float wav, nothing to clip)
+or written in its final encoding (integer wav or flac, mp3), rescaled or clamped as the clip mode says,
+and then all are put in place together (publish.py). A failure anywhere leaves the stems as they were; a
+process killed outright leaves its hidden folder, which the next separation into that output folder
+removes, or, killed while putting the stems in place, completes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .. import audio
 from ..errors import InputError
 from ..fileio import remove_stale_temporaries, temporary_dir
 from ..outputs import WRITE_ERRORS, unwritable
+from .publish import complete_killed, publish
 from .separator import Separator
 from .streaming import Source
 from .visual import load_visual
@@ -182,7 +184,8 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
         cfg: template, bit depth and clip mode.
         progress: called with the number of input samples each step finished.
     Returns:
-        The files written, one per stem; each appears whole or not at all.
+        The files written, one per stem; each appears whole, and all of them together (a kill while they
+        are put in place is completed by the next separation into ``out``) or none.
     """
     path, out = Path(path), Path(out)
     names = output_paths(separator.stems, path, out, cfg)
@@ -191,6 +194,7 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
     out.mkdir(parents=True, exist_ok=True)
     # Stems are only ever staged in one hidden folder of ``out`` (then renamed into place): what separations
     # killed outright left is there, nowhere else.
+    complete_killed(out)  # first: a killed separation's stems half in place are completed, not mixed
     remove_stale_temporaries(out, STAGING)
     tmp = temporary_dir(out, STAGING)  # hidden, with this process's id: the next run tells whether it is stale
     try:
@@ -220,10 +224,10 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
                 else:
                     finals.append(tmp / f"{i}.final{name.suffix}")
                     _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
-            for final, name in zip(finals, names):  # every stem is ready: only renames are left
+            for name in names:  # every stem is ready: only renames are left, all or none of them
                 made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
                 name.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(final, name)
+            publish(tmp, out, [(final.name, name) for final, name in zip(finals, names)])
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)  # first: the folders this call made can go only once it has
         for d in made[::-1]:

@@ -4,7 +4,8 @@ Per block: the mono down-mix, resampled to the model's rate, is cut into patches
 overlap and are cross-faded; the network's estimates divided by the mixture's magnitude are ratio masks.
 A C-U-Net computes all its targets in the same batches. The masks are then mapped onto the STFT of the
 input at its own rate and channel count (bands.py), so every stem keeps the input's band, stereo image
-and the mixture's phase; ``wiener`` > 0 refines them there with the multichannel Wiener filter.
+and the mixture's phase; ``wiener`` > 0 refines them there with the multichannel Wiener filter (with
+``extend="zero"`` it also turns the residual stem on: the band above the model's is all the residual's).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class MaskSeparator(Separator):
     def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
         if card.model not in ("unet", "cunet"):
             raise InputError(None, f"a {card.model} is not a magnitude model")
+        if cfg.wiener and cfg.extend == "zero" and not cfg.residual:
+            # every mask is zero above the model's band, so is every Wiener estimate there: only a residual
+            # stem keeps that band, and the stems then add up to the input as the filter promises
+            cfg = dataclasses.replace(cfg, residual=True)
         super().__init__(model, card, cfg)
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
