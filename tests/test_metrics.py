@@ -1,5 +1,6 @@
 """cunet's BSS Eval v3 / v4 and SI-SDR against mir_eval and museval, on real mask-based separations."""
 
+import math
 import warnings
 
 import mir_eval
@@ -116,8 +117,8 @@ def test_paired_difference_of_a_model_with_itself_is_exactly_zero():
     assert (same.median, same.low, same.high, same.p_value, same.n) == (0.0, 0.0, 0.0, 1.0, 50)
 
 
-def test_paired_difference_interval_wilcoxon_and_missing_tracks():
-    from scipy.stats import wilcoxon
+def test_paired_difference_interval_sign_test_and_missing_tracks():
+    from scipy.stats import binomtest
 
     from cunet.evaluation.stats import paired_difference
 
@@ -127,14 +128,52 @@ def test_paired_difference_interval_wilcoxon_and_missing_tracks():
     assert shift.median == shift.low == shift.high == pytest.approx(1.0)
     a = b + rng.normal(0.5, 1.0, 40)
     d = paired_difference(a, b)
-    assert d.low < np.median(a - b) < d.high and d.low < d.high
-    assert d.p_value == pytest.approx(wilcoxon(a - b).pvalue)
-    assert paired_difference(a, b, seed=3) == paired_difference(a, b, seed=3)  # seeded
-    a[:3] = np.nan
+    ranked = np.sort(a - b)
+    # n = 40: the 14th smallest and largest differences cover 1 - 2 P(Bin(40, 1/2) <= 13) = 96.15 %; the
+    # 15th would cover 91.9 %
+    assert (d.low, d.high) == (ranked[13], ranked[26])
+    assert d.coverage == pytest.approx(1 - 2 * sum(math.comb(40, i) for i in range(14)) / 2 ** 40)
+    assert d.p_value == pytest.approx(binomtest(int((a > b).sum()), 40).pvalue)
+    a[:3], a[5] = np.nan, np.inf
     gaps = paired_difference(a, b)
-    assert (gaps.n, gaps.dropped) == (37, 3)
+    assert (gaps.n, gaps.dropped) == (36, 4)
     none = paired_difference(np.full(3, np.nan), np.ones(3))
     assert none.n == 0 and np.isnan(none.median)
+
+
+def test_four_tracks_give_no_interval_and_say_why():
+    from cunet.evaluation.stats import paired_difference
+
+    d = paired_difference([1.0, 2.5, 0.5, 3.0], [0.0, 0.0, 0.0, 0.0])
+    assert d.median == 1.75 and not d.has_interval and np.isnan(d.low) and np.isnan(d.high)
+    assert d.interval_text() == "too few tracks (n=4, best coverage 87.5%)"
+    # four positive differences: the sign test's smallest p, 2 / 2^4, which is shown as such
+    assert d.p_value == d.p_min == 0.125 and d.p_text() == "0.125 (min 0.125)"
+    assert "[" not in str(d)
+    six = paired_difference(np.arange(6.0) + 1, np.zeros(6))  # n = 6 is the first to reach 95 %
+    assert (six.low, six.high) == (1.0, 6.0) and six.coverage == pytest.approx(1 - 2 / 64)
+    assert six.interval_text() == "[+1.00, +6.00] (96.9%)" and six.p_text() == "0.031"
+
+
+@pytest.mark.parametrize("n", [6, 8, 12, 50])
+def test_median_interval_covers_the_true_median_on_skewed_differences(n):
+    """Simulated per-track differences from skewed and heavy-tailed distributions of known median: the
+    interval holds the median at least 95 % of the time and as often as the coverage it reports."""
+    from cunet.evaluation.stats import paired_difference
+
+    rng = np.random.default_rng(n)
+    sims = 2000
+    draws = {"lognormal": (rng.lognormal(0.0, 1.0, (sims, n)), 1.0),  # median e^0
+             "exponential": (rng.exponential(2.0, (sims, n)) - 1.0, 2.0 * np.log(2) - 1.0),
+             "student t, 2 dof": (rng.standard_t(2, (sims, n)) + 0.3, 0.3)}
+    zeros = np.zeros(n)
+    for name, (samples, median) in draws.items():
+        found = [paired_difference(s, zeros) for s in samples]
+        assert all(f.has_interval for f in found)
+        covered = np.mean([f.low <= median <= f.high for f in found])
+        stated = found[0].coverage
+        assert stated >= 0.95 and covered >= 0.95, (name, covered, stated)
+        assert abs(covered - stated) < 4 * np.sqrt(stated * (1 - stated) / sims) + 1e-9, (name, covered, stated)
 
 
 def test_v4_with_a_mono_stem_in_stereo_still_agrees_with_museval():
