@@ -2,7 +2,8 @@
 
 ``flock`` is released when the holder exits however it exits, SIGKILL included, so a lock is never
 stale: a lock file left behind by a killed process does not block the next run. The holder's process id
-is written into the file so that the refusal can name it.
+is written into the file so that the refusal can name it, and only once every lock the holder needs is
+taken: a shard refused its part never names itself in the store's lock, which other shards hold.
 """
 
 from __future__ import annotations
@@ -35,13 +36,18 @@ def _take(path: Path, exclusive: bool, folder: Path) -> int:
         holder = _holder(fd)
         os.close(fd)
         raise InputError(folder, f"in use by process {holder}") from None
-    try:  # shared holders too: a whole-folder writer they block then names one of them
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()} {host()}".encode())
-    except OSError:  # a full disk: the lock must not stay held by a descriptor nobody will close
+    except OSError as err:  # ENOLCK: a network file system without locks, most likely
         os.close(fd)
-        raise
+        raise InputError(folder, f"cannot be locked ({err.strerror or err}): its file system may not support "
+                                 "locks; choose a folder on a local disk (nothing was written)") from None
     return fd
+
+
+def _record(fd: int) -> None:
+    """Write this process into a lock it holds (shared holders too: a whole-folder writer they block then
+    names one of them)."""
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()} {host()}".encode())  # at 0: nothing read or wrote through this descriptor yet
 
 
 def is_bookkeeping(name: str) -> bool:
@@ -59,13 +65,14 @@ def folder_lock(folder: str | os.PathLike, part: str | None = None):
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     fds = []
-    try:
+    try:  # a failure anywhere (a refusal, a full disk while recording) closes what was taken
         if part is None:
             fds.append(_take(folder / LOCK_FILE, True, folder))
         else:
-            whole = _take(folder / LOCK_FILE, False, folder)
-            fds.append(whole)
+            fds.append(_take(folder / LOCK_FILE, False, folder))
             fds.append(_take(folder / f"{LOCK_FILE}.{part}", True, folder))
+        for fd in fds:
+            _record(fd)
         yield
     finally:
         for fd in fds:

@@ -326,7 +326,7 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
     out = tmp_path / "store"
     assert in_process(capsys, *singing_args(root, out)).code == 0
     from commands import dead_pid
-    from cunet.fileio import temporary_prefix
+    from cunet.fileio import temporary_dir, temporary_prefix
 
     dead = dead_pid()
     places = [out, out / "indexes", out / "tracks", out / "accompaniment/unbalanced_train/Drum"]
@@ -334,11 +334,10 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
     for p in left:
         p.mkdir()
     (out / f"{temporary_prefix('manifest', dead)}abc.json").write_text("{")
-    live = out / "tracks" / f"{temporary_prefix('y')}abc"  # another writer, still at work
-    live.mkdir()
-    (out / "tracks/sing_a/track.json").unlink()  # one clip to redo, so the run writes again
-    assert in_process(capsys, *singing_args(root, out)).code == 0
-    assert leftovers(out) == [live]
+    with temporary_dir(out / "tracks", "y") as live:  # another writer, still at work (it holds its lock)
+        (out / "tracks/sing_a/track.json").unlink()  # one clip to redo, so the run writes again
+        assert in_process(capsys, *singing_args(root, out)).code == 0
+        assert leftovers(out) == [live]
 
 
 # 9. The umask

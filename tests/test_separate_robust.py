@@ -152,14 +152,13 @@ def test_a_separation_killed_outright_leaves_temporaries_the_next_run_removes(ga
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     stale = [p for p in out.iterdir() if p.name.startswith(".")]
-    from cunet.fileio import TEMP_MARK, host, temporary_prefix
+    from cunet.fileio import TEMP_MARK, host, temporary_dir
 
     assert stale and all(f"{TEMP_MARK}{host()}_{proc.pid}-" in p.name for p in stale), stale  # SIGKILL's leftovers
-    live = out / f"{temporary_prefix('cunet')}live"  # a writer still running (this process): never removed
-    live.mkdir()
-    assert main([str(gain_run), str(_wav(tmp_path / "b.wav")), "-o", str(out), "--quiet"]) == 0
-    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [live.name]
-    assert sorted(p.name for p in (out / "b").iterdir()) == [f"{t}.wav" for t in TARGETS]
+    with temporary_dir(out, "cunet") as live:  # a writer still at work (this process holds its lock): kept
+        assert main([str(gain_run), str(_wav(tmp_path / "b.wav")), "-o", str(out), "--quiet"]) == 0
+        assert [p.name for p in out.iterdir() if p.name.startswith(".")] == [live.name]
+        assert sorted(p.name for p in (out / "b").iterdir()) == [f"{t}.wav" for t in TARGETS]
 
 
 @pytest.mark.parametrize("umask,file_mode,folder_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
@@ -293,24 +292,24 @@ def test_export_refuses_unwritable_outputs_and_a_full_disk_leaves_nothing(gain_r
 def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
     """results and export write their folder whole beside itself: a run killed there leaves a hidden
     temporary folder, which the next write of the same folder removes (a live writer's, or another
-    folder's, stays)."""
+    folder's, stays; one that no writer holds goes, whatever host its name gives)."""
     from commands import dead_pid
-    from cunet.fileio import TEMP_MARK, atomic_dir, temporary_prefix
+    from cunet.fileio import TEMP_MARK, atomic_dir, temporary_dir, temporary_prefix
 
     pid = dead_pid()
     left = tmp_path / f"{temporary_prefix('results', pid)}abc"
     other = tmp_path / f"{temporary_prefix('export', pid)}abc"
-    live = tmp_path / f"{temporary_prefix('results')}xyz"
-    elsewhere = tmp_path / f".results{TEMP_MARK}anotherhost_{pid}-abc"  # a shard on another machine: its pid
-    for folder in (left, other, live, elsewhere):                       # means nothing here
-        (folder / "listen").mkdir(parents=True)
-    (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "summary.md").write_text("old\n")
-    with atomic_dir(tmp_path / "results", clean_stale=True) as tmp:
-        (tmp / "summary.md").write_text("done\n")
-    assert not left.exists() and other.exists() and live.exists() and elsewhere.exists()
-    assert (tmp_path / "results" / "summary.md").read_text() == "done\n"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, live.name, elsewhere.name, "results"])
+    with temporary_dir(tmp_path, "results") as live:  # its writer (this process) holds its lock
+        elsewhere = tmp_path / f".results{TEMP_MARK}anotherhost_{pid}-abc"  # a writer on another machine: dead too
+        for folder in (left, other, live, elsewhere):                       # when it holds no lock
+            (folder / "listen").mkdir(parents=True)
+        (tmp_path / "results").mkdir()
+        (tmp_path / "results" / "summary.md").write_text("old\n")
+        with atomic_dir(tmp_path / "results", clean_stale=True) as tmp:
+            (tmp / "summary.md").write_text("done\n")
+        assert not left.exists() and other.exists() and live.exists() and not elsewhere.exists()
+        assert (tmp_path / "results" / "summary.md").read_text() == "done\n"
+        assert sorted(p.name for p in tmp_path.iterdir()) == sorted([other.name, live.name, "results"])
 
 
 def test_results_and_export_never_replace_someone_elses_folder(scored_run, gain_run, tmp_path, capsys):

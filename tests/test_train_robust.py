@@ -343,13 +343,13 @@ def test_moved_run_folder_resumes_and_stale_temporaries_go(tiny_stores, partial_
              run / "checkpoints" / f"{temporary_prefix('last', pid)}x2.keras"]
     for path in stale:
         path.write_bytes(b"half")
-    live = temporary_dir(run / "checkpoints", "best")  # a live writer's (it holds its lock): kept
-    assert config_io.load(TrainConfig, run / "config.json").run_dir == str(partial_run)
-    result = in_process(capsys, music_args(tiny_stores / "musdb", run, 2))
-    assert result.code == 0, result.err
-    assert history_epochs(run) == [0, 1]  # resumed at the second epoch
-    assert not any(path.exists() for path in stale) and live.exists()
-    assert config_io.load(TrainConfig, run / "config.json").run_dir == str(run)  # where the run is now
+    with temporary_dir(run / "checkpoints", "best") as live:  # a live writer's (it holds its lock): kept
+        assert config_io.load(TrainConfig, run / "config.json").run_dir == str(partial_run)
+        result = in_process(capsys, music_args(tiny_stores / "musdb", run, 2))
+        assert result.code == 0, result.err
+        assert history_epochs(run) == [0, 1]  # resumed at the second epoch
+        assert not any(path.exists() for path in stale) and live.exists()
+        assert config_io.load(TrainConfig, run / "config.json").run_dir == str(run)  # where the run is now
 
 
 @RUNS

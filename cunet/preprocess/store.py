@@ -57,7 +57,8 @@ def refuse_shared_folders(jobs: list[TrackJob], origins: list[Path]) -> None:
 
 def remove_leftovers(store: Path, jobs: list[TrackJob]) -> None:
     """Remove the temporary files and folders that killed runs left where this store is written (its
-    root, indexes/ and every folder holding tracks); those of live writers (other shards) stay."""
+    root, indexes/ and every folder holding tracks), putting back a track folder a run was killed while
+    replacing; those of live writers (other shards, which hold their temporaries' locks) stay."""
     for folder in sorted({store, store / "indexes", *((store / j.folder).parent for j in jobs)}):
         remove_stale_temporaries(folder)
 

@@ -196,46 +196,45 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
     # killed outright left is there, nowhere else.
     complete_killed(out)  # first: a killed separation's stems half in place are completed, not mixed
     remove_stale_temporaries(out, STAGING)
-    tmp = temporary_dir(out, STAGING)  # hidden, with this process's id: the next run tells whether it is stale
-    try:
-        with audio.opened(path) as (readable, meta):
-            source = Source.from_file(readable, meta, name=path)
-            floats = [tmp / f"{i}.wav" for i in range(len(names))]
-            peaks = np.zeros(len(names))
-            with contextlib.ExitStack() as stack:
-                writes = [stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
-                          for f, name in zip(floats, names)]
+    # hidden, locked by this process until the stems are out of it: the next run tells whether it is stale
+    with temporary_dir(out, STAGING) as tmp:
+        try:
+            with audio.opened(path) as (readable, meta):
+                source = Source.from_file(readable, meta, name=path)
+                floats = [tmp / f"{i}.wav" for i in range(len(names))]
+                peaks = np.zeros(len(names))
+                with contextlib.ExitStack() as stack:
+                    writes = [stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
+                              for f, name in zip(floats, names)]
 
-                def emit(piece: np.ndarray) -> None:
-                    peaks[:] = np.maximum(peaks, np.abs(piece).max(axis=(1, 2), initial=0.0))
-                    for write, stem in zip(writes, piece):
-                        write(stem)
+                    def emit(piece: np.ndarray) -> None:
+                        peaks[:] = np.maximum(peaks, np.abs(piece).max(axis=(1, 2), initial=0.0))
+                        for write, stem in zip(writes, piece):
+                            write(stem)
 
-                separator.stream(source, emit, visual=visual, visual_name=visual_name, progress=progress)
-            if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
-                raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
-            factor = _clip_factor(peaks, names, path, cfg.clip_mode)
-            finals = []
-            for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
-                subtype = audio.output_subtype(name, cfg.bits)
-                clamp = cfg.clip_mode == "clamp" and peak > 1
-                if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
-                    finals.append(stem_file)  # already what was asked for
-                else:
-                    finals.append(tmp / f"{i}.final{name.suffix}")
-                    _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
-            for name in names:  # every stem is ready: only renames are left, all or none of them
-                made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
-                name.parent.mkdir(parents=True, exist_ok=True)
-            publish(tmp, out, [(final.name, name) for final, name in zip(finals, names)])
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)  # first: the folders this call made can go only once it has
-        for d in made[::-1]:
-            with contextlib.suppress(OSError):
-                d.rmdir()  # only if empty: nothing of anyone else's goes
-        raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+                    separator.stream(source, emit, visual=visual, visual_name=visual_name, progress=progress)
+                if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
+                    raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
+                factor = _clip_factor(peaks, names, path, cfg.clip_mode)
+                finals = []
+                for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
+                    subtype = audio.output_subtype(name, cfg.bits)
+                    clamp = cfg.clip_mode == "clamp" and peak > 1
+                    if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
+                        finals.append(stem_file)  # already what was asked for
+                    else:
+                        finals.append(tmp / f"{i}.final{name.suffix}")
+                        _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
+                for name in names:  # every stem is ready: only renames are left, all or none of them
+                    made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
+                    name.parent.mkdir(parents=True, exist_ok=True)
+                publish(tmp, out, [(final.name, name) for final, name in zip(finals, names)])
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # first: the folders this call made can go only once it has
+            for d in made[::-1]:
+                with contextlib.suppress(OSError):
+                    d.rmdir()  # only if empty: nothing of anyone else's goes
+            raise
     return names
 
 
