@@ -10,6 +10,7 @@ Re-running the same command resumes an interrupted run where its last finished e
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 
 from ..cli import run_command
@@ -62,7 +63,9 @@ def resolve(args) -> TrainConfig:
     model_values = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("model.")}
     cfg = TrainConfig(model=ModelConfig(model=args.model))
     cfg = apply_overrides(cfg, {f"model.{k}": v for k, v in model_values.items()})
-    return apply_overrides(cfg, values)
+    cfg = apply_overrides(cfg, values)
+    # recorded resolved: a run scored from another folder still finds its store
+    return dataclasses.replace(cfg, store=str(cfg.store_path.resolve()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -80,8 +80,11 @@ def run_folder(cfg: TrainConfig, place: Placement) -> Path:
 
 def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
     """The run folder's location is not part of a run: a folder moved elsewhere (or given by another path)
-    resumes as the same run."""
-    return dataclasses.replace(old, run_dir=None) == dataclasses.replace(cfg, run_dir=None)
+    resumes as the same run. Stores are compared resolved: runs from before stores were recorded resolved
+    hold the path as typed (or none, for the default), which resolves the same from where they were made."""
+    def key(c: TrainConfig) -> TrainConfig:
+        return dataclasses.replace(c, run_dir=None, store=str(c.store_path.resolve()))
+    return key(old) == key(cfg)
 
 
 def _check_run_folder(cfg: TrainConfig, run: Path) -> None:
