@@ -19,7 +19,11 @@ class ResultsConfig:
     max_tracks: int = 0  # score only the first N test tracks or clips (0: all)
     protocol: str = "both"  # paper (v3, model rate, mono), sisec (v4, full band, original rate and channels), both
     report_tracks: int = 2  # the listening report plays this many tracks (or clips) of every target
+    split: str = "test"  # test, or valid: the music tracks held out of training (a singing store's val_seen clips)
+    dataset_root: str | None = None  # where a music store's dataset is now (the sisec protocol reads it)
 
     def __post_init__(self):
         if self.protocol not in ("paper", "sisec", "both"):
             raise ValueError(f"protocol must be paper, sisec or both, got {self.protocol!r}")
+        if self.split not in ("test", "valid"):
+            raise ValueError(f"split must be test or valid, got {self.split!r}")

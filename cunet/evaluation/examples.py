@@ -1,4 +1,4 @@
-"""The test examples results are scored on: whole music tracks, and Y-Net clips mixed as in training."""
+"""The examples results are scored on (test or validation): whole music tracks, and Y-Net clips mixed as in training."""
 
 from __future__ import annotations
 
@@ -32,11 +32,12 @@ class Example:
     split: str = "test"  # the store's split (a Y-Net's test_seen or test_unseen singers)
 
 
-def music_examples(store: Store, max_tracks: int = 0):
-    """Every test track of a music store, once per target (the stems' STFTs made waveforms at 8192 Hz)."""
-    tracks = [i for i, t in enumerate(store.tracks) if t["split"] == "test"]
+def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
+    """Every track of ``split`` (test, or valid: held out of training) of a music store, once per target
+    (the stems' STFTs made waveforms at 8192 Hz)."""
+    tracks = [i for i, t in enumerate(store.tracks) if t["split"] == split]
     if not tracks:
-        raise InputError(store.path, "holds no test track")
+        raise InputError(store.path, f"holds no {split} track")
     for i in tracks[: max_tracks or None]:
         n = store.tracks[i]["n_samples"]
         specs = np.stack([np.asarray(store.array(i, s)) for s in SOURCES])
@@ -47,25 +48,27 @@ def music_examples(store: Store, max_tracks: int = 0):
         for j, target in enumerate(SOURCES):
             order = [j] + [k for k in range(len(SOURCES)) if k != j]
             yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, stems[order], mixture,
-                          {name: est[j] for name, est in oracles.items()})
+                          {name: est[j] for name, est in oracles.items()}, split=split)
 
 
-def singing_clips(store: Store) -> list[tuple[int, int]]:
-    """(track, first frame) of every whole 4-s clip of the test tracks, clips not overlapping."""
+def singing_clips(store: Store, split: str = "test") -> list[tuple[int, int]]:
+    """(track, first frame) of every whole 4-s clip of the tracks of ``split`` (test: test_seen and every
+    test_unseen; valid: val_seen, the seen singers' validation clips), clips not overlapping."""
     clips = []
     for i, t in enumerate(store.tracks):
-        if t["split"].startswith("test"):
+        if (t["split"].startswith("test") if split == "test" else t["split"] == "val_seen"):
             for frame in range(0, t["n_frames"] - CLIP_FRAMES + 1, CLIP_FRAMES):
                 if int(round(frame * SAMPLES_PER_FRAME)) + CLIP_SAMPLES <= t["n_samples"]:
                     clips.append((i, frame))
     if len({i for i, _ in clips}) < 2:
-        raise InputError(store.path, "needs 4-second test clips of at least two singers")
+        raise InputError(store.path, f"needs 4-second {split} clips of at least two singers")
     return clips
 
 
-def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tracks: int = 0):
-    """Each test clip mixed with a test accompaniment, alone and with a second singer from another clip."""
-    clips = singing_clips(store)
+def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tracks: int = 0, split: str = "test"):
+    """Each clip of ``split`` mixed with an accompaniment of its split, alone and with a second singer from
+    another clip."""
+    clips = singing_clips(store, split)
 
     def voice(track, frame):
         return clip_at(store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))

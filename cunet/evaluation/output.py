@@ -11,21 +11,40 @@ from .report import slug
 from .tables import markdown, summarise
 
 
-def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None) -> str:
+def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, skipped=()) -> str:
+    """Write the results folder whole (or nothing) and return summary.md's text.
+
+    Args:
+        cfg: the :class:`ResultsConfig` (its ``out``, ``split``; saved as results_config.json).
+        rows: long-format score rows.
+        panels: {(target, model): (mixture, estimate, reference, rate, title)} for the spectrograms.
+        listening: the listening report's excerpts.
+        skipped: a line for each part that could not be scored, named at the top of summary.md.
+    Returns:
+        The text of summary.md.
+    """
     from .plots import sdr_boxplot, spectrogram_panel
     from .report import write_report
 
     out = Path(cfg.out)
     check_out(out)  # again: the folder may have changed while the models were scored
     frame, summary = summarise(rows)
-    table = markdown(summary)
+    heading = [] if cfg.split == "test" else [
+        f"Scored on the {cfg.split} split (tracks held out of training), not the test split.", ""]
+    heading += [f"⚠ Not scored: {line}" for line in skipped] + ([""] if skipped else [])
+    table = "\n".join([*heading, markdown(summary)])
     with writing(out), atomic_dir(out, clean_stale=True) as tmp:
         frame.to_csv(tmp / "per_track.csv", index=False)
         summary.to_csv(tmp / "summary.csv", index=False)
         (tmp / "summary.md").write_text(table)
         sdr_boxplot(frame, tmp / "sdr_boxplot.png")
+        files = set()
         for model in dict.fromkeys(m for _, m in panels):
-            spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / f"spectrogram_{slug(model)}.png")
+            name = slug(model)
+            while name in files:  # two names may make one slug ("a/b", "a_b")
+                name += "_"
+            files.add(name)
+            spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / f"spectrogram_{name}.png")
         # the page shows the boxplot; its listening sections have their own, lighter spectrograms
         write_report(tmp, table, listening or {}, ["sdr_boxplot.png"])
         config_io.save(cfg, tmp / "results_config.json")

@@ -19,16 +19,31 @@ def _pyplot():
     return plt
 
 
-def sdr_boxplot(frame, path: Path, metric: str = "sdr") -> None:
-    """One panel per target, one box per model (oracles shaded), tracks as points over the boxes."""
+# each protocol's SDR: BSS Eval v3 at the model's rate (the papers'), v4 at full band (SiSEC's)
+PROTOCOL_SDR = {"paper": ("sdr", "", "SDR (dB)"), "sisec": ("sdr_v4", " — SiSEC", "SDR v4, full band (dB)")}
+
+
+def sdr_boxplot(frame, path: Path) -> None:
+    """One panel per target and protocol (the paper's v3 SDR, SiSEC's v4 SDR), one box per model (oracles
+    shaded), tracks as points over the boxes; one empty panel saying so where no SDR was scored.
+
+    Args:
+        frame: long-format scores (track, split, target, protocol, model, metric, value).
+        path: the PNG to write.
+    """
     plt = _pyplot()
-    data = frame[frame["metric"] == metric]
-    targets = list(dict.fromkeys(data["target"]))
-    fig, axes = plt.subplots(len(targets), 1, figsize=(9, 2.2 + 0.9 * len(targets)), squeeze=False)
-    for ax, target in zip(axes[:, 0], targets):
-        part = data[data["target"] == target]
+    parts = []
+    for protocol, (metric, suffix, label) in PROTOCOL_SDR.items():
+        data = frame[(frame["protocol"] == protocol) & (frame["metric"] == metric)]
+        parts += [(target + suffix, label, data[data["target"] == target]) for target in dict.fromkeys(data["target"])]
+    fig, axes = plt.subplots(max(1, len(parts)), 1, figsize=(9, 2.2 + 0.9 * len(parts)), squeeze=False)
+    if not parts:
+        axes[0, 0].text(0.5, 0.5, "no SDR scores", ha="center", va="center")
+        axes[0, 0].set_axis_off()
+    for ax, (title, label, part) in zip(axes[:, 0], parts):
         models = [m for m in ORACLES if m in set(part["model"])] + sorted(set(part["model"]) - set(ORACLES))
-        values = [part[part["model"] == m]["value"].dropna().to_numpy() for m in models]
+        values = [part[part["model"] == m]["value"].to_numpy(float) for m in models]
+        values = [v[np.isfinite(v)] for v in values]  # a NaN or infinite track is flagged in the tables
         box = ax.boxplot(values, orientation="horizontal", widths=0.6, patch_artist=True, showfliers=False)
         box_patches = box["boxes"]
         for patch, model in zip(box_patches, models):
@@ -37,9 +52,9 @@ def sdr_boxplot(frame, path: Path, metric: str = "sdr") -> None:
         for row, v in enumerate(values, start=1):
             ax.plot(v, np.full(len(v), row), "k.", markersize=3)
         ax.set_yticks(range(1, len(models) + 1), models)
-        ax.set_title(target, loc="left", fontsize=10)
+        ax.set_title(title, loc="left", fontsize=10)
+        ax.set_xlabel(label, fontsize=8)
         ax.grid(axis="x", alpha=0.3)
-    axes[-1, 0].set_xlabel(f"{metric.upper().replace('_', ' ')} (dB)")
     fig.tight_layout()
     fig.savefig(path, format="png", dpi=110)
     plt.close(fig)

@@ -1,4 +1,4 @@
-"""Score trained models on the test split: per-track scores, summary tables with oracle rows, plots.
+"""Score trained models on the test split (or the validation songs): per-track scores, tables with oracle rows, plots.
 
     python -m cunet.evaluation.results                      # every finished run under runs/
     python -m cunet.evaluation.results --runs runs/cunet-simple-dense runs/unet-vocals --out results
@@ -12,6 +12,15 @@ again with the *other* singer's frames, which shows whether the visual branch is
 Scores per estimate: BSS Eval v3 on the whole track (SDR, SIR, SAR; the papers' metric, with the target
 and the rest as references), BSS Eval v4 (museval's median over 1-s windows) and SI-SDR. Every target is
 scored with the oracle rows on the same tracks: the mixture itself, IRM1 and IRM2 (see oracle.py).
+
+``--split valid`` scores the music tracks held out of training (a singing store's val_seen clips) instead, to
+choose among models without looking at the test songs; per_track.csv's ``split`` column says which was scored.
+
+Runs are named by their folder; two folders of one name (seed0/runs/x, seed1/runs/x), or one named as an
+oracle row, by the shortest tail of their paths that tells them apart. A store is scored once however its
+path is spelled. Where a store's protocol cannot be scored (the SiSEC protocol reads the original audio,
+which may have moved: ``--dataset-root``), the rest is written and the missing part named; the exit status
+is 2 only when nothing could be scored.
 
 Written to ``--out`` (default ``results/``), all or nothing: ``per_track.csv`` (track, target, model,
 metric, value), ``summary.csv`` (median, mean and count per target, model and metric), ``summary.md`` (also
@@ -33,7 +42,13 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", metavar="DIR", help="run folders (default: every finished run in runs/)")
     p.add_argument("--runs-root", help="where to look for runs (default: runs)")
-    p.add_argument("--store", help="score on this store instead of the runs' training store (its test split)")
+    p.add_argument("--store", help="score on this store instead of the runs' training store")
+    p.add_argument("--split", choices=("test", "valid"),
+                   help="test (default), or valid: a music store's tracks held out of training (a singing "
+                        "store's val_seen clips)")
+    p.add_argument("--dataset-root", metavar="PATH",
+                   help="where a music store's MUSDB18 folder is now, if it moved since preprocessing "
+                        "(the sisec protocol reads its original audio)")
     p.add_argument("--out", help="folder for the tables and plots (default: results)")
     p.add_argument("--wiener", type=int, metavar="N", help="Wiener iterations for unet/cunet (default 0)")
     p.add_argument("--batch-size", type=int)
@@ -54,15 +69,18 @@ def main(argv: list[str] | None = None) -> int:
     values = {"runs": tuple(args.runs) if args.runs else None, "runs_root": args.runs_root, "store": args.store,
               "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
               "loudness": args.loudness, "max_tracks": args.max_tracks,
-              "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None}
+              "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None,
+              "split": args.split, "dataset_root": args.dataset_root}
 
     def body():
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
         check_out(cfg.out)  # before minutes of scoring
         from .scoring import evaluate  # loads Keras, seconds: a refusal of the arguments comes first
 
-        rows, panels, listening = evaluate(cfg, progress=not args.quiet)
-        print(write(cfg, rows, panels, listening))
+        rows, panels, listening, skipped = evaluate(cfg, progress=not args.quiet)
+        for line in skipped:  # the rest is written: these are named here and at the top of summary.md
+            print(f"warning: not scored: {line}", file=sys.stderr)
+        print(write(cfg, rows, panels, listening, skipped))
         print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "
               "report.html, listen/)")
 

@@ -8,6 +8,7 @@ from .. import config as config_io
 from ..errors import InputError
 from ..models.run import Run
 from ..train.config import TrainConfig
+from .oracle import ORACLES
 
 
 def train_config(run: Run) -> TrainConfig:
@@ -27,3 +28,46 @@ def latest_runs(root: str | Path = "runs") -> list[Path]:
     if not found:
         raise InputError(root, "holds no finished run (no */model.keras): train a model first")
     return found
+
+
+OTHER_SINGER = " (other singer)"  # a visual Y-Net's second row: scored with the other singer's frames
+
+
+def run_folders(paths) -> list[Path]:
+    """The run folders of ``paths`` (folders, or their model.keras), each once however it is spelled.
+
+    Args:
+        paths: as given on the command line.
+    Returns:
+        The paths as given, without those that name a run folder already listed (compared resolved).
+    """
+    seen, kept = set(), []
+    for path in map(Path, paths):
+        folder = (path.parent if path.is_file() else path).resolve()
+        if folder not in seen:
+            seen.add(folder)
+            kept.append(path)
+    return kept
+
+
+def run_names(folders, reserved=ORACLES) -> list[str]:
+    """A table name per run folder: its name, or where two runs share it or it is an oracle's (a folder named
+    ``mixture``), the shortest tail of its resolved path that tells them apart (``seed0/runs/cunet``).
+
+    Args:
+        folders: distinct run folders.
+        reserved: names of the tables' other rows; a Y-Net's second row (``<name> (other singer)``) is too.
+    Returns:
+        The names, in the order of ``folders``.
+    """
+    parts = [Path(f).resolve().parts for f in folders]
+    depth = [1] * len(parts)
+    while True:
+        names = ["/".join(p[-d:]).lstrip("/") for p, d in zip(parts, depth)]
+        taken = set(reserved) | {n + OTHER_SINGER for n in names}
+        clash = [i for i, n in enumerate(names) if names.count(n) > 1 or n in taken]
+        longer = [i for i in clash if depth[i] < len(parts[i])]
+        if not longer:
+            return names
+        for i in longer:
+            depth[i] += 1

@@ -11,8 +11,9 @@ SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels
 
 def summarise(rows: list[dict]):
     """Long-format rows -> (frame, summary): per target, model and metric the median and mean over the
-    tracks that have a finite score (``count``), out of the target's tracks (``tracks``): a model with a NaN
-    or a missing track shows it in the count rather than dropping out of the median unnoticed.
+    tracks that have a finite score (``count``; NaN and +-inf are not), out of the target's tracks
+    (``tracks``): a model with a NaN, an infinite or a missing track shows it in the count rather than
+    dropping out of the median unnoticed.
 
     Where a target's tracks come from several splits (a Y-Net's test_seen and test_unseen singers, as the
     paper reports them), each split gets its own rows too, under the target "<target>, <split>".
@@ -28,6 +29,8 @@ def summarise(rows: list[dict]):
     both = pd.concat([frame, apart], ignore_index=True)
     sisec = both["protocol"] == "sisec"  # its own tables: other references, another rate, other metrics
     both.loc[sisec, "target"] = both.loc[sisec, "target"] + SISEC
+    # +-inf (an SIR with nothing to interfere, a log of zero) is no score: it neither counts nor moves a median
+    both["value"] = both["value"].where(np.isfinite(both["value"].astype(np.float64)))
     grouped = both.groupby(["target", "model", "metric"], sort=False)["value"]
     summary = grouped.agg(median="median", mean="mean", count="count").reset_index()
     tracks = both.groupby("target")["track"].nunique()

@@ -49,6 +49,11 @@ def writing(out: Path, kind: str, shard: tuple[int, int] | None = None):
         yield
 
 
+def _resolved(folder: Path) -> str:
+    # absolute: the results command reads the dataset again (the sisec protocol) from wherever it is run
+    return printable(str(Path(folder).resolve()))
+
+
 def _warn_mixture(tracks: list[dict]) -> list[dict]:
     """Tracks whose mixture is not the sum of their stems: kept, but the targets do not add up to the input."""
     odd = [{"name": t["name"], "difference_db": t["mixture_difference_db"]} for t in tracks
@@ -97,7 +102,7 @@ def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress) -> 
     stft = spectrogram.STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "music", "cunet_version": __version__,
-        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": printable(str(root))},
+        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": _resolved(root)},
         "sample_rate": stft.sample_rate, "channels": 1,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode, "dtype": "complex64", "layout": "bins x frames"},
@@ -146,7 +151,7 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "singing", "cunet_version": __version__,
         "config": config.to_dict(cfg),
-        "source": {"dataset": cfg.dataset, "root": printable(str(root)), "acc_root": printable(str(acc_root))},
+        "source": {"dataset": cfg.dataset, "root": _resolved(root), "acc_root": _resolved(acc_root)},
         "sample_rate": acappella.SAMPLE_RATE, "fps": acappella.FPS, "samples_per_frame": spf,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode},

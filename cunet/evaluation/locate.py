@@ -1,0 +1,83 @@
+"""Paths an earlier command recorded, found again from wherever the results command runs.
+
+Stores and runs made before paths were recorded resolved hold them as they were typed, relative to a
+folder that was not recorded: the one the command ran in. A project usually keeps its data, stores and runs
+under that folder, so a relative path is tried against the recording folder and each folder above it, then
+against the current folder, and the first place that holds what is expected there is taken. Where no place
+does, nothing is guessed: the caller asks for the path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from ..datasets.store import Store
+from ..errors import InputError
+
+# where a store's split lies in a MUSDB18 folder: the validation songs are held out of train/
+SUBSET_OF_SPLIT = {"test": "test", "valid": "train"}
+
+
+def find_recorded(recorded: str | Path, recorder: str | Path, holds: Callable[[Path], bool]) -> Path | None:
+    """The resolved place a recorded path points to, or None where no candidate ``holds`` what it should.
+
+    Args:
+        recorded: the path as recorded (absolute, or relative to an unknown folder).
+        recorder: the store or run folder that recorded it; a relative path is tried against it and the
+            folders above it first, then against the current folder.
+        holds: whether a candidate is the right place (it exists and holds what the recorder expects).
+    Returns:
+        The first candidate that holds, resolved; None when none does.
+    """
+    path = Path(recorded)
+    if path.is_absolute():
+        return path.resolve() if holds(path) else None
+    here = Path(recorder).resolve()
+    for base in (here, *here.parents, Path.cwd()):
+        if holds(base / path):
+            return (base / path).resolve()
+    return None
+
+
+def is_store(path: Path) -> bool:
+    """Whether ``path`` holds a store (its manifest)."""
+    return (path / "manifest.json").is_file()
+
+
+def holds_tracks(root: Path, names: list[str], split: str) -> bool:
+    """Whether the MUSDB18 folder ``root`` holds every named track of ``split`` (folder or .stem.mp4)."""
+    folder = root / SUBSET_OF_SPLIT[split]
+    return folder.is_dir() and all((folder / n).is_dir() or (folder / f"{n}.stem.mp4").is_file() for n in names)
+
+
+def dataset_root(store: Store, split: str = "test", given: str | Path | None = None) -> Path:
+    """The MUSDB18 folder a music store was made from, where the SiSEC protocol reads the original audio.
+
+    Args:
+        store: the music store.
+        split: the store's split to be read (test, or valid: held out of the dataset's train/).
+        given: ``--dataset-root``: where the dataset is now, used as it is.
+    Returns:
+        The folder, resolved; raises :class:`InputError` naming the recorded folder when it no longer holds
+        the store's tracks of ``split`` (a dataset moved, or a relative path that leads nowhere from here).
+    """
+    if given is not None:
+        root = Path(given).resolve()
+        if not (root / SUBSET_OF_SPLIT[split]).is_dir():
+            raise InputError(given, f"--dataset-root is not a MUSDB18 folder: it holds no {SUBSET_OF_SPLIT[split]}/")
+        return root  # the names are checked against its listing when it is read
+    recorded = (store.manifest.get("source") or {}).get("root")
+    if not recorded:
+        raise InputError(store.manifest_path, "records no dataset folder: give --dataset-root PATH, where the "
+                                              "dataset is, or use --protocol paper")
+    names = [t["name"] for t in store.tracks if t["split"] == split]
+    found = find_recorded(recorded, store.path, lambda root: holds_tracks(root, names, split))
+    if found is None:
+        relative = "" if Path(recorded).is_absolute() else (
+            f" (a relative path, tried from {store.path} and each folder above it, and from the current folder)")
+        raise InputError(recorded, f"the sisec protocol reads the original audio of {store.path} from this "
+                                   f"folder, recorded in its manifest{relative}, which does not hold the store's "
+                                   f"{split} tracks: give --dataset-root PATH, where the dataset is now, "
+                                   "or use --protocol paper")
+    return found
