@@ -8,11 +8,12 @@ with the oracle rows on the same test tracks, and check the papers' claims again
 Every model of a family sees the same number of training examples: the four dedicated U-Nets (one per
 target) and the four C-U-Nets (simple/complex FiLM x dense/cnn control), then the Y-Nets (video,
 landmarks, none). Stages are the package's own commands, run as subprocesses: ``cunet.preprocess``,
-``cunet.train`` and ``cunet.evaluation.results``. The work folder keeps the data, stores and runs, so an
-interrupted benchmark resumes where it stopped. ``--out`` receives (all or nothing) ``report.md`` (the
-budget, the claims and the full tables, also printed), ``claims.json``, ``summary.csv``, ``summary.md``,
-``per_track.csv``, ``sdr_boxplot.png`` and the listening report (``report.html`` and ``listen/``; one track or
-clip per target).
+``cunet.train`` and ``cunet.evaluation.results``, on the test songs and on the validation songs, which
+choose the "best" model a claim is about (the claims: ``quality_claims.py``). The work folder keeps the
+data, stores and runs, so an interrupted benchmark resumes where it stopped. ``--out`` receives (all or
+nothing) ``report.md`` (the budget, the claims and the full tables, also printed), ``claims.json``,
+``summary.csv``, ``summary.md``, ``per_track.csv``, ``sdr_boxplot.png`` and the listening report
+(``report.html`` and ``listen/``; one track or clip per target).
 """
 
 from __future__ import annotations
@@ -28,24 +29,14 @@ import sys
 import time
 from pathlib import Path
 
-TARGETS = ("bass", "drums", "other", "vocals")
-CUNETS = tuple(f"{f}-{c}" for f in ("simple", "complex") for c in ("dense", "cnn"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # quality_claims.py beside it, however this is loaded
+from quality_claims import CUNETS, ONE, QUARTER, TARGETS, TWO, claims, interval_cell, p_cell  # noqa: E402, F401
+
 VISUALS = ("video", "landmarks", "none")
 # Ablations: a C-U-Net variant trained with one of cunet's departures from the original undone.
 ABLATIONS = {"original": ("--set", "model.film_gamma_offset=0", "--set", "model.control_dropout=0.5")}
 ABLATED = "cunet-complex-cnn"  # the variant the ablations are run on (the C-U-Net paper's best)
-# A C-U-Net spends its examples on four sources; U-Nets trained on a quarter of the examples (the same
-# number per source) separate what it costs to share one model from what it costs to see each source less.
-QUARTER = "-quarter"
-ONE, TWO = "voice (1 singer)", "voice (2 singers)"
 SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels)"  # cunet/evaluation/tables.py
-OTHER = " (other singer)"
-# The claims of issue 6 and the C-U-Net/Y-Net papers, as thresholds on median v3 SDR (dB)
-MATCH_DB = -0.5  # "matches": no target more than 0.5 dB below its dedicated U-Net (a re-run found -0.3 to -0.5)
-ORACLE_SHARE = 0.7  # the best vocals model gains this share of IRM1's gain over the mixture
-VISUAL_GAIN_DB = 5.0  # two singers: the target's face over audio only
-OTHER_LOSS_DB = 3.0  # two singers: the other singer's face costs at least this much
-NO_WORSE_DB = -0.5  # one singer: the visual models within this of audio only
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,86 +138,18 @@ def medians(summary_csv: Path, metric: str = "sdr") -> dict[tuple[str, str], flo
         return {(r["target"], r["model"]): float(r["median"]) for r in csv.DictReader(f) if r["metric"] == metric}
 
 
-def track_scores(per_track_csv: Path, metric: str = "sdr", protocol: str = "paper") -> dict:
-    """{(target, model): {track: score}} of one protocol's rows (files from before protocols: all paper)."""
+def track_scores(per_track_csv: Path, metric: str = "sdr", protocol: str = "paper", split: str | None = None) -> dict:
+    """{(target, model): {track: score}} of one protocol's rows (files from before protocols: all paper), of
+    one ``split`` when given (per_track.csv's column, "test" where a file predates it; a Y-Net's test rows are
+    "test_seen" and "test_unseen")."""
     out: dict = {}
     with open(per_track_csv) as f:
         for r in csv.DictReader(f):
+            if split is not None and (r.get("split") or "test") != split:
+                continue
             if r["metric"] == metric and r.get("protocol", "paper") == protocol:
-                out.setdefault((r["target"], r["model"]), {})[r["track"]] = float(r["value"]) if r["value"] else math.nan
-    return out
-
-
-def paired(tracks: dict, target: str, a: str, b: str):
-    """The per-track difference a - b on ``target`` (cunet/evaluation/stats.py), None without both models."""
-    from cunet.evaluation.stats import paired_difference
-
-    if (target, a) not in tracks or (target, b) not in tracks:
-        return None
-    names = sorted(set(tracks[target, a]) | set(tracks[target, b]))
-    return paired_difference([tracks[target, a].get(n, math.nan) for n in names],
-                             [tracks[target, b].get(n, math.nan) for n in names])
-
-
-def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | None = None,
-           protocol: str = "paper") -> list[dict]:
-    """Each claim: what it says, the measured figure, the threshold and whether it holds.
-
-    With ``tracks`` (per-track scores, :func:`track_scores`) a claim comparing two models measures the median
-    of their per-track differences, carries its 95 % bootstrap interval and Wilcoxon p-value, and holds only
-    when the whole interval clears the threshold; without, it compares medians (the older reports').
-    ``protocol`` "sisec" (full-band v4, music only) leaves out the Y-Net claims."""
-    out = []
-
-    def add(claim, measured, threshold, holds, detail="", interval=None):
-        out.append({"claim": claim, "protocol": protocol, "measured": measured, "threshold": threshold,
-                    "holds": holds, "detail": detail,
-                    "interval": None if interval is None else [interval.low, interval.high],
-                    "p_value": None if interval is None else interval.p_value,
-                    "tracks": None if interval is None else interval.n})
-
-    def compare(target, a, b):
-        """(measured difference, holds-at-threshold function, the paired difference or None)."""
-        d = paired(tracks, target, a, b) if tracks else None
-        if d is None:
-            value = sdr[target, a] - sdr[target, b]
-            return value, (lambda threshold: value >= threshold), None
-        return d.median, (lambda threshold: bool(d.low >= threshold)), d
-
-    cunets = [m for m in models if m.startswith("cunet-") and m.removeprefix("cunet-") in CUNETS]
-    for suffix, examples in (("", "the same examples per model"), (QUARTER, "the same examples per source")):
-        if not (cunets and all(f"unet-{t}{suffix}" in models for t in TARGETS)):
-            continue
-        found = {c: {t: compare(t, c, f"unet-{t}{suffix}") for t in TARGETS} for c in cunets}
-        diffs = {c: {t: v[0] for t, v in found[c].items()} for c in cunets}
-        best = max(cunets, key=lambda c: min(diffs[c].values()))
-        worst_target = min(diffs[best], key=diffs[best].get)
-        worst = diffs[best][worst_target]
-        holds = all(found[best][t][1](MATCH_DB) for t in TARGETS)
-        detail = "; ".join(f"{c}: " + ", ".join(f"{t} {d:+.2f}" for t, d in diffs[c].items()) for c in cunets)
-        add(f"one C-U-Net matches the four dedicated U-Nets on every target, {examples} "
-            f"(best: {best}, its worst target)", worst, MATCH_DB, holds, detail, found[best][worst_target][2])
-    vocals = [m for m in models if m in ("unet-vocals", "unet-vocals" + QUARTER) or m in cunets]
-    if vocals:
-        best = max(vocals, key=lambda m: sdr["vocals", m])
-        gain = sdr["vocals", best] - sdr["vocals", "mixture"]
-        oracle = sdr["vocals", "IRM1"] - sdr["vocals", "mixture"]
-        add(f"the best vocals model ({best}) gains {ORACLE_SHARE:.0%} of IRM1's gain over the mixture",
-            gain / oracle, ORACLE_SHARE, gain / oracle >= ORACLE_SHARE,
-            f"{best} {gain:+.2f} dB over the mixture, IRM1 {oracle:+.2f} dB")
-    for visual in ("video", "landmarks"):
-        name = f"ynet-{visual}"
-        if name not in models or protocol != "paper":
-            continue
-        if "ynet-none" in models:
-            d, holds, interval = compare(TWO, name, "ynet-none")
-            add(f"2 singers: {name} beats audio-only ynet-none", d, VISUAL_GAIN_DB, holds(VISUAL_GAIN_DB), "", interval)
-            d, holds, interval = compare(ONE, name, "ynet-none")
-            add(f"1 singer: {name} no worse than audio-only ynet-none", d, NO_WORSE_DB, holds(NO_WORSE_DB), "",
-                interval)
-        d, holds, interval = compare(TWO, name, name + OTHER)
-        add(f"2 singers: {name} loses with the other singer's {visual}", d, OTHER_LOSS_DB, holds(OTHER_LOSS_DB), "",
-            interval)
+                value = float(r["value"]) if r["value"] else math.nan
+                out.setdefault((r["target"], r["model"]), {})[r["track"]] = value
     return out
 
 
@@ -251,17 +174,23 @@ def report(budget_name: str, budget: Budget, data: str, timing: dict, seen: dict
     lines += ["", f"Total: {sum(timing.values()) / 60:.1f} min.", "",
               "## Claims", "",
               "Protocol `paper`: median BSS Eval v3 SDR at the models' rate, mono; `sisec`: BSS Eval v4 at full band, "
-              "44.1 kHz stereo. A comparison of two models measures the median of their per-track differences, with "
-              "its 95 % bootstrap interval and the Wilcoxon p-value, and holds only when the whole interval clears "
-              "what is needed.", "",
-              "| claim | protocol | measured | 95 % interval | p | needed | holds |", "|---|---|---:|---:|---:|---:|---|"]
+              "44.1 kHz stereo. A comparison of two models measures the median of their per-track differences. Its "
+              "interval is distribution-free: the pair of order statistics of the differences that covers the true "
+              "median with probability at least 95 % whatever their distribution (binomial; its exact coverage in "
+              "brackets); with fewer than 6 tracks no pair reaches 95 %, the table says so and the claim does not "
+              "hold. p is the exact two-sided sign test of a zero median difference (the test this interval is the "
+              "dual of; with few tracks the smallest p it can reach is shown). A comparison holds only when the whole "
+              "interval clears what is needed; where a C-U-Net row does not hold it shows the target that fails "
+              "(the lowest lower bound). The best C-U-Net variant and the best vocals model are chosen on the "
+              "validation songs (paper protocol), not on the test songs the claims are measured on; each row says "
+              "on what.", "",
+              "| claim | protocol | measured | interval (coverage) | p | needed | holds |",
+              "|---|---|---:|---:|---:|---:|---|"]
     for c in found:
         unit = "" if "IRM1" in c["claim"] else " dB"
         fmt = (lambda v: f"{v:.0%}") if not unit else (lambda v: f"{v:+.2f}{unit}")
-        interval = f"[{c['interval'][0]:+.2f}, {c['interval'][1]:+.2f}]" if c.get("interval") else "–"
-        p = f"{c['p_value']:.3f}" if c.get("p_value") is not None else "–"
-        lines.append(f"| {c['claim']} | {c.get('protocol', 'paper')} | {fmt(c['measured'])} | {interval} | {p} | "
-                     f"≥ {fmt(c['threshold'])} | {'yes' if c['holds'] else '**no**'} |")
+        lines.append(f"| {c['claim']} | {c.get('protocol', 'paper')} | {fmt(c['measured'])} | {interval_cell(c)} | "
+                     f"{p_cell(c)} | ≥ {fmt(c['threshold'])} | {'yes' if c['holds'] else '**no**'} |")
     details = [f"- {c['claim']}: {c['detail']}" for c in found if c["detail"]]
     lines += ["", *details]
     if ablated:
@@ -318,12 +247,24 @@ def main(argv: list[str] | None = None) -> int:
     timing["results"] = run(["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in models],
                              "--out", str(results), "--seed", str(args.seed), "--report-tracks", "1", "--quiet"],
                             work / "logs/results.log")
+    # The songs held out of training choose the best variant, so the test songs only test the claim about it
+    music = [m for m in models if model_flags(m)[1] != "ynet"]
+    valid = None
+    if music:
+        valid_dir = work / "results_valid"
+        if valid_dir.exists():
+            shutil.rmtree(valid_dir)
+        timing["results (validation songs)"] = run(
+            ["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in music], "--out",
+             str(valid_dir), "--split", "valid", "--protocol", "paper", "--no-v4", "--seed", str(args.seed),
+             "--report-tracks", "0", "--quiet"], work / "logs/results_valid.log")
+        valid = track_scores(valid_dir / "per_track.csv", split="valid")
     sdr = medians(results / "summary.csv")
-    found = claims(sdr, models, track_scores(results / "per_track.csv"))
+    found = claims(sdr, models, track_scores(results / "per_track.csv"), valid=valid)
     sisec = {(t.removesuffix(SISEC), m): v for (t, m), v in medians(results / "summary.csv", "sdr_v4").items()
              if t.endswith(SISEC)}
     if sisec:
-        found += claims(sisec, models, track_scores(results / "per_track.csv", "sdr_v4", "sisec"), "sisec")
+        found += claims(sisec, models, track_scores(results / "per_track.csv", "sdr_v4", "sisec"), "sisec", valid)
     data = (f"the embedded dataset, size `{budget.size}`, seed {args.seed}"
             if not (args.music_store or args.singing_store) else f"`{stores['music']}`, `{stores['singing']}`")
     text = report(args.budget, budget, data, timing, seen, found, (results / "summary.md").read_text(),

@@ -135,3 +135,81 @@ def test_claims_with_per_track_scores_hold_only_when_the_interval_clears():
     assert same["interval"] == [0.0, 0.0] and same["p_value"] == 1.0 and same["holds"]
     sisec = quality.claims(sdr, models, tracks, protocol="sisec")
     assert {c["protocol"] for c in sisec} == {"sisec"} and not any("singer" in c["claim"] for c in sisec)
+
+
+def _music_scores(songs, cunet_offsets, prefix="t"):
+    """Per-track SDR of the four U-Nets and of C-U-Net variants {variant: {target: offsets per song}}."""
+    tracks = {}
+    for t in quality.TARGETS:
+        base = {f"{prefix}{i}": 5.0 + i for i in range(songs)}
+        tracks[t, f"unet-{t}"] = base
+        for variant, offsets in cunet_offsets.items():
+            tracks[t, variant] = {k: v + offsets[t][i] for i, (k, v) in enumerate(base.items())}
+    return tracks
+
+
+def _medians(tracks):
+    import statistics
+
+    sdr = {k: statistics.median(v.values()) for k, v in tracks.items()}
+    sdr.update({("vocals", "mixture"): -2.0, ("vocals", "IRM1"): 18.0})
+    return sdr
+
+
+def _match(found):
+    return next(c for c in found if c["claim"].startswith("one C-U-Net matches"))
+
+
+def test_a_claim_that_fails_shows_the_target_that_fails():
+    # vocals has the worst median (-0.10) and a tight interval; drums a better median (-0.05) but one whose
+    # interval reaches -1.2: drums is what fails, so drums is what the row shows
+    offsets = {"bass": [0.2] * 12, "other": [0.1] * 12, "vocals": [-0.1] * 12,
+               "drums": [-1.2, -1.1, -1.0, -0.05, -0.05, -0.05, -0.05, 0.3, 0.4, 0.5, 0.6, 0.7]}
+    tracks = _music_scores(12, {"cunet-complex-cnn": offsets})
+    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-complex-cnn"]
+    match = _match(quality.claims(_medians(tracks), models, tracks))
+    assert not match["holds"] and match["target"] == "drums" and "fails on: drums" in match["claim"]
+    # n = 12: the 3rd smallest and largest differences, 96.1 % coverage
+    assert match["measured"] == pytest.approx(-0.05) and match["interval"] == pytest.approx([-1.0, 0.5])
+    assert match["coverage"] == pytest.approx(0.9614, abs=1e-4)
+    offsets["drums"] = [0.0] * 12  # now every target clears -0.5: the row shows the worst median, vocals
+    tracks = _music_scores(12, {"cunet-complex-cnn": offsets})
+    match = _match(quality.claims(_medians(tracks), models, tracks))
+    assert match["holds"] and match["target"] == "vocals" and "its worst target: vocals" in match["claim"]
+    assert match["measured"] == pytest.approx(-0.1) and match["interval"] == pytest.approx([-0.1, -0.1])
+
+
+def test_the_best_variant_is_chosen_on_the_validation_songs():
+    flat = {t: [0.0] * 12 for t in quality.TARGETS}
+    low = {t: [-0.3] * 12 for t in quality.TARGETS}
+    # on the test songs simple-dense is the better (0 against -0.3); on the validation songs complex-cnn is
+    test = _music_scores(12, {"cunet-simple-dense": flat, "cunet-complex-cnn": low})
+    valid = _music_scores(2, {"cunet-simple-dense": {t: [-1.0, -1.0] for t in quality.TARGETS},
+                              "cunet-complex-cnn": {t: [0.5, 0.5] for t in quality.TARGETS}}, prefix="v")
+    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-simple-dense", "cunet-complex-cnn"]
+    found = quality.claims(_medians(test), models, test, valid=valid)
+    match = _match(found)
+    assert match["model"] == "cunet-complex-cnn" and match["chosen_on"] == "validation songs (n = 2)"
+    assert match["measured"] == pytest.approx(-0.3) and "chosen on the validation songs" in match["claim"]
+    # the vocals model too: complex-cnn on validation (6.0 dB), though the U-Net's 10.5 on test beats its 10.2
+    share = next(c for c in found if "IRM1" in c["claim"])
+    assert share["model"] == "cunet-complex-cnn" and share["measured"] == pytest.approx((10.2 + 2) / 20)
+    without = quality.claims(_medians(test), models, test)  # no validation scores: chosen on the test songs
+    assert _match(without)["model"] == "cunet-simple-dense" and _match(without)["chosen_on"].startswith("test songs")
+    assert next(c for c in without if "IRM1" in c["claim"])["model"] == "unet-vocals"
+    text = quality.report("small", quality.BUDGETS["small"], "data", {}, {}, found, "")
+    assert "chosen on the validation songs (n = 2)" in text and "order statistics" in text
+
+
+def test_four_songs_give_no_interval_and_no_claim():
+    # every difference clears -0.5 dB, but 4 songs cannot give a 95 % interval: the claim does not hold
+    offsets = {t: [0.1, 0.2, 0.3, 0.4] for t in quality.TARGETS}
+    tracks = _music_scores(4, {"cunet-complex-cnn": offsets})
+    models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-complex-cnn"]
+    found = quality.claims(_medians(tracks), models, tracks)
+    match = _match(found)
+    assert not match["holds"] and match["interval"] is None and match["tracks"] == 4
+    assert match["p_value"] == match["p_min"] == 0.125
+    row = next(line for line in quality.report("small", quality.BUDGETS["small"], "data", {}, {}, found, "")
+               .splitlines() if line.startswith("| one C-U-Net"))
+    assert "| too few tracks (n=4, best coverage 87.5%) | 0.125 (min 0.125) |" in row and row.endswith("| **no** |")
