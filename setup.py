@@ -22,6 +22,7 @@ setup(
         "tqdm>=4.60",
         "av>=12",  # PyAV: face-cropped videos as the Y-Net's visual input
         "tensorboard",  # TensorFlow 2.21 no longer pulls it in; the training logs need it
+        "pyyaml>=5.1",  # Slakh2100's metadata.yaml (yaml.safe_load)
     ],
     extras_require={
         # pytest-xdist runs the suite on two processes (README's test command; pytest.ini sets it).

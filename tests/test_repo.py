@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # import name -> the distribution setup.py must declare
 DISTRIBUTIONS = {"tensorflow": "tensorflow", "keras": "keras", "numpy": "numpy", "scipy": "scipy",
                  "librosa": "librosa", "soundfile": "soundfile", "soxr": "soxr", "mir_eval": "mir_eval",
-                 "pandas": "pandas", "matplotlib": "matplotlib", "tqdm": "tqdm", "av": "av"}
+                 "pandas": "pandas", "matplotlib": "matplotlib", "tqdm": "tqdm", "av": "av",
+                 "yaml": "pyyaml"}
 OPTIONAL = {"musdb"}  # imported inside the function that needs it, with an error that names the extra
 
 
