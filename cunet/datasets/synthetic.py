@@ -10,6 +10,10 @@ writes three trees under ``--out``:
   in test_unseen;
 * ``accompaniment/``: clips by category in the AudioSet-style tree the original Y-Net reads.
 
+With ``--sources 6`` it also writes ``moisesdb/``: songs of six sources (vocals, drums, bass, guitar, piano,
+other) in the MoisesDB layout, one file a part and no mixture file (see ``sixsource.py``); the three trees
+above stay the same bytes.
+
 Every file depends only on (seed, size, its own index), so output is byte-identical for a seed.
 """
 
@@ -26,7 +30,7 @@ import numpy as np
 
 from .. import audio
 from ..fileio import atomic_dir, load_json, save_json, save_npy
-from . import acappella, band, face, voice
+from . import acappella, band, face, sixsource, voice
 from .musdb import STEMS
 
 MUSIC_RATE = 44100
@@ -56,6 +60,24 @@ SIZES = {
     "bench": Size(12, 12, 20.0, 8, 3, 10.0, 6.0, 3),
     "large": Size(80, 20, 30.0, 16, 8, 20.0, 8.0, 12),
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class SixSourceSize:
+    songs: int  # in moisesdb/ (no official split: preprocessing draws a seeded test and validation part)
+    seconds: float
+
+
+# A table apart from SIZES, so that the four-source trees and their synthetic.json keep their bytes. bench holds
+# default's songs and more: a fifth drawn for testing (the MoisesDB reader's default) is 16 songs, about 12 of
+# them with a guitar (one song in four has none) and 12 with a piano.
+SIX_SOURCE_SIZES = {
+    "tiny": SixSourceSize(4, 8.0),
+    "default": SixSourceSize(24, 20.0),
+    "bench": SixSourceSize(80, 20.0),
+    "large": SixSourceSize(160, 30.0),
+}
+SOURCE_COUNTS = (4, 6)
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
@@ -213,20 +235,42 @@ def write_acc(root: Path, seed: int, item: tuple[str, str, int, float]) -> None:
     audio.write(path, x, acappella.SAMPLE_RATE, "PCM_16")
 
 
+def write_six_source(root: Path, seed: int, index: int, seconds: float) -> None:
+    sixsource.write_song(root / "moisesdb", seed, index, seconds)
+
+
 def _run(task):
     kind, root, seed, item = task
-    {"music": write_music, "av": write_av, "acc": write_acc}[kind](root, seed, *item)
+    {"music": write_music, "av": write_av, "acc": write_acc, "six": write_six_source}[kind](root, seed, *item)
 
 
-def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, progress: bool = True) -> Path:
-    """Write the dataset to ``out`` (atomically: a complete tree or nothing) and return ``out``."""
+def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, progress: bool = True,
+             sources: int = 4) -> Path:
+    """Write the dataset to ``out`` (atomically: a complete tree or nothing) and return ``out``.
+
+    Args:
+        out: the folder (replaced if it exists).
+        seed: every file depends on it and on its own index only.
+        size: a key of :data:`SIZES` (and of :data:`SIX_SOURCE_SIZES`).
+        jobs: processes writing files (the bytes are the same whatever the number).
+        progress: show a progress bar.
+        sources: 4 writes musdb/, acappella/ and accompaniment/; 6 also the six-source moisesdb/.
+
+    Returns:
+        ``out``.
+    """
     if size not in SIZES:
         raise ValueError(f"unknown size {size!r}; choose from {sorted(SIZES)}")
+    if sources not in SOURCE_COUNTS:
+        raise ValueError(f"unknown number of sources {sources!r}; choose from {list(SOURCE_COUNTS)}")
     out, spec = Path(out), SIZES[size]
     from tqdm import tqdm
 
     with atomic_dir(out) as tmp:
         tasks = [("music", tmp, seed, (i, spec)) for i in range(spec.music_train + spec.music_test)]
+        if sources == 6:  # first: a six-source song is the longest task, and a pool's tail should be short
+            six = SIX_SOURCE_SIZES[size]
+            tasks = [("six", tmp, seed, (i, six.seconds)) for i in range(six.songs)] + tasks
         tasks += [("av", tmp, seed, (item,)) for item in av_plan(spec)]
         tasks += [("acc", tmp, seed, (item,)) for item in acc_plan(spec)]
         bar = tqdm(total=len(tasks), desc=f"synthetic dataset (seed {seed}, {size})", disable=not progress,
@@ -240,22 +284,39 @@ def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 
                 _run(task)
                 bar.update()
         bar.close()
-        save_json(tmp / "synthetic.json", {"seed": seed, "size": size, "format_version": FORMAT_VERSION,
-                                           "spec": dataclasses.asdict(spec)})
+        save_json(tmp / "synthetic.json", marker(seed, size, sources))
     return out
 
 
-def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1) -> Path:
-    """Generate the dataset unless ``out`` already holds the same one."""
+def marker(seed: int, size: str, sources: int = 4) -> dict:
+    """What ``synthetic.json`` records of a generated tree (a four-source tree's marker has the keys, and so
+    the bytes, it always had).
+
+    Args:
+        seed, size, sources: as :func:`generate`.
+
+    Returns:
+        the JSON object.
+    """
+    meta = {"seed": seed, "size": size, "format_version": FORMAT_VERSION, "spec": dataclasses.asdict(SIZES[size])}
+    if sources != 4:
+        meta |= {"sources": sources, "six_source_spec": dataclasses.asdict(SIX_SOURCE_SIZES[size])}
+    return meta
+
+
+def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, sources: int = 4) -> Path:
+    """Generate the dataset unless ``out`` already holds the same one (a six-source tree serves a request
+    for four sources: its other trees are the same)."""
     out = Path(out)
-    marker = out / "synthetic.json"
-    if marker.is_file():
-        meta = load_json(marker)
-        if (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION):
+    path = out / "synthetic.json"
+    if path.is_file():
+        meta = load_json(path)
+        if (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION) \
+                and meta.get("sources", 4) >= sources:
             return out
     elif out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not a synthetic dataset; refusing to overwrite it")
-    return generate(out, seed, size, jobs)
+    return generate(out, seed, size, jobs, sources=sources)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,9 +326,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--sources", type=int, choices=SOURCE_COUNTS, default=4,
+                        help="6: also write moisesdb/, songs of vocals, drums, bass, guitar, piano and other")
     args = parser.parse_args(argv)
-    generate(args.out, args.seed, args.size, args.jobs)
-    print(f"wrote {args.out}: musdb/, acappella/ and accompaniment/ (seed {args.seed}, size {args.size})")
+    generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
+    trees = "musdb/, acappella/, accompaniment/ and moisesdb/" if args.sources == 6 \
+        else "musdb/, acappella/ and accompaniment/"
+    print(f"wrote {args.out}: {trees} (seed {args.seed}, size {args.size})")
     return 0
 
 
