@@ -1,0 +1,98 @@
+"""Training on a store of any set of sources: conditions over the store's sources, sampling where sources are
+absent, a dedicated U-Net for any source, a C-U-Net whose control input has the store's width."""
+
+import json
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import stem_layouts as layouts
+from cunet.datasets.store import Store
+from cunet.models.config import ModelConfig
+from cunet.preprocess.__main__ import main as preprocess
+from cunet.train.config import TrainConfig
+from cunet.train.data_loader import MusicPatches
+
+SIX = ("vocals", "drums", "bass", "guitar", "piano", "other")
+FULL = {"vocals": 1, "drums": 1, "bass": 1, "guitar": 1, "piano": 1, "other": 2}
+
+
+@pytest.fixture(scope="module")
+def six_store(tmp_path_factory):
+    """A six-source MoisesDB store: guitar missing from two train songs, piano from one; 64-frame patches."""
+    songs = {f"s{i}": dict(FULL) for i in range(7)}
+    for song in ("s1", "s2"):
+        del songs[song]["guitar"]
+    del songs["s3"]["piano"]
+    tmp = tmp_path_factory.mktemp("six")
+    root = layouts.moisesdb(tmp / "db", songs)
+    out = tmp / "store"
+    assert preprocess(["--dataset", "moisesdb", "--root", str(root), "--out", str(out), "--sources", *SIX,
+                       "--test-tracks", "s6", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
+                       "--jobs", "1", "--add-zero"]) == 0
+    return out
+
+
+def _cfg(model="cunet", **kw):
+    return TrainConfig(model=ModelConfig(model=model, z_dim=6, n_frames=64, first_filters=4), **kw)
+
+
+def test_every_source_is_drawn_equally_often_and_absent_ones_teach_silence_at_their_rate(six_store):
+    store = Store(six_store)
+    src = MusicPatches(store, "train", _cfg(silent_target_prob=0.2))
+    names = store.manifest["conditions"]["names"]
+    assert names == [*SIX, "silence"]
+    n = 7000
+    drawn = [src._draw(np.random.default_rng([0, i])) for i in range(n)]
+    per_condition = Counter(names[int(r[2])] for r in drawn)
+    # uniform over the seven conditions (1000 each): within 4 binomial standard deviations
+    assert all(abs(c - n / 7) < 4 * np.sqrt(n / 7 * 6 / 7) for c in per_condition.values()), per_condition
+    present = {t: set(store.tracks[t]["sources_present"]) for t in range(len(store.tracks))}
+    guitar = [r for r in drawn if names[int(r[2])] == "guitar"]
+    silent = np.mean([("guitar" not in present[int(r[0])]) for r in guitar])
+    assert abs(silent - 0.2) < 4 * np.sqrt(0.2 * 0.8 / len(guitar)), silent
+    vocals = [r for r in drawn if names[int(r[2])] == "vocals"]
+    assert all("vocals" in present[int(r[0])] for r in vocals)  # held by every track: never silent
+    # an example drawn silent has a silent target and a sounding mixture
+    for i in range(200):
+        rng = np.random.default_rng([src.cfg.seed, i])
+        track, _, cond = (int(v) for v in src._draw(rng))
+        if names[cond] == "guitar" and "guitar" not in present[track]:
+            x, z, y = src.example(i)
+            assert z.argmax() == SIX.index("guitar") and not np.any(y) and np.abs(x).max() > 0
+            break
+    else:
+        pytest.fail("no silent guitar example among 200")
+
+
+def test_no_silent_draws_when_the_rate_is_zero(six_store):
+    store = Store(six_store)
+    src = MusicPatches(store, "train", _cfg(silent_target_prob=0.0))
+    names = store.manifest["conditions"]["names"]
+    for i in range(500):
+        track, _, cond = (int(v) for v in src._draw(np.random.default_rng([0, i])))
+        if names[cond] in SIX:
+            assert names[cond] in store.tracks[track]["sources_present"]
+
+
+def test_a_store_whose_tracks_hold_every_source_draws_as_before(tiny_stores):
+    store = Store(tiny_stores / "musdb")
+    src = MusicPatches(store, "train", TrainConfig(model=ModelConfig(model="cunet")))
+    assert src.by_condition is None
+    for i in range(20):  # one uniform row of the index, as earlier versions drew
+        rng = np.random.default_rng([0, i])
+        np.testing.assert_array_equal(src._draw(np.random.default_rng([0, i])), src.rows[rng.integers(len(src.rows))])
+
+
+def test_dedicated_unet_rows_are_its_sources_and_a_bad_name_lists_the_stores(six_store):
+    store = Store(six_store)
+    src = MusicPatches(store, "train", _cfg("unet", target="guitar"))
+    assert set(src.rows[:, 2]) == {SIX.index("guitar")}
+    from cunet.errors import InputError
+
+    with pytest.raises(InputError) as err:
+        MusicPatches(store, "train", _cfg("unet", target="banjo"))
+    assert str(err.value) == (f"{six_store}: no source 'banjo' in this store; its sources are "
+                              "vocals, drums, bass, guitar, piano, other")
+    assert json.loads((six_store / "manifest.json").read_text())["sources"] == list(SIX)
