@@ -96,3 +96,70 @@ def test_dedicated_unet_rows_are_its_sources_and_a_bad_name_lists_the_stores(six
     assert str(err.value) == (f"{six_store}: no source 'banjo' in this store; its sources are "
                               "vocals, drums, bass, guitar, piano, other")
     assert json.loads((six_store / "manifest.json").read_text())["sources"] == list(SIX)
+
+
+TRAIN = ["--steps", "3", "--epochs", "1", "--batch-size", "4", "--quiet", "--set", "model.first_filters=4",
+         "--set", "model.n_frames=64"]
+
+
+@pytest.fixture(scope="module")
+def six_runs(six_store, tmp_path_factory):
+    """A C-U-Net trained 250 steps of 8 on the six-source store (about 30 s on 2 cores: after it each
+    condition's output is nearest its own source; after 60 steps of 4 it is not yet), a guitar U-Net 3 steps."""
+    from cunet.train.__main__ import main as train
+
+    runs = {}
+    for name, argv in {"cunet": ["--model", "cunet", "--control", "cnn", *TRAIN, "--steps", "250",
+                                 "--batch-size", "8"],
+                       "unet": ["--model", "unet", "--target", "guitar", *TRAIN]}.items():
+        runs[name] = tmp_path_factory.mktemp("runs") / name
+        assert train([*argv, "--store", str(six_store), "--run-dir", str(runs[name])]) == 0
+    return runs
+
+
+def test_cunet_of_six_sources_has_a_control_of_six_and_a_card_of_the_stores_sources(six_runs, six_store):
+    import keras
+
+    from cunet.models.run import load_run
+
+    folder = six_runs["cunet"]
+    card = json.loads((folder / "model_card.json").read_text())
+    assert card["targets"] == list(SIX) and card["conditions"] == list(SIX) and card["condition_shape"] == [6, 1]
+    assert json.loads((folder / "config.json").read_text())["values"]["model"]["z_dim"] == 6
+    model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
+    assert tuple(model.inputs[1].shape[1:]) == (6, 1)
+    store = Store(six_store)
+    track = [t["name"] for t in store.tracks].index("s0")  # a training song holding all six sources
+    peak = store.tracks[track]["stem_max_magnitude"]["mixture"]
+    patch = np.abs(np.asarray(store.array(track, "mixture"))[:512, :64]) / peak
+    outs = np.stack([np.asarray(model.predict([patch[None, ..., None].astype(np.float32),
+                                               np.eye(6, dtype=np.float32)[[k]][..., None]], verbose=0))[0, ..., 0]
+                     for k in range(6)])
+    targets = np.stack([np.abs(np.asarray(store.array(track, s))[:512, :64]) / peak for s in SIX])
+    error = np.abs(outs[:, None] - targets[None]).mean((2, 3))  # (condition, source)
+    # each condition's output is nearest its own source's target (measured: all six after 250 steps)
+    np.testing.assert_array_equal(error.argmin(1), np.arange(6), err_msg=str(error))
+    assert load_run(folder).card.targets == SIX
+
+
+def test_unet_target_guitar_trains_on_guitar(six_runs):
+    folder = six_runs["unet"]
+    card = json.loads((folder / "model_card.json").read_text())
+    assert card["model"] == "unet" and card["targets"] == ["guitar"]
+    assert json.loads((folder / "config.json").read_text())["values"]["target"] == "guitar"
+
+
+@pytest.mark.parametrize("argv, problem", [
+    (["--model", "unet", "--target", "banjo"], "no source 'banjo' in this store; its sources are vocals, drums, "
+                                               "bass, guitar, piano, other"),
+    (["--model", "cunet", "--set", "model.z_dim=4"], "holds 6 sources (vocals, drums, bass, guitar, piano, other), "
+                                                     "but the C-U-Net's condition has model.z_dim=4"),
+])
+def test_a_bad_source_or_width_exits_2_naming_the_store(six_store, tmp_path, capsys, argv, problem):
+    from cunet.train.__main__ import main as train
+
+    run = tmp_path / "run"
+    assert train([*argv, "--store", str(six_store), "--run-dir", str(run), *TRAIN]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {six_store}: ") and problem in err, err
+    assert not run.exists()

@@ -67,9 +67,18 @@ class ModelCard:
 
 
 def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
-             mixture_level: str = "peak") -> ModelCard:
-    """The card of a model built from ``model_cfg``: a U-Net's ``target``, a Y-Net's ``remix`` (3 slots) and
-    ``mixture_level`` (training's ``mixture_level``)."""
+             mixture_level: str = "peak", sources=None) -> ModelCard:
+    """The card of a model built from ``model_cfg``.
+
+    Args:
+        model_cfg: the model's config.
+        target: a U-Net's source.
+        remix, mixture_level: a Y-Net's training mixtures (3 slots with ``remix``; training's ``mixture_level``).
+        sources: a C-U-Net's store's sources, in condition order (its targets); None: MUSDB18's four, what
+            every C-U-Net trained before stores had other sources learnt.
+
+    Returns:
+        The card a separator reads."""
     if model_cfg.model == "ynet":
         stft = audio.YNET_STFT
         return ModelCard("ynet", ("vocals",), stft.sample_rate, stft.n_fft, stft.hop,
@@ -81,7 +90,10 @@ def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
                   patch_bins=model_cfg.n_bins, patch_frames=model_cfg.n_frames)
     if model_cfg.model == "unet":
         return ModelCard("unet", (target,), **common)
-    return ModelCard("cunet", SOURCES, conditions=SOURCES, condition_shape=model_cfg.condition_shape, **common)
+    sources = tuple(SOURCES if sources is None else sources)
+    if len(sources) != model_cfg.z_dim:
+        raise ValueError(f"a C-U-Net with a condition of {model_cfg.z_dim} needs as many sources, got {list(sources)}")
+    return ModelCard("cunet", sources, conditions=sources, condition_shape=model_cfg.condition_shape, **common)
 
 
 def save_card(card: ModelCard, folder: str | Path) -> None:

@@ -277,7 +277,9 @@ def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]
         if m.visual == "video":
             return specs, lambda x, v, y: ((x, mouth_crops_tf(v)), y)
         return specs, lambda x, v, y: ((x, v), y)
-    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((m.z_dim,)), tf.TensorSpec((512, source.patch, 1))]
+    # the condition as the store writes it (a dedicated U-Net ignores it; a C-U-Net's z_dim is checked equal)
+    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((len(source.sources),)),
+             tf.TensorSpec((512, source.patch, 1))]
     if m.model == "unet":
         return specs, lambda x, z, y: (x, y)
     return specs, lambda x, z, y: ((x, tf.reshape(z, m.condition_shape)), y)
