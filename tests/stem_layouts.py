@@ -14,6 +14,8 @@ import numpy as np
 
 from cunet import audio
 
+SIX = ("vocals", "drums", "bass", "guitar", "piano", "other")
+FULL = {"vocals": 1, "drums": 1, "bass": 1, "guitar": 1, "piano": 1, "other": 2}  # stem: files (MoisesDB)
 RATE = 22050
 SECONDS = 3.0
 # A pitch per stem name: distinct partials, so each source has a place of its own in the spectrum.

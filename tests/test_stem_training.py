@@ -7,31 +7,12 @@ from collections import Counter
 import numpy as np
 import pytest
 
-import stem_layouts as layouts
+from conftest import SIX_TRAIN
 from cunet.datasets.store import Store
 from cunet.models.config import ModelConfig
-from cunet.preprocess.__main__ import main as preprocess
 from cunet.train.config import TrainConfig
 from cunet.train.data_loader import MusicPatches
-
-SIX = ("vocals", "drums", "bass", "guitar", "piano", "other")
-FULL = {"vocals": 1, "drums": 1, "bass": 1, "guitar": 1, "piano": 1, "other": 2}
-
-
-@pytest.fixture(scope="module")
-def six_store(tmp_path_factory):
-    """A six-source MoisesDB store: guitar missing from two train songs, piano from one; 64-frame patches."""
-    songs = {f"s{i}": dict(FULL) for i in range(7)}
-    for song in ("s1", "s2"):
-        del songs[song]["guitar"]
-    del songs["s3"]["piano"]
-    tmp = tmp_path_factory.mktemp("six")
-    root = layouts.moisesdb(tmp / "db", songs)
-    out = tmp / "store"
-    assert preprocess(["--dataset", "moisesdb", "--root", str(root), "--out", str(out), "--sources", *SIX,
-                       "--test-tracks", "s6", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
-                       "--jobs", "1", "--add-zero"]) == 0
-    return out
+from stem_layouts import SIX
 
 
 def _cfg(model="cunet", **kw):
@@ -98,25 +79,7 @@ def test_dedicated_unet_rows_are_its_sources_and_a_bad_name_lists_the_stores(six
     assert json.loads((six_store / "manifest.json").read_text())["sources"] == list(SIX)
 
 
-TRAIN = ["--steps", "3", "--epochs", "1", "--batch-size", "4", "--quiet", "--set", "model.first_filters=4",
-         "--set", "model.n_frames=64"]
-
-
-@pytest.fixture(scope="module")
-def six_runs(six_store, tmp_path_factory):
-    """A C-U-Net trained 250 steps of 8 on the six-source store (about 30 s on 2 cores: after it each
-    condition's output is nearest its own source; after 60 steps of 4 it is not yet), a guitar U-Net 3 steps."""
-    from cunet.train.__main__ import main as train
-
-    runs = {}
-    for name, argv in {"cunet": ["--model", "cunet", "--control", "cnn", *TRAIN, "--steps", "250",
-                                 "--batch-size", "8"],
-                       "unet": ["--model", "unet", "--target", "guitar", *TRAIN]}.items():
-        runs[name] = tmp_path_factory.mktemp("runs") / name
-        assert train([*argv, "--store", str(six_store), "--run-dir", str(runs[name])]) == 0
-    return runs
-
-
+@pytest.mark.xdist_group("six_runs")
 def test_cunet_of_six_sources_has_a_control_of_six_and_a_card_of_the_stores_sources(six_runs, six_store):
     import keras
 
@@ -142,6 +105,7 @@ def test_cunet_of_six_sources_has_a_control_of_six_and_a_card_of_the_stores_sour
     assert load_run(folder).card.targets == SIX
 
 
+@pytest.mark.xdist_group("six_runs")
 def test_unet_target_guitar_trains_on_guitar(six_runs):
     folder = six_runs["unet"]
     card = json.loads((folder / "model_card.json").read_text())
@@ -159,7 +123,7 @@ def test_a_bad_source_or_width_exits_2_naming_the_store(six_store, tmp_path, cap
     from cunet.train.__main__ import main as train
 
     run = tmp_path / "run"
-    assert train([*argv, "--store", str(six_store), "--run-dir", str(run), *TRAIN]) == 2
+    assert train([*argv, "--store", str(six_store), "--run-dir", str(run), *SIX_TRAIN]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {six_store}: ") and problem in err, err
     assert not run.exists()

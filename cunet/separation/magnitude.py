@@ -35,7 +35,7 @@ class MaskSeparator(Separator):
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
             eye = np.eye(len(card.conditions), dtype=np.float32)
-            self.conditions = eye[[card.conditions.index(t) for t in card.targets]].reshape(-1, *card.condition_shape)
+            self.conditions = eye[[card.conditions.index(t) for t in self.targets]].reshape(-1, *card.condition_shape)
 
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
         """(P, bins, frames) magnitudes -> (targets, P, bins, frames) estimates, in fixed-size batches."""

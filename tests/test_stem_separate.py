@@ -1,0 +1,65 @@
+"""Separation with models of any set of sources: one stem per target of the card, --targets picks some,
+--two-stems gives one and the rest, a name the model lacks is refused listing those it has."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cunet import audio
+from stem_layouts import SIX
+
+pytestmark = pytest.mark.xdist_group("six_runs")
+
+
+@pytest.fixture(scope="module")
+def song(six_store, tmp_path_factory):
+    """The store's test song (s6, all six sources) at a level the stems cannot clip."""
+    folder = six_store.parent / "db" / "prov" / "s6"
+    x = sum(audio.read(p)[0] for p in sorted(folder.rglob("*.wav")))
+    path = tmp_path_factory.mktemp("song") / "s6.wav"
+    audio.write(path, (0.5 * x / np.abs(x).max()).astype(np.float32), audio.read(next(folder.rglob("*.wav")))[1],
+                "FLOAT")
+    return path
+
+
+def _separate(*args):
+    return subprocess.run([sys.executable, "-m", "cunet.separation", *args, "--quiet", "--precision", "float32"],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_one_stem_per_target_of_the_card_and_targets_picks_some(six_runs, song, tmp_path):
+    done = _separate(str(six_runs["cunet"]), str(song), "-o", str(tmp_path / "all"))
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "all" / "s6").iterdir()) == sorted(f"{s}.wav" for s in SIX)
+    done = _separate(str(six_runs["cunet"]), str(song), "-o", str(tmp_path / "some"), "--targets", "guitar", "piano")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "some" / "s6").iterdir()) == ["guitar.wav", "piano.wav"]
+    for stem in ("guitar", "piano"):  # the same stems as when all six are separated
+        np.testing.assert_allclose(audio.read(tmp_path / "some" / "s6" / f"{stem}.wav")[0],
+                                   audio.read(tmp_path / "all" / "s6" / f"{stem}.wav")[0], atol=1e-5)
+
+
+def test_two_stems_are_the_target_and_the_rest_summing_to_the_input(six_runs, song, tmp_path):
+    done = _separate(str(six_runs["cunet"]), str(song), "-o", str(tmp_path), "--two-stems", "vocals")
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / "s6"
+    assert sorted(p.name for p in folder.iterdir()) == ["no_vocals.wav", "vocals.wav"]
+    x = audio.read(song)[0]
+    vocals, rest = (audio.read(folder / f"{n}.wav")[0] for n in ("vocals", "no_vocals"))
+    np.testing.assert_allclose(vocals + rest, x, atol=1e-5)
+    assert np.abs(vocals).max() > 1e-3 and np.abs(rest).max() > 1e-3
+
+
+@pytest.mark.parametrize("run, args, problem", [
+    ("cunet", ["--targets", "guitar", "banjo"], "--targets banjo: the model has no such target; it separates "
+                                                "vocals, drums, bass, guitar, piano, other"),
+    ("unet", ["--two-stems", "vocals"], "--two-stems vocals: the model has no such target; it separates guitar"),
+])
+def test_a_target_the_model_lacks_exits_2_listing_those_it_has(six_runs, song, tmp_path, run, args, problem):
+    out = tmp_path / "out"
+    done = _separate(str(six_runs[run]), str(song), "-o", str(out), *args)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]  # TensorFlow logs besides
+    assert done.returncode == 2 and errors == [f"error: {six_runs[run]}: {problem}"], done.stderr
+    assert not out.exists()
