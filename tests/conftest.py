@@ -78,10 +78,10 @@ SIX = stem_layouts.SIX
 
 @pytest.fixture(scope="session")
 def six_store(tmp_path_factory):
-    """A six-source MoisesDB store (its dataset beside it, in ../db): guitar missing from two train songs, piano
-    from one; 64-frame patches."""
-    songs = {f"s{i}": dict(stem_layouts.FULL) for i in range(7)}
-    for song in ("s1", "s2"):
+    """A six-source MoisesDB store (its dataset beside it, in ../db): guitar missing from two train songs and
+    one test song (s7), piano from a train song; 64-frame patches."""
+    songs = {f"s{i}": dict(stem_layouts.FULL) for i in range(8)}
+    for song in ("s1", "s2", "s7"):
         del songs[song]["guitar"]
     del songs["s3"]["piano"]
     from cunet.preprocess.__main__ import main as preprocess_main
@@ -90,7 +90,7 @@ def six_store(tmp_path_factory):
     root = stem_layouts.moisesdb(tmp / "db", songs)
     out = tmp / "store"
     assert preprocess_main(["--dataset", "moisesdb", "--root", str(root), "--out", str(out), "--sources", *SIX,
-                            "--test-tracks", "s6", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
+                            "--test-tracks", "s6", "s7", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
                             "--jobs", "1", "--add-zero"]) == 0
     return out
 

@@ -63,3 +63,21 @@ def test_a_target_the_model_lacks_exits_2_listing_those_it_has(six_runs, song, t
     errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]  # TensorFlow logs besides
     assert done.returncode == 2 and errors == [f"error: {six_runs[run]}: {problem}"], done.stderr
     assert not out.exists()
+
+
+def test_a_source_absent_from_a_test_track_is_counted_not_scored(six_runs, six_store):
+    from cunet.datasets.store import Store
+    from cunet.evaluation.config import ResultsConfig
+    from cunet.evaluation.scoring import _paper
+    from cunet.evaluation.tables import markdown, summarise
+    from cunet.separation.load import load_separator
+
+    separator = load_separator(six_runs["cunet"], precision="float32")
+    rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
+    _, summary = summarise(rows)
+    sdr = summary[summary["metric"] == "sdr"].set_index(["target", "model"])
+    # s6 holds every source, s7 no guitar: guitar is scored on one track and absent in one, others on two
+    assert sdr.loc[("guitar", "cunet"), ["count", "tracks", "absent"]].tolist() == [1, 1, 1]
+    assert sdr.loc[("vocals", "cunet"), ["count", "tracks", "absent"]].tolist() == [2, 2, 0]
+    assert set(summary["target"]) == set(SIX) and np.isfinite(sdr["median"]).all()
+    assert "absent in 1 tracks, which are not scored" in markdown(summary).split("### guitar")[1].splitlines()[0]
