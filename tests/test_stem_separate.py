@@ -103,3 +103,27 @@ def test_sisec_protocol_scores_every_present_source_against_all_references(six_r
     # the ideal ratio mask is far above the mixture on every source: the references are the right ones
     assert all(sdr.loc[(t, "IRM1"), "median"] > sdr.loc[(t, "mixture"), "median"] + 5
                for t in set(sdr.index.get_level_values(0))), sdr
+
+
+def test_a_combination_condition_is_recorded_and_separated_by_name(tmp_path):
+    import json
+
+    import stem_layouts
+    from cunet.preprocess.__main__ import main as preprocess
+    from cunet.separation.load import load_separator
+    from cunet.train.__main__ import main as train
+
+    root = stem_layouts.folders(tmp_path / "f", {"a": ("vocals", "bass", "drums"), "b": ("vocals", "bass", "drums"),
+                                                 "c": ("vocals", "bass", "drums")}, test=("c",))
+    store, run = tmp_path / "store", tmp_path / "run"
+    assert preprocess(["--dataset", "folders", "--root", str(root), "--out", str(store), "--valid-fraction", "0.4",
+                       "--condition", "accompaniment=bass+drums", "--patch-frames", "64", "--quiet", "--jobs", "1"]) == 0
+    assert train(["--model", "cunet", "--store", str(store), "--run-dir", str(run), "--steps", "2", "--epochs", "1",
+                  "--batch-size", "2", "--quiet", "--set", "model.first_filters=4", "--set", "model.n_frames=64"]) == 0
+    card = json.loads((run / "model_card.json").read_text())
+    assert card["targets"] == ["bass", "drums", "vocals"] and card["combinations"] == [["accompaniment",
+                                                                                       ["bass", "drums"]]]
+    separator = load_separator(run, targets=("accompaniment", "vocals"), precision="float32")
+    np.testing.assert_array_equal(separator.conditions.reshape(2, 3), [[1, 1, 0], [0, 0, 1]])
+    x = stem_layouts.tone("vocals", 0, 1.0, 8192)
+    assert list(separator.separate(x, 8192)) == ["accompaniment", "vocals"]

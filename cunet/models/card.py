@@ -34,6 +34,9 @@ class ModelCard:
     patch_frames: int  # ... and STFT frames
     conditions: tuple[str, ...] = ()  # C-U-Net: the source each one-hot condition position selects
     condition_shape: tuple[int, ...] = ()
+    # C-U-Net: conditions of several sources it was trained on (--condition), ((name, (source, ...)), ...): a
+    # separator gives one when asked by name (--targets accompaniment), its condition the sum of their one-hots
+    combinations: tuple = ()
     visual: str = "none"  # Y-Net: video, landmarks or none
     mixture_slots: int = 0  # Y-Net: its training mixtures had this many parts (voice, accompaniment[, singer])
     mixture_level: str = "slots"  # Y-Net: its input was each clip over its own peak ("peak") or over the slots
@@ -42,6 +45,10 @@ class ModelCard:
     fps: int = 0
 
     def __post_init__(self):
+        # read from JSON the pairs are lists: made tuples, so that cards compare equal however they were made
+        object.__setattr__(self, "combinations", tuple((str(n), tuple(m)) for n, m in self.combinations))
+        if any(s not in self.conditions for _, members in self.combinations for s in members):
+            raise ValueError("model card: a combination names a source that is not a condition")
         if self.model not in ("unet", "cunet", "ynet"):
             raise ValueError(f"model card: unknown model {self.model!r}")
         if not self.targets:
@@ -67,7 +74,7 @@ class ModelCard:
 
 
 def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
-             mixture_level: str = "peak", sources=None) -> ModelCard:
+             mixture_level: str = "peak", sources=None, combinations=()) -> ModelCard:
     """The card of a model built from ``model_cfg``.
 
     Args:
@@ -76,6 +83,7 @@ def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
         remix, mixture_level: a Y-Net's training mixtures (3 slots with ``remix``; training's ``mixture_level``).
         sources: a C-U-Net's store's sources, in condition order (its targets); None: MUSDB18's four, what
             every C-U-Net trained before stores had other sources learnt.
+        combinations: a C-U-Net's conditions of several sources, ``((name, sources), ...)``.
 
     Returns:
         The card a separator reads."""
@@ -93,7 +101,8 @@ def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
     sources = tuple(SOURCES if sources is None else sources)
     if len(sources) != model_cfg.z_dim:
         raise ValueError(f"a C-U-Net with a condition of {model_cfg.z_dim} needs as many sources, got {list(sources)}")
-    return ModelCard("cunet", sources, conditions=sources, condition_shape=model_cfg.condition_shape, **common)
+    return ModelCard("cunet", sources, conditions=sources, condition_shape=model_cfg.condition_shape,
+                     combinations=tuple(combinations), **common)
 
 
 def save_card(card: ModelCard, folder: str | Path) -> None:

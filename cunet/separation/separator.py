@@ -28,16 +28,19 @@ def chosen_targets(card: ModelCard, cfg: SeparateConfig) -> tuple[str, ...]:
 
     Args:
         card: the model's card (its targets come from the store it was trained on).
-        cfg: ``targets`` (some of them, in that order) or ``two_stems`` (one); neither: all.
+        cfg: ``targets`` (some of them, or of a C-U-Net's combinations, in that order) or ``two_stems``
+            (one); neither: all the card's targets.
 
     Returns:
         The targets to separate."""
     chosen = (cfg.two_stems,) if cfg.two_stems else tuple(cfg.targets) or card.targets
-    unknown = [t for t in chosen if t not in card.targets]
+    combined = [name for name, _ in card.combinations]
+    unknown = [t for t in chosen if t not in card.targets and t not in combined]
     if unknown:
         flag = "--two-stems" if cfg.two_stems else "--targets"
+        also = f" (and the combinations {', '.join(combined)})" if combined else ""
         raise InputError(None, f"{flag} {unknown[0]}: the model has no such target; it separates "
-                               f"{', '.join(card.targets)}")
+                               f"{', '.join(card.targets)}{also}")
     return chosen
 
 

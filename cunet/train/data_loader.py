@@ -74,6 +74,11 @@ class MusicPatches:
                          f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
                          for t in short] if self.train else []
         self.sources = store.manifest["sources"]
+        names = store.manifest["conditions"].get("names", self.sources)
+        # the conditions of several sources (--condition), for the model card: ((name, sources), ...)
+        self.combinations = tuple((name, tuple(s for s, v in zip(self.sources, vector) if v))
+                                  for name, vector in zip(names, np.asarray(store.conditions))
+                                  if name not in self.sources and name not in ("all", "silence"))
         self.by_condition = self._by_condition(store, rows) if self.train else None
 
     def _by_condition(self, store: Store, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:

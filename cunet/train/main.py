@@ -196,9 +196,9 @@ def _prepare(cfg: TrainConfig, run: Path, epochs_done: int, warnings: list[str])
     _record_warnings(run, warnings)
 
 
-def _finish(cfg: TrainConfig, run: Path, sources=None) -> None:
-    """``model.keras`` (the best epoch's model), with the configs a separator reads; ``sources``: the store's
-    (a C-U-Net's targets, recorded from the store, not from code)."""
+def _finish(cfg: TrainConfig, run: Path, source=None) -> None:
+    """``model.keras`` (the best epoch's model), with the configs a separator reads; ``source``: the training
+    examples, whose store's sources and combinations a C-U-Net's card records (from the store, not from code)."""
     best_path = run / "checkpoints" / "best.keras"
     if not best_path.is_file():
         raise InputError(best_path, "missing: no epoch had a finite validation loss, so there is no best model "
@@ -208,8 +208,9 @@ def _finish(cfg: TrainConfig, run: Path, sources=None) -> None:
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
+    combinations = getattr(source, "combinations", ()) if cfg.model.model == "cunet" else ()
     save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level,
-                       sources=sources), run)
+                       sources=getattr(source, "sources", None), combinations=combinations), run)
 
 
 def _done(cfg: TrainConfig, run: Path) -> bool:
@@ -240,7 +241,7 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
                                                   "damaged): restore either, or delete the run folder to train "
                                                   "again")
         _prepare(cfg, run, state["epoch"], warnings)
-        _finish(cfg, run, getattr(train_src, "sources", None))
+        _finish(cfg, run, train_src)
         print(f"rebuilt {run / 'model.keras'} from {best_path}", file=sys.stderr)
         return run
     missing = [key for key in STATE_KEYS if key not in state] if state else []
@@ -295,5 +296,5 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
             raise
         # A write inside fit (the history, the logs) that names no file: at least name the run.
         raise OSError(err.errno, err.strerror or str(err), os.fspath(run)) from None
-    _finish(cfg, run, getattr(train_src, "sources", None))
+    _finish(cfg, run, train_src)
     return run
