@@ -130,3 +130,27 @@ def test_musdb_store_records_nothing_new(small_musdb, tmp_path):
     assert "sources" not in m["config"] and "sources_present" not in m["tracks"][0]
     saved = json.loads((out / "preprocess_config.json").read_text())["values"]
     assert saved == m["config"]
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda t: (t / "data.json").write_text("{not json"), "malformed data.json: not JSON"),
+    (lambda t: (t / "vocals" / "vocals0.wav").unlink(), "which is not there (stem 'vocals'"),
+])
+def test_bad_moisesdb_track_exits_2_naming_the_file_and_writes_nothing(tmp_path, damage, problem):
+    root = layouts.moisesdb(tmp_path / "db", {"s1": {"vocals": 1, "bass": 1}, "s2": {"vocals": 1, "drums": 1}})
+    damage(root / "prov" / "s2")
+    out = tmp_path / "store"
+    done = _cli("--dataset", "moisesdb", "--root", str(root), "--out", str(out))
+    assert done.returncode == 2 and done.stderr.startswith(f"error: {root / 'prov' / 's2' / 'data.json'}: ")
+    assert problem in done.stderr and not out.exists(), done.stderr
+
+
+def test_a_track_without_any_source_is_skipped_with_a_warning(tmp_path):
+    root = layouts.folders(tmp_path / "f", {"a": ("vocals", "bass"), "b": ("drums",), "c": ("vocals",)}, test=("c",))
+    out = tmp_path / "store"
+    done = _cli("--dataset", "folders", "--root", str(root), "--out", str(out), "--sources", "vocals", "bass",
+                "--valid-fraction", "0")
+    assert done.returncode == 0, done.stderr
+    assert "warning: 1 track(s) skipped, holding none of the sources: b (none of the sources vocals, bass (it " \
+           "holds drums))" in done.stderr
+    assert [t["name"] for t in _manifest(out)["no_source"]] == ["b"]
