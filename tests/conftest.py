@@ -7,6 +7,8 @@ import pytest
 from cunet import audio
 from cunet.datasets import synthetic
 
+import stem_layouts
+
 
 @pytest.fixture(scope="session")
 def tiny_root(tmp_path_factory) -> Path:
@@ -68,4 +70,45 @@ def trained_runs(tiny_stores, tmp_path_factory) -> dict:
         args = argv + ["--store", str(tiny_stores / kind), "--run-dir", str(folder), "--epochs", "4", "--quiet"]
         assert train_main(args) == 0
         runs[name] = (args, folder)
+    return runs
+
+
+SIX = stem_layouts.SIX
+
+
+@pytest.fixture(scope="session")
+def six_store(tmp_path_factory):
+    """A six-source MoisesDB store (its dataset beside it, in ../db): guitar missing from two train songs and
+    one test song (s7), piano from a train song; 64-frame patches."""
+    songs = {f"s{i}": dict(stem_layouts.FULL) for i in range(8)}
+    for song in ("s1", "s2", "s7"):
+        del songs[song]["guitar"]
+    del songs["s3"]["piano"]
+    from cunet.preprocess.__main__ import main as preprocess_main
+
+    tmp = tmp_path_factory.mktemp("six")
+    root = stem_layouts.moisesdb(tmp / "db", songs)
+    out = tmp / "store"
+    assert preprocess_main(["--dataset", "moisesdb", "--root", str(root), "--out", str(out), "--sources", *SIX,
+                            "--test-tracks", "s6", "s7", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
+                            "--jobs", "1", "--add-zero"]) == 0
+    return out
+
+
+SIX_TRAIN = ["--steps", "3", "--epochs", "1", "--batch-size", "4", "--quiet", "--set", "model.first_filters=4",
+             "--set", "model.n_frames=64"]
+
+
+@pytest.fixture(scope="session")
+def six_runs(six_store, tmp_path_factory):
+    """A C-U-Net trained 250 steps of 8 on the six-source store (about 30 s on 2 cores: after it each
+    condition's output is nearest its own source; after 60 steps of 4 it is not yet), a guitar U-Net 3 steps."""
+    from cunet.train.__main__ import main as train
+
+    runs = {}
+    for name, argv in {"cunet": ["--model", "cunet", "--control", "cnn", *SIX_TRAIN, "--steps", "250",
+                                 "--batch-size", "8"],
+                       "unet": ["--model", "unet", "--target", "guitar", *SIX_TRAIN]}.items():
+        runs[name] = tmp_path_factory.mktemp("runs") / name
+        assert train([*argv, "--store", str(six_store), "--run-dir", str(runs[name])]) == 0
     return runs

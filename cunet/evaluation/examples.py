@@ -9,7 +9,6 @@ import numpy as np
 from .. import audio
 from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
 from ..datasets.mixing import clip_at, singing_levels
-from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
 from .oracle import oracle_estimates
@@ -30,23 +29,35 @@ class Example:
     visual: dict[str, np.ndarray] | None = None  # kind -> the target singer's frames / landmarks
     other_visual: dict[str, np.ndarray] | None = None  # the same of another singer
     split: str = "test"  # the store's split (a Y-Net's test_seen or test_unseen singers)
+    absent: bool = False  # the track holds none of the target: no score, only counted (sources etc. empty)
 
 
 def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
-    """Every track of ``split`` (test, or valid: held out of training) of a music store, once per target
-    (the stems' STFTs made waveforms at 8192 Hz)."""
+    """Every track of ``split`` (test, or valid: held out of training) of a music store, once per source of
+    the store (the stems' STFTs made waveforms at 8192 Hz).
+
+    A source the track does not hold (``sources_present`` in the manifest) has no reference to score against:
+    its example comes with ``absent`` set and nothing else, so that tables count it apart ("absent in k
+    tracks") instead of a NaN among the scores."""
     tracks = [i for i, t in enumerate(store.tracks) if t["split"] == split]
     if not tracks:
         raise InputError(store.path, f"holds no {split} track")
     for i in tracks[: max_tracks or None]:
         n = store.tracks[i]["n_samples"]
-        specs = np.stack([np.asarray(store.array(i, s)) for s in SOURCES])
+        sources = store.manifest["sources"]
+        present = store.tracks[i].get("sources_present", sources)
+        specs = np.stack([np.asarray(store.array(i, s)) for s in sources])
         mix_spec = np.asarray(store.array(i, "mixture"))
         stems = audio.istft(specs, audio.CUNET_STFT, length=n)
         mixture = audio.istft(mix_spec, audio.CUNET_STFT, length=n)
         oracles = oracle_estimates(specs, mix_spec, audio.CUNET_STFT, n)
-        for j, target in enumerate(SOURCES):
-            order = [j] + [k for k in range(len(SOURCES)) if k != j]
+        for j, target in enumerate(sources):
+            if target not in present:
+                empty = np.zeros((0, n), np.float32)
+                yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, empty, mixture, {},
+                              split=split, absent=True)
+                continue
+            order = [j] + [k for k in range(len(sources)) if k != j]
             yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, stems[order], mixture,
                           {name: est[j] for name, est in oracles.items()}, split=split)
 

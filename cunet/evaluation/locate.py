@@ -45,8 +45,22 @@ def is_store(path: Path) -> bool:
     return (path / "manifest.json").is_file()
 
 
-def holds_tracks(root: Path, names: list[str], split: str) -> bool:
-    """Whether the MUSDB18 folder ``root`` holds every named track of ``split`` (folder or .stem.mp4)."""
+# The multi-stem layouts: the folders their tracks lie in (MoisesDB's are <provider>/<track id>, of any split).
+STEM_LAYOUTS = {"moisesdb": lambda root: [t for p in root.iterdir() if p.is_dir() for t in p.iterdir()],
+                "slakh": lambda root: [t for s in ("train", "validation", "test") if (root / s).is_dir()
+                                       for t in (root / s).iterdir()],
+                "folders": lambda root: [t for s in ("train", "test") if (root / s).is_dir()
+                                         for t in (root / s).iterdir()]}
+
+
+def holds_tracks(root: Path, names: list[str], split: str, dataset: str = "musdb") -> bool:
+    """Whether the dataset folder ``root`` holds every named track of ``split`` (MUSDB18: a folder or a
+    .stem.mp4; a multi-stem layout: a track folder of that name where the layout keeps them)."""
+    if dataset in STEM_LAYOUTS:
+        if not root.is_dir():
+            return False
+        found = {t.name for t in STEM_LAYOUTS[dataset](root) if t.is_dir()}
+        return all(n in found for n in names)
     folder = root / SUBSET_OF_SPLIT[split]
     return folder.is_dir() and all((folder / n).is_dir() or (folder / f"{n}.stem.mp4").is_file() for n in names)
 
@@ -62,8 +76,13 @@ def dataset_root(store: Store, split: str = "test", given: str | Path | None = N
         The folder, resolved; raises :class:`InputError` naming the recorded folder when it no longer holds
         the store's tracks of ``split`` (a dataset moved, or a relative path that leads nowhere from here).
     """
+    dataset = (store.manifest.get("source") or {}).get("dataset", "musdb")
     if given is not None:
         root = Path(given).resolve()
+        if dataset in STEM_LAYOUTS:
+            if not root.is_dir():
+                raise InputError(given, f"--dataset-root is not a folder (the {dataset} layout's root)")
+            return root
         if not (root / SUBSET_OF_SPLIT[split]).is_dir():
             raise InputError(given, f"--dataset-root is not a MUSDB18 folder: it holds no {SUBSET_OF_SPLIT[split]}/")
         return root  # the names are checked against its listing when it is read
@@ -72,7 +91,7 @@ def dataset_root(store: Store, split: str = "test", given: str | Path | None = N
         raise InputError(store.manifest_path, "records no dataset folder: give --dataset-root PATH, where the "
                                               "dataset is, or use --protocol paper")
     names = [t["name"] for t in store.tracks if t["split"] == split]
-    found = find_recorded(recorded, store.path, lambda root: holds_tracks(root, names, split))
+    found = find_recorded(recorded, store.path, lambda root: holds_tracks(root, names, split, dataset))
     if found is None:
         relative = "" if Path(recorded).is_absolute() else (
             f" (a relative path, tried from {store.path} and each folder above it, and from the current folder)")

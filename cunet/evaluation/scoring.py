@@ -19,6 +19,7 @@ from .report import excerpt_window
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .runs import latest_runs, run_folders, run_names, train_config
 from .sisec import full_band_tracks, sisec_rows
+from .tables import ABSENT
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
 
@@ -125,6 +126,10 @@ def _paper(store: Store, here: list, cfg: ResultsConfig, progress: bool):
                 else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks, cfg.split))
     rows, panels, listening, heard, cache = [], {}, {}, {}, {}
     for ex in tqdm(examples, desc=f"scoring {store.path}", disable=not progress, unit="example"):
+        if ex.absent:  # no reference, no score: one row that the tables count apart (tables.ABSENT)
+            rows.append({"track": ex.track, "split": ex.split, "target": ex.target, "protocol": "paper",
+                         "model": "", "metric": ABSENT, "value": 1.0})
+            continue
         cache = {k: v for k, v in cache.items() if k[1] == ex.track}  # only the current track's
         estimates = {name: est for name, est in ex.oracles.items()}
         for name, sep in here:

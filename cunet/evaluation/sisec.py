@@ -2,9 +2,11 @@
 
 What Open-Unmix, Spleeter and Demucs publish (museval): every test track of the store is read again from
 its dataset folder (recorded in the store's manifest) at its own rate and channel count, separated at full
-band, and each model's targets are scored against all four references with BSS Eval v4 (1-s windows and
-hops; the median over windows, then, in the tables, over tracks), a model that gives fewer targets completed
-with the mixture less its estimates (see :func:`score_targets`). The oracle rows are computed the same
+band, and each model's targets are scored against all the store's references (MUSDB18's four, or the sources a
+multi-stem store chose, summed from the dataset's files as the store's selection says) with BSS Eval v4 (1-s
+windows and hops; the median over windows, then, in the tables, over tracks), a model that gives fewer targets
+completed with the mixture less its estimates (see :func:`score_targets`). A source a track does not hold is
+no reference and no score there: a row of metric ``absent`` counts it (tables.ABSENT). The oracle rows are computed the same
 way at full band, as sigsep-mus-oracle does: the mixture itself, and the ideal ratio masks |S|^1 and |S|^2
 on a 4096-point STFT (hop 1024) of the original audio.
 """
@@ -18,12 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from .. import audio
-from ..datasets import musdb
+from ..datasets import checks, folders, moisesdb, musdb, slakh
 from ..datasets.musdb import SOURCES
+from ..datasets.stems import source_signals
 from ..datasets.store import Store
 from ..errors import InputError
 from .metrics import SilentSignalWarning, bss_eval_v4, track_score
 from .oracle import oracle_estimates
+from .tables import ABSENT
 
 PROTOCOLS = ("paper", "sisec", "both")
 METRICS = ("sdr", "isr", "sir", "sar")
@@ -33,9 +37,11 @@ METRICS = ("sdr", "isr", "sir", "sar")
 class FullBandTrack:
     name: str
     rate: int
-    references: np.ndarray  # (sources, channels, samples) in SOURCES order
+    references: np.ndarray  # (sources, channels, samples) in ``sources`` order
     mixture: np.ndarray  # (channels, samples)
     oracles: dict[str, np.ndarray]  # oracle -> (sources, channels, samples)
+    sources: tuple[str, ...] = SOURCES  # the store's sources
+    present: tuple[str, ...] | None = None  # those the track holds (None: all); the others are not scored
 
 
 def oracle_stft(rate: int) -> audio.StftConfig:
@@ -57,6 +63,8 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
         this is called, before any track is read, so a refusal comes before any scoring.
     """
     root = Path(store.manifest.get("source", {}).get("root") or "") if root is None else Path(root)
+    if store.manifest.get("source", {}).get("dataset") in STEM_READERS:
+        return _stem_tracks(store, max_tracks, root, split)
     subset = "test" if split == "test" else "train"  # the validation songs are held out of train/
     if not (root / subset).is_dir():
         raise InputError(root, f"the sisec protocol reads the original audio of {store.path}, recorded here, which "
@@ -88,6 +96,46 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
     return read()
 
 
+# How each multi-stem layout is read again, with the splits the store recorded (the names of its tracks).
+STEM_READERS = {
+    "moisesdb": lambda root, test, valid: moisesdb.scan(root, test_tracks=test, test_fraction=0, valid_tracks=valid,
+                                                        valid_fraction=0)[0],
+    "slakh": lambda root, test, valid: slakh.scan(root, valid or None, 0)[0],
+    "folders": lambda root, test, valid: folders.scan(root, valid or None, 0)[0],
+}
+
+
+def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
+    """:func:`full_band_tracks` of a multi-stem layout: each track's sources as the store chose them (its
+    ``selection``), at the rate and channel count of the track's first file."""
+    split_names = {s: [t["name"] for t in store.tracks if t["split"] == s] for s in ("test", "valid")}
+    names = split_names[split][: max_tracks or None]
+    if not names:
+        raise InputError(store.path, f"holds no {split} track")
+    reader = STEM_READERS[store.manifest["source"]["dataset"]]
+    on_disk = {t.name: t for t in reader(root, split_names["test"], split_names["valid"])}
+    for name in names:
+        if name not in on_disk:
+            raise InputError(root, f"does not hold track {name!r} of the store {store.path}")
+    selection = {s: tuple(stems) for s, stems in store.manifest["selection"].items()}
+    by_name = {t["name"]: t for t in store.tracks}
+
+    def read():
+        for name in names:
+            track = on_disk[name]
+            first = checks.header(track.files[0])
+            stems = source_signals(track.load(int(first.samplerate), int(first.channels)), selection)
+            refs = np.stack([stems[s] for s in selection])
+            stft = oracle_stft(int(first.samplerate))
+            oracles = oracle_estimates(audio.stft(refs, stft), audio.stft(stems["mixture"], stft), stft,
+                                       refs.shape[-1])
+            present = tuple(by_name[name].get("sources_present", list(selection)))
+            yield FullBandTrack(name, int(first.samplerate), refs, stems["mixture"], oracles, tuple(selection),
+                                present)
+
+    return read()
+
+
 def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """A model's targets scored as museval scores them when every reference of the track is present.
 
@@ -102,12 +150,17 @@ def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dic
     the completed estimates are silent only where the mixture is the model's estimates' sum.
 
     Args:
-        track: the full-band track, its references in SOURCES order.
-        estimates: {target: (channels, samples) estimate} for 1 to 4 of SOURCES; others are ignored.
+        track: the full-band track, its references in its ``sources`` order.
+        estimates: {target: (channels, samples) estimate} for some of the track's sources; others are ignored
+            (and so are the sources the track does not hold).
     Returns:
         {target: {metric_v4: track score}} for the targets given (the median over 1-s windows).
     """
-    given = [t for t in SOURCES if t in estimates]
+    # The references are the track's own: a source it does not hold has a silent reference, which would make
+    # every window NaN for every target (museval's rule), so it is left out, its estimate with it.
+    sources = [t for t in track.sources if track.present is None or t in track.present]
+    refs = np.stack([track.references[track.sources.index(t)].T for t in sources])
+    given = [t for t in sources if t in estimates]
     if not given:
         return {}
     length = track.mixture.shape[-1]
@@ -117,23 +170,23 @@ def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dic
         return np.pad(x, [(0, 0), (0, length - x.shape[-1])])
 
     ests = {t: fitted(estimates[t]) for t in given}
-    if len(given) < len(SOURCES):
-        share = (track.mixture - sum(ests.values())) / (len(SOURCES) - len(given))
-        ests.update({t: share for t in SOURCES if t not in ests})
-    refs = np.stack([r.T for r in track.references])
+    if len(given) < len(sources):
+        share = (track.mixture - sum(ests.values())) / (len(sources) - len(given))
+        ests.update({t: share for t in sources if t not in ests})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SilentSignalWarning)
-        frames = bss_eval_v4(refs, np.stack([ests[t].T for t in SOURCES]), rate=track.rate)
-    return {t: {f"{m}_v4": float(track_score(frames[m])[SOURCES.index(t)]) for m in METRICS} for t in given}
+        frames = bss_eval_v4(refs, np.stack([ests[t].T for t in sources]), rate=track.rate)
+    return {t: {f"{m}_v4": float(track_score(frames[m])[sources.index(t)]) for m in METRICS} for t in given}
 
 
 def sisec_rows(track: FullBandTrack, separators: list) -> list[dict]:
     """Long-format rows for the oracles and every (name, separator) on one full-band track."""
-    rows = []
-    estimates = {name: {t: est[i] for i, t in enumerate(SOURCES)} for name, est in track.oracles.items()}
+    rows = [{"track": track.name, "split": "test", "target": t, "protocol": "sisec", "model": "", "metric": ABSENT,
+             "value": 1.0} for t in track.sources if track.present is not None and t not in track.present]
+    estimates = {name: {t: est[i] for i, t in enumerate(track.sources)} for name, est in track.oracles.items()}
     for name, separator in separators:
         separated = separator.separate(track.mixture, track.rate)
-        estimates[name] = {t: separated[t] for t in separator.targets if t in SOURCES}
+        estimates[name] = {t: separated[t] for t in separator.targets if t in track.sources}
     for model, est in estimates.items():
         for target, values in score_targets(track, est).items():
             rows += [{"track": track.name, "split": "test", "target": target, "protocol": "sisec", "model": model,

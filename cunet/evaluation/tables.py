@@ -7,6 +7,9 @@ import numpy as np
 from .oracle import ORACLES
 
 SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels)"
+# The metric of the rows saying a test track holds none of a target (a song without a guitar): not a score.
+# Counted per target ("absent in k tracks"), left out of its medians and of its track count.
+ABSENT = "absent"
 
 
 def summarise(rows: list[dict]):
@@ -17,6 +20,9 @@ def summarise(rows: list[dict]):
 
     Where a target's tracks come from several splits (a Y-Net's test_seen and test_unseen singers, as the
     paper reports them), each split gets its own rows too, under the target "<target>, <split>".
+
+    Rows of the metric :data:`ABSENT` (a track holding none of a target) are no scores: the summary's
+    ``absent`` column counts them per target, and ``tracks`` is over the tracks that hold the target.
     """
     import pandas as pd
 
@@ -31,10 +37,15 @@ def summarise(rows: list[dict]):
     both.loc[sisec, "target"] = both.loc[sisec, "target"] + SISEC
     # +-inf (an SIR with nothing to interfere, a log of zero) is no score: it neither counts nor moves a median
     both["value"] = both["value"].where(np.isfinite(both["value"].astype(np.float64)))
+    lacking = both["metric"] == ABSENT
+    absent = both[lacking].groupby("target")["track"].nunique()
+    both = both[~lacking]
     grouped = both.groupby(["target", "model", "metric"], sort=False)["value"]
     summary = grouped.agg(median="median", mean="mean", count="count").reset_index()
     tracks = both.groupby("target")["track"].nunique()
     summary["tracks"] = summary["target"].map(tracks).astype(int)
+    if len(absent):  # a column only where some track lacks a target: four-stem tables are as they were
+        summary["absent"] = summary["target"].map(absent).fillna(0).astype(int)
     return frame, summary
 
 
@@ -54,6 +65,8 @@ def markdown(summary) -> str:
         models += sorted(set(part["model"]) - set(ORACLES))
         n = int(part["tracks"].max())
         what = "v4" if target.endswith(SISEC) else "v3 unless marked"
+        lacking = int(part["absent"].max()) if "absent" in part else 0
+        what += f"; absent in {lacking} tracks, which are not scored" if lacking else ""
         lines += [f"### {target} (dB, medians over the tracks in the last column, of {n}; {what})", "",
                   "| model | " + " | ".join(c[2] for c in shown) + " | tracks |",
                   "|---|" + "---:|" * (len(shown) + 1)]

@@ -34,6 +34,9 @@ class ModelCard:
     patch_frames: int  # ... and STFT frames
     conditions: tuple[str, ...] = ()  # C-U-Net: the source each one-hot condition position selects
     condition_shape: tuple[int, ...] = ()
+    # C-U-Net: conditions of several sources it was trained on (--condition), ((name, (source, ...)), ...): a
+    # separator gives one when asked by name (--targets accompaniment), its condition the sum of their one-hots
+    combinations: tuple = ()
     visual: str = "none"  # Y-Net: video, landmarks or none
     mixture_slots: int = 0  # Y-Net: its training mixtures had this many parts (voice, accompaniment[, singer])
     mixture_level: str = "slots"  # Y-Net: its input was each clip over its own peak ("peak") or over the slots
@@ -42,6 +45,10 @@ class ModelCard:
     fps: int = 0
 
     def __post_init__(self):
+        # read from JSON the pairs are lists: made tuples, so that cards compare equal however they were made
+        object.__setattr__(self, "combinations", tuple((str(n), tuple(m)) for n, m in self.combinations))
+        if any(s not in self.conditions for _, members in self.combinations for s in members):
+            raise ValueError("model card: a combination names a source that is not a condition")
         if self.model not in ("unet", "cunet", "ynet"):
             raise ValueError(f"model card: unknown model {self.model!r}")
         if not self.targets:
@@ -67,9 +74,19 @@ class ModelCard:
 
 
 def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
-             mixture_level: str = "peak") -> ModelCard:
-    """The card of a model built from ``model_cfg``: a U-Net's ``target``, a Y-Net's ``remix`` (3 slots) and
-    ``mixture_level`` (training's ``mixture_level``)."""
+             mixture_level: str = "peak", sources=None, combinations=()) -> ModelCard:
+    """The card of a model built from ``model_cfg``.
+
+    Args:
+        model_cfg: the model's config.
+        target: a U-Net's source.
+        remix, mixture_level: a Y-Net's training mixtures (3 slots with ``remix``; training's ``mixture_level``).
+        sources: a C-U-Net's store's sources, in condition order (its targets); None: MUSDB18's four, what
+            every C-U-Net trained before stores had other sources learnt.
+        combinations: a C-U-Net's conditions of several sources, ``((name, sources), ...)``.
+
+    Returns:
+        The card a separator reads."""
     if model_cfg.model == "ynet":
         stft = audio.YNET_STFT
         return ModelCard("ynet", ("vocals",), stft.sample_rate, stft.n_fft, stft.hop,
@@ -81,7 +98,11 @@ def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
                   patch_bins=model_cfg.n_bins, patch_frames=model_cfg.n_frames)
     if model_cfg.model == "unet":
         return ModelCard("unet", (target,), **common)
-    return ModelCard("cunet", SOURCES, conditions=SOURCES, condition_shape=model_cfg.condition_shape, **common)
+    sources = tuple(SOURCES if sources is None else sources)
+    if len(sources) != model_cfg.z_dim:
+        raise ValueError(f"a C-U-Net with a condition of {model_cfg.z_dim} needs as many sources, got {list(sources)}")
+    return ModelCard("cunet", sources, conditions=sources, condition_shape=model_cfg.condition_shape,
+                     combinations=tuple(combinations), **common)
 
 
 def save_card(card: ModelCard, folder: str | Path) -> None:

@@ -5,6 +5,7 @@ and preprocessed into cunet_data/stores/synthetic/{musdb,acappella}.
 
     python -m cunet.preprocess --dataset musdb --root /data/musdb18hq --jobs 2
     python -m cunet.preprocess --dataset acappella --root /data/acappella --acc-root /data/audioset
+    python -m cunet.preprocess --dataset moisesdb --root /data/moisesdb --sources vocals drums bass guitar piano other
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from ..config import apply_overrides, parse_override
 from ..datasets import synthetic
 from ..datasets.checks import printable
 from ..outputs import check_output_folder
-from .build import music_store, singing_store, writing
-from .config import DATASETS, PreprocessConfig
+from .build import music_store, singing_store, stem_store, writing
+from .config import DATASETS, STEM_DATASETS, PreprocessConfig
 from .store import parse_shard
 
 DEFAULT_OUT = Path("cunet_data/stores")
@@ -40,6 +41,17 @@ def parse_args(argv):
     p.add_argument("--valid-tracks", nargs="+", default=(), metavar="NAME", help="train tracks held out")
     p.add_argument("--valid-fraction", type=float, default=0.15,
                    help="seeded fraction of train held out when no MUSDB18 validation names match")
+    p.add_argument("--test-tracks", nargs="+", default=(), metavar="ID", help="moisesdb: the test tracks")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="moisesdb: seeded fraction of the tracks held out for testing when no --test-tracks")
+    p.add_argument("--sources", nargs="+", default=(), metavar="NAME",
+                   help="moisesdb, slakh, folders: the store's sources in condition order (default: every stem)")
+    p.add_argument("--rest", default="other", metavar="NAME",
+                   help="the source that collects every stem no other source names (default other)")
+    p.add_argument("--group", action="append", default=[], metavar="NAME=A+B",
+                   help="a source made of the sum of stems (repeatable)")
+    p.add_argument("--condition", action="append", default=[], metavar="NAME=A+B",
+                   help="a condition of several sources trained as such, the target their sum (repeatable)")
     p.add_argument("--add-zero", action="store_true", help="index the all-zeros condition too")
     p.add_argument("--add-all", action="store_true", help="index the all-ones condition too")
     p.add_argument("--patch-frames", type=int, default=128)
@@ -55,7 +67,9 @@ def run(args) -> list[Path | None]:
     cfg = PreprocessConfig(dataset=args.dataset, root=args.root, acc_root=args.acc_root, seed=args.seed,
                            synthetic_size=args.size, valid_tracks=tuple(args.valid_tracks),
                            valid_fraction=args.valid_fraction, add_zero=args.add_zero, add_all=args.add_all,
-                           patch_frames=args.patch_frames)
+                           patch_frames=args.patch_frames, sources=tuple(args.sources), rest=args.rest,
+                           groups=tuple(args.group), combinations=tuple(args.condition),
+                           test_tracks=tuple(args.test_tracks), test_fraction=args.test_fraction)
     if args.set:
         cfg = apply_overrides(cfg, dict(parse_override(s) for s in args.set))
     shard, progress = parse_shard(args.shard), not args.quiet
@@ -76,6 +90,8 @@ def run(args) -> list[Path | None]:
     root = Path(cfg.root)
     if cfg.dataset == "musdb":
         return [music_store(cfg, root, out, **common)]
+    if cfg.dataset in STEM_DATASETS:
+        return [stem_store(cfg, root, out, **common)]
     acc_root = Path(cfg.acc_root) if cfg.acc_root else root.parent / "accompaniment"
     return [singing_store(cfg, root, acc_root, out, **common)]
 

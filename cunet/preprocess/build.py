@@ -6,14 +6,14 @@ import contextlib
 import sys
 from pathlib import Path
 
-from .. import __version__, audio, config
+from .. import __version__, audio
 from ..datasets import acappella, musdb
 from ..datasets.checks import printable
 from ..errors import InputError
 from ..fileio import load_json, save_json, save_npy
 from ..lock import folder_lock, is_bookkeeping
 from ..outputs import check_output_folder
-from . import indexes, singing, spectrogram, store
+from . import indexes, singing, spectrogram, stemsets, store
 from .config import PreprocessConfig
 
 
@@ -87,13 +87,38 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
         return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress)
 
 
-def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress) -> Path | None:
+def stem_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
+               shard: tuple[int, int] | None = None, progress: bool = True) -> Path | None:
+    """A music store from a multi-stem layout (MoisesDB, Slakh2100, stem folders): the mixture and one array
+    per chosen source; the manifest records the sources, the stems each sums, and every track's sources.
+
+    Args:
+        cfg: the run's settings; root: the dataset folder; out: the store folder.
+        workers, shard, progress: as :func:`music_store`.
+
+    Returns:
+        ``out``, or None while other shards' tracks are missing."""
+    tracks, split_info, selection, skipped = stemsets.prepare(cfg, root)
+    conds = indexes.conditions(cfg.add_zero, cfg.add_all, tuple(selection), cfg.combinations)  # refused early
+    jobs = spectrogram.stem_jobs(tracks, selection)
+    extra = {"selection": {source: list(stems) for source, stems in selection.items()}, "rest": cfg.rest,
+             "groups": list(cfg.groups), "no_source": skipped}
+    with writing(out, "music", shard):
+        return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, tuple(selection), conds,
+                            extra)
+
+
+def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, sources=musdb.SOURCES,
+                 conds=None, extra=None) -> Path | None:
+    """The tracks, then (once every shard's are there) the indexes and the manifest; ``sources``: the store's,
+    in condition order; ``extra``: the multi-stem layouts' own manifest fields (none for MUSDB18, whose
+    store stays byte for byte what earlier versions wrote)."""
     store.remove_leftovers(out, jobs)
     metas = store.run(out, jobs, workers, shard, desc=f"spectrograms -> {printable(str(out))}", progress=progress)
     if metas is None:
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in jobs]
-    conds, names = indexes.conditions(cfg.add_zero, cfg.add_all)
+    conds, names = conds or indexes.conditions(cfg.add_zero, cfg.add_all, sources, cfg.combinations)
     index = {"train": indexes.music_index(listed, "train", cfg.patch_frames, cfg.train_hop, len(conds)),
              "valid": indexes.music_index(listed, "valid", cfg.patch_frames, cfg.patch_frames, len(conds))}
     for split, rows in index.items():
@@ -102,20 +127,21 @@ def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress) -> 
     stft = spectrogram.STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "music", "cunet_version": __version__,
-        "config": config.to_dict(cfg), "source": {"dataset": cfg.dataset, "root": _resolved(root)},
+        "config": cfg.record(), "source": {"dataset": cfg.dataset, "root": _resolved(root)},
         "sample_rate": stft.sample_rate, "channels": 1,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
                  "pad_mode": stft.pad_mode, "dtype": "complex64", "layout": "bins x frames"},
-        "stems": list(musdb.STEMS), "sources": list(musdb.SOURCES), "splits": split_info,
+        "stems": list(musdb.STEMS) if extra is None else ["mixture", *sources], "sources": list(sources),
+        **(extra or {}), "splits": split_info,
         "tracks": listed, "too_short": _warn_short(listed, cfg.patch_frames, "frames"),
         "mixture_not_sum": {"threshold_db": spectrogram.MIXTURE_DIFFERENCE_DB, "tracks": _warn_mixture(listed)},
         "indexes": {split: {"file": f"indexes/{split}.npy", "rows": int(len(rows)),
                             "columns": ["track", "start_frame", "condition"],
                             "hop": cfg.train_hop if split == "train" else cfg.patch_frames,
                             "patch_frames": cfg.patch_frames} for split, rows in index.items()},
-        "conditions": {"file": "indexes/conditions.npy", "names": names, "order": list(musdb.SOURCES)},
+        "conditions": {"file": "indexes/conditions.npy", "names": names, "order": list(sources)},
     }
-    config.save(cfg, out / "preprocess_config.json")
+    save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)
     return out
 
@@ -150,7 +176,7 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
     stft = audio.YNET_STFT
     manifest = {
         "format": store.FORMAT, "version": store.VERSION, "kind": "singing", "cunet_version": __version__,
-        "config": config.to_dict(cfg),
+        "config": cfg.record(),
         "source": {"dataset": cfg.dataset, "root": _resolved(root), "acc_root": _resolved(acc_root)},
         "sample_rate": acappella.SAMPLE_RATE, "fps": acappella.FPS, "samples_per_frame": spf,
         "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
@@ -163,6 +189,6 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
                             "video_frames": cfg.video_frames, "clip_samples": cfg.clip_samples}
                     for split, rows in index.items()},
     }
-    config.save(cfg, out / "preprocess_config.json")
+    save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)
     return out

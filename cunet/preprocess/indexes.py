@@ -9,16 +9,54 @@ from __future__ import annotations
 import numpy as np
 
 from ..datasets.musdb import SOURCES
+from ..errors import InputError
 
 
-def conditions(add_zero: bool = False, add_all: bool = False) -> tuple[np.ndarray, list[str]]:
-    """One-hot vectors over SOURCES (bass, drums, other, vocals), optionally all-ones and all-zeros."""
-    rows, names = [np.eye(len(SOURCES), dtype=np.float32)], list(SOURCES)
+def parse_combination(text: str, sources) -> tuple[str, tuple[str, ...]]:
+    """``"accompaniment=bass+drums+other"`` (a ``--condition`` value) -> its name and sources.
+
+    Args:
+        text: NAME=SOURCE+SOURCE...
+        sources: the store's sources; each named one must be among them.
+
+    Returns:
+        (name, the sources in the store's order)."""
+    name, sep, members = text.partition("=")
+    name, parts = name.strip(), [m.strip() for m in members.split("+")]
+    if not sep or not name or not all(parts):
+        raise InputError(None, f"--condition {text!r} is not of the form NAME=SOURCE+SOURCE...")
+    unknown = [m for m in parts if m not in sources]
+    if unknown:
+        raise InputError(None, f"--condition {name}: no source {unknown[0]!r}; the store's sources are "
+                               f"{', '.join(sources)}")
+    if name in sources or name in ("all", "silence"):
+        raise InputError(None, f"--condition {name}: the name is taken (a source, 'all' or 'silence')")
+    return name, tuple(s for s in sources if s in parts)
+
+
+def conditions(add_zero: bool = False, add_all: bool = False, sources=SOURCES,
+               combinations=()) -> tuple[np.ndarray, list[str]]:
+    """The condition vectors a store indexes, and their names.
+
+    Args:
+        add_zero, add_all: index the all-zeros (silence) and all-ones (the whole mixture) conditions too.
+        sources: the store's sources, in condition order (MUSDB18's: bass, drums, other, vocals).
+        combinations: ``--condition`` values, NAME=SOURCE+SOURCE...: several ones, the target their sum.
+
+    Returns:
+        (float32 (conditions, sources): one-hots, combinations, then all-ones and all-zeros; their names)."""
+    rows, names = [np.eye(len(sources), dtype=np.float32)], list(sources)
+    for text in combinations:
+        name, parts = parse_combination(text, sources)
+        if name in names:
+            raise InputError(None, f"--condition {name} is given twice")
+        rows.append(np.array([[float(s in parts) for s in sources]], np.float32))
+        names.append(name)
     if add_all:
-        rows.append(np.ones((1, len(SOURCES)), np.float32))
+        rows.append(np.ones((1, len(sources)), np.float32))
         names.append("all")
     if add_zero:
-        rows.append(np.zeros((1, len(SOURCES)), np.float32))
+        rows.append(np.zeros((1, len(sources)), np.float32))
         names.append("silence")
     return np.concatenate(rows), names
 

@@ -1,6 +1,8 @@
 """Separate audio files with a trained model: full-band stems at the input's rate, channels and length.
 
     cunet-separate runs/cunet-complex-cnn song.wav album/ 'live/*.mp3' -o separated
+    cunet-separate runs/cunet-six song.wav --targets guitar piano        (some of the model's targets)
+    cunet-separate runs/cunet-six song.wav --two-stems vocals            (vocals and no_vocals, the rest)
     python -m cunet.separation runs/unet-vocals song.flac --residual --template "{name}/{target}.mp3"
 """
 
@@ -38,6 +40,8 @@ def parse_args(argv):
     p.add_argument("--extend", choices=EXTENSIONS, help="masks above the model's band: each frame's mean mask "
                                                         "(average, the default) or zero")
     p.add_argument("--residual", action="store_true", help="one more stem: the input less the estimates")
+    p.add_argument("--targets", nargs="+", metavar="NAME", help="only these of the model's targets (default: all)")
+    p.add_argument("--two-stems", metavar="NAME", help="NAME and the rest (no_NAME: the input less NAME)")
     p.add_argument("--wiener", type=int, metavar="N", help="unet/cunet: N iterations of the multichannel "
                                                           "Wiener filter at full band (default 0); with "
                                                           "--extend zero the residual is written too")
@@ -55,7 +59,8 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
         return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
     sep = dataclasses.replace(SeparateConfig(), **given("extend", "residual", "wiener", "precision", "batch_size",
-                                                        "patch_overlap", "block_seconds"))
+                                                        "patch_overlap", "block_seconds", "two_stems"),
+                              **({"targets": tuple(args.targets)} if args.targets else {}))
     return sep, dataclasses.replace(OutputConfig(), **given("template", "bits", "clip_mode"))
 
 

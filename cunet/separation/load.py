@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from ..errors import InputError
 from ..models.run import Run, load_run
 from .magnitude import MaskSeparator
 from .separator import Separator
@@ -26,6 +27,11 @@ def load_separator(model: str | Path | Run, cfg: SeparateConfig | None = None, *
     """
     cfg = dataclasses.replace(cfg or SeparateConfig(), **options)
     run = model if isinstance(model, Run) else load_run(model)
-    separator = FAMILIES[run.card.model].from_run(run, cfg)
+    try:
+        separator = FAMILIES[run.card.model].from_run(run, cfg)
+    except InputError as err:  # a target the model lacks: named with the model it was asked of
+        if err.path is not None:
+            raise
+        raise InputError(run.folder, err.problem) from None
     separator.warm_up()
     return separator

@@ -34,8 +34,10 @@ class MaskSeparator(Separator):
         super().__init__(model, card, cfg)
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
-            eye = np.eye(len(card.conditions), dtype=np.float32)
-            self.conditions = eye[[card.conditions.index(t) for t in card.targets]].reshape(-1, *card.condition_shape)
+            # a source's one-hot; a combination's, the sum of its sources' (as the store indexed it)
+            members = {t: (t,) for t in card.conditions} | dict(card.combinations)
+            vectors = [[float(s in members[t]) for s in card.conditions] for t in self.targets]
+            self.conditions = np.array(vectors, np.float32).reshape(-1, *card.condition_shape)
 
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
         """(P, bins, frames) magnitudes -> (targets, P, bins, frames) estimates, in fixed-size batches."""

@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..errors import InputError
 from ..models.card import ModelCard
 from .bands import BandMap, input_stft
 from .precision import resolve, with_precision
@@ -22,11 +23,33 @@ from .streaming import SeparateConfig, Source
 RESIDUAL = "residual"
 
 
+def chosen_targets(card: ModelCard, cfg: SeparateConfig) -> tuple[str, ...]:
+    """The targets ``cfg`` picks among the card's, refusing a name the model does not separate.
+
+    Args:
+        card: the model's card (its targets come from the store it was trained on).
+        cfg: ``targets`` (some of them, or of a C-U-Net's combinations, in that order) or ``two_stems``
+            (one); neither: all the card's targets.
+
+    Returns:
+        The targets to separate."""
+    chosen = (cfg.two_stems,) if cfg.two_stems else tuple(cfg.targets) or card.targets
+    combined = [name for name, _ in card.combinations]
+    unknown = [t for t in chosen if t not in card.targets and t not in combined]
+    if unknown:
+        flag = "--two-stems" if cfg.two_stems else "--targets"
+        also = f" (and the combinations {', '.join(combined)})" if combined else ""
+        raise InputError(None, f"{flag} {unknown[0]}: the model has no such target; it separates "
+                               f"{', '.join(card.targets)}{also}")
+    return chosen
+
+
 class Separator:
     visual: str = "none"
 
     def __init__(self, model, card: ModelCard, cfg: SeparateConfig = SeparateConfig()):
         self.card, self.cfg = card, cfg
+        self._targets = chosen_targets(card, cfg)
         self.stft = card.stft
         self.precision = resolve(cfg.precision)
         self.model = with_precision(model, card, self.precision)
@@ -44,7 +67,13 @@ class Separator:
 
     @property
     def targets(self) -> tuple[str, ...]:
-        return self.card.targets
+        """The targets this separator estimates: the card's, or those ``--targets``/``--two-stems`` pick."""
+        return self._targets
+
+    @property
+    def residual_name(self) -> str:
+        """The residual stem's name: ``no_<target>`` with ``--two-stems`` (Demucs' name), else residual."""
+        return f"no_{self.cfg.two_stems}" if self.cfg.two_stems else RESIDUAL
 
     @property
     def sample_rate(self) -> int:
@@ -53,7 +82,7 @@ class Separator:
     @property
     def stems(self) -> tuple[str, ...]:
         """What :meth:`separate` returns: the targets, then the residual when asked for."""
-        return self.targets + ((RESIDUAL,) if self.cfg.residual else ())
+        return self.targets + ((self.residual_name,) if self.cfg.residual or self.cfg.two_stems else ())
 
     def check(self, source: Source, visual: np.ndarray | None = None, visual_name: str | Path | None = None) -> None:
         """Raise :class:`InputError` when ``source`` (with ``visual``) cannot be separated, before any work."""
@@ -77,7 +106,7 @@ class Separator:
             progress: called with the number of input samples each step finished.
         """
         self.check(source, visual, visual_name)
-        if not self.cfg.residual:
+        if not (self.cfg.residual or self.cfg.two_stems):
             self._stream(source, emit, visual, visual_name, progress)
             return
         done = 0

@@ -37,6 +37,9 @@ class SeparateConfig:
     wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter, at full band
     precision: str = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
     chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
+    targets: tuple[str, ...] = ()  # the model's targets to separate, in this order (empty: all of them)
+    # "vocals": that target and the rest ("no_vocals", the input less it), as Demucs' --two-stems
+    two_stems: str | None = None
 
     def __post_init__(self):
         if self.patch_overlap < 0:
@@ -53,6 +56,10 @@ class SeparateConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.chunk_hop_frames < 1:
             raise ValueError(f"chunk_hop_frames must be positive, got {self.chunk_hop_frames}")
+        if self.two_stems is not None and self.targets:
+            raise ValueError("--two-stems NAME separates NAME and the rest: it takes no --targets")
+        if len(set(self.targets)) != len(self.targets):
+            raise ValueError(f"--targets names a target twice: {list(self.targets)}")
 
 
 class Source:

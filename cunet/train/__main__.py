@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from pathlib import Path
 
 from ..cli import run_command
 from ..config import apply_overrides, parse_override
+from ..datasets.store import Store
 from ..errors import InputError
-from .config import TrainConfig, preset
+from .config import DEFAULT_STORES, TrainConfig, preset
 from ..models.config import ModelConfig
 
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
@@ -29,7 +31,7 @@ def parse_args(argv):
     p.add_argument("--preset", choices=("small", "paper"), default="small")
     p.add_argument("--store", help="store folder (default: the embedded dataset's)")
     p.add_argument("--run-dir", help="run folder (default: runs/<model name>)")
-    p.add_argument("--target", choices=("bass", "drums", "other", "vocals"), help="unet: the source to learn")
+    p.add_argument("--target", help="unet: the source to learn, one of the store's (default vocals)")
     p.add_argument("--film", choices=("simple", "complex"), help="cunet: FiLM kind")
     p.add_argument("--control", choices=("dense", "cnn"), help="cunet: control network")
     p.add_argument("--visual", choices=("video", "landmarks", "none"), help="ynet: visual front end")
@@ -47,6 +49,21 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def store_width(path: Path) -> int | None:
+    """How many sources the music store at ``path`` holds (a C-U-Net's condition width).
+
+    Args:
+        path: a store folder.
+
+    Returns:
+        The count, or None where there is no readable music store (training refuses it, naming it)."""
+    try:
+        sources = Store(path, "music").manifest.get("sources")
+    except InputError:
+        return None
+    return len(sources) if isinstance(sources, list) and sources else None
+
+
 def resolve(args) -> TrainConfig:
     """Defaults, then the preset, then flags, then --set: the config a run is made of."""
     for flag, model in MODEL_FLAGS.items():
@@ -62,6 +79,10 @@ def resolve(args) -> TrainConfig:
     values.update(dict(parse_override(s) for s in args.set))
     model_values = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("model.")}
     cfg = TrainConfig(model=ModelConfig(model=args.model))
+    if args.model == "cunet" and "z_dim" not in model_values:  # the control input has the store's width
+        width = store_width(Path(values.get("store") or DEFAULT_STORES["music"]))
+        if width:
+            model_values["z_dim"] = width
     cfg = apply_overrides(cfg, {f"model.{k}": v for k, v in model_values.items()})
     cfg = apply_overrides(cfg, values)
     # recorded resolved: a run scored from another folder still finds its store

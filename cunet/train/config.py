@@ -6,7 +6,6 @@ import dataclasses
 from typing import ClassVar
 from pathlib import Path
 
-from ..datasets.musdb import SOURCES
 from ..models.config import ModelConfig
 
 DEFAULT_STORES = {"music": Path("cunet_data/stores/synthetic/musdb"),
@@ -19,7 +18,7 @@ class TrainConfig:
     preset: str = "small"
     store: str | None = None  # default: the embedded dataset's store for this kind of model
     run_dir: str | None = None  # default: runs/<model name>
-    target: str = "vocals"  # the source a dedicated U-Net learns
+    target: str = "vocals"  # the source a dedicated U-Net learns: one of the store's (checked against it)
     seed: int = 0
     batch_size: int = 8
     steps_per_epoch: int = 16
@@ -37,6 +36,10 @@ class TrainConfig:
     # C-U-Net augmentations, each drawn per sample (the original's PROGRESSIVE and AUG)
     gain_prob: float = 0.25  # per active source: the condition value p ~ U(0,1) scales the target only
     remix_prob: float = 0.25  # the inactive sources come from other training tracks
+    # In stores whose tracks lack some sources: how often a condition is drawn from a track holding none of its
+    # sources, teaching silence (1 in 10: enough to learn to return nothing, few enough not to teach "mostly
+    # silent"). Stores whose tracks hold every source (MUSDB18) never draw one.
+    silent_target_prob: float = 0.1
     # Y-Net mixtures
     second_singer_prob: float = 0.5  # a second singer from another clip joins the mixture
     remix: bool = True  # mixtures have 3 slots (voice, accompaniment, second singer), as the "r" models
@@ -52,8 +55,10 @@ class TrainConfig:
     strategy: str = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
 
     def __post_init__(self):
-        if self.target not in SOURCES:
-            raise ValueError(f"target must be one of {SOURCES}, got {self.target!r}")
+        if not self.target:
+            raise ValueError("target must name a source of the store")
+        if not 0 <= self.silent_target_prob <= 1:
+            raise ValueError(f"silent_target_prob must be in [0, 1], got {self.silent_target_prob}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
         if self.mixed_precision not in ("none", "float16", "bfloat16"):

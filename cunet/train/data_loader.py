@@ -17,7 +17,6 @@ from .. import audio
 from ..datasets.acappella import (CLIP_SAMPLES, KINETICS_MEAN, KINETICS_STD, MOUTH_COL_MATRIX, MOUTH_COLS,
                                   MOUTH_ROW_MATRIX, MOUTH_ROWS, SAMPLES_PER_FRAME)
 from ..datasets.mixing import clip_at, singing_levels
-from ..datasets.musdb import SOURCES
 from ..datasets.store import Store
 from ..errors import InputError
 from .config import TrainConfig
@@ -45,6 +44,13 @@ class MusicPatches:
     by the same instruments from random other training tracks, summed as complex STFTs. A dedicated U-Net
     never gets the gain augmentation: it has no condition input to learn the scale from, so a scaled target
     would only be label noise (the original trains its dedicated models without it).
+
+    In a store whose tracks lack some sources (``sources_present`` in the manifest; MUSDB18 tracks hold all
+    four), a training example first draws its condition uniformly, so every source is trained equally often
+    however few tracks hold it; then, with probability ``silent_target_prob``, a patch of a track holding none
+    of the condition's sources (the target is silence: a model asked for a guitar in a song without one learns
+    to return nothing), else one of a track that holds it. A store where every track holds every source is
+    drawn as before, one uniform row of the index (the same examples, seed for seed).
     """
 
     failure: BaseException | None = None  # what example() raised inside a pipeline (see surfacing)
@@ -54,7 +60,7 @@ class MusicPatches:
         self.gain_prob = 0.0 if cfg.model.model == "unet" else cfg.gain_prob
         rows = store.index(split)
         if cfg.model.model == "unet":  # a dedicated model: one row per patch, the target's condition
-            rows = rows[rows[:, 2] == SOURCES.index(cfg.target)]
+            rows = rows[rows[:, 2] == target_condition(store, cfg.target)]
         if not len(rows):
             raise InputError(store.path, f"the {split!r} index is empty: no track is long enough for a patch")
         self.rows = rows
@@ -68,6 +74,34 @@ class MusicPatches:
                          f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
                          for t in short] if self.train else []
         self.sources = store.manifest["sources"]
+        names = store.manifest["conditions"].get("names", self.sources)
+        # the conditions of several sources (--condition), for the model card: ((name, sources), ...)
+        self.combinations = tuple((name, tuple(s for s, v in zip(self.sources, vector) if v))
+                                  for name, vector in zip(names, np.asarray(store.conditions))
+                                  if name not in self.sources and name not in ("all", "silence"))
+        self.by_condition = self._by_condition(store, rows) if self.train else None
+
+    def _by_condition(self, store: Store, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """For each condition of the index: the positions of its rows whose track holds one of its sources,
+        and of the others (silent targets); None when every row's track holds its condition's sources."""
+        held = np.array([[s in t.get("sources_present", self.sources) for s in self.sources] for t in store.tracks],
+                        bool).reshape(len(store.tracks), len(self.sources))
+        vectors = np.asarray(store.conditions) != 0
+        # the all-zeros condition's target is silence in every track: never a silent draw of its own
+        present = (held[rows[:, 0]] & vectors[rows[:, 2]]).any(1) | ~vectors[rows[:, 2]].any(1)
+        if present.all():
+            return None
+        return [(np.flatnonzero(present & (rows[:, 2] == c)), np.flatnonzero(~present & (rows[:, 2] == c)))
+                for c in np.unique(rows[:, 2])]
+
+    def _draw(self, rng: np.random.Generator) -> np.ndarray:
+        """A training row: uniform over the index, or (some sources absent somewhere) as the class says."""
+        if self.by_condition is None:
+            return self.rows[rng.integers(len(self.rows))]
+        holding, lacking = self.by_condition[rng.integers(len(self.by_condition))]
+        silent = len(lacking) and (not len(holding) or rng.random() < self.cfg.silent_target_prob)
+        pool = lacking if silent else holding
+        return self.rows[pool[rng.integers(len(pool))]]
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -78,8 +112,7 @@ class MusicPatches:
 
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.cfg.seed, int(i)])
-        track, start, cond = (int(v) for v in (self.rows[rng.integers(len(self.rows))] if self.train
-                                               else self.rows[int(i) % len(self.rows)]))
+        track, start, cond = (int(v) for v in (self._draw(rng) if self.train else self.rows[int(i) % len(self.rows)]))
         z = np.array(self.store.conditions[cond], np.float32)
         mixture = self._stem(track, "mixture", start)
         target = np.zeros_like(mixture)
@@ -101,6 +134,21 @@ class MusicPatches:
                     start_other = int(rng.integers(self.store.tracks[other]["n_frames"] - self.patch + 1))
                     mixture = mixture + self._stem(other, source, start_other)
         return np.abs(mixture)[..., None], z, np.abs(target)[..., None]
+
+
+def target_condition(store: Store, target: str) -> int:
+    """The condition id that selects ``target`` in ``store`` (a dedicated U-Net's rows).
+
+    Args:
+        store: a music store; target: one of its sources (or named conditions).
+
+    Returns:
+        The position of ``target`` among the store's condition names."""
+    names = store.manifest["conditions"].get("names", store.manifest["sources"])
+    if target not in names or target in ("all", "silence"):
+        raise InputError(store.path, f"no source {target!r} in this store; its sources are "
+                                     f"{', '.join(store.manifest['sources'])}")
+    return names.index(target)
 
 
 class SingingMixtures:
@@ -234,7 +282,9 @@ def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]
         if m.visual == "video":
             return specs, lambda x, v, y: ((x, mouth_crops_tf(v)), y)
         return specs, lambda x, v, y: ((x, v), y)
-    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((m.z_dim,)), tf.TensorSpec((512, source.patch, 1))]
+    # the condition as the store writes it (a dedicated U-Net ignores it; a C-U-Net's z_dim is checked equal)
+    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((len(source.sources),)),
+             tf.TensorSpec((512, source.patch, 1))]
     if m.model == "unet":
         return specs, lambda x, z, y: (x, y)
     return specs, lambda x, z, y: ((x, tf.reshape(z, m.condition_shape)), y)

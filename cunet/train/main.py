@@ -78,6 +78,15 @@ def run_folder(cfg: TrainConfig, place: Placement) -> Path:
     return cfg.run_path if place.chief else cfg.run_path.with_name(f"{cfg.run_path.name}.worker{place.worker}")
 
 
+def check_width(cfg: TrainConfig, store: Store) -> None:
+    """Refuse a C-U-Net whose condition input is not as wide as the store has sources, naming the store."""
+    sources = store.manifest.get("sources", []) if store.kind == "music" else []
+    if cfg.model.model == "cunet" and cfg.model.z_dim != len(sources):
+        raise InputError(store.path, f"holds {len(sources)} sources ({', '.join(sources)}), but the C-U-Net's "
+                                     f"condition has model.z_dim={cfg.model.z_dim}: leave model.z_dim unset (it "
+                                     "follows the store)")
+
+
 def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
     """The run folder's location is not part of a run: a folder moved elsewhere (or given by another path)
     resumes as the same run. Stores are compared resolved: runs from before stores were recorded resolved
@@ -147,6 +156,7 @@ def train(cfg: TrainConfig, verbose: int = 1, callbacks: list[keras.callbacks.Ca
     """
     store = Store(cfg.store_path, cfg.store_kind)
     store.check(values=False)  # the cheap checks, before the run folder is touched
+    check_width(cfg, store)
     train_src = data_loader.examples(cfg, store, "train")
     valid_src = data_loader.examples(cfg, store, "valid")
     place = placement(cfg.strategy)
@@ -186,8 +196,9 @@ def _prepare(cfg: TrainConfig, run: Path, epochs_done: int, warnings: list[str])
     _record_warnings(run, warnings)
 
 
-def _finish(cfg: TrainConfig, run: Path) -> None:
-    """``model.keras`` (the best epoch's model), with the configs a separator reads."""
+def _finish(cfg: TrainConfig, run: Path, source=None) -> None:
+    """``model.keras`` (the best epoch's model), with the configs a separator reads; ``source``: the training
+    examples, whose store's sources and combinations a C-U-Net's card records (from the store, not from code)."""
     best_path = run / "checkpoints" / "best.keras"
     if not best_path.is_file():
         raise InputError(best_path, "missing: no epoch had a finite validation loss, so there is no best model "
@@ -197,7 +208,9 @@ def _finish(cfg: TrainConfig, run: Path) -> None:
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
-    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level), run)
+    combinations = getattr(source, "combinations", ()) if cfg.model.model == "cunet" else ()
+    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level,
+                       sources=getattr(source, "sources", None), combinations=combinations), run)
 
 
 def _done(cfg: TrainConfig, run: Path) -> bool:
@@ -228,7 +241,7 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
                                                   "damaged): restore either, or delete the run folder to train "
                                                   "again")
         _prepare(cfg, run, state["epoch"], warnings)
-        _finish(cfg, run)
+        _finish(cfg, run, train_src)
         print(f"rebuilt {run / 'model.keras'} from {best_path}", file=sys.stderr)
         return run
     missing = [key for key in STATE_KEYS if key not in state] if state else []
@@ -283,5 +296,5 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
             raise
         # A write inside fit (the history, the logs) that names no file: at least name the run.
         raise OSError(err.errno, err.strerror or str(err), os.fspath(run)) from None
-    _finish(cfg, run)
+    _finish(cfg, run, train_src)
     return run
