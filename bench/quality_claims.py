@@ -69,7 +69,9 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | 
                     "interval": [d.low, d.high] if d is not None and d.has_interval else None,
                     "coverage": None if d is None else d.coverage, "level": None if d is None else d.level,
                     "p_value": None if d is None else d.p_value, "p_min": None if d is None else d.p_min,
-                    "tracks": None if d is None else d.n, **more})
+                    "tracks": None if d is None else d.n,
+                    "interval_text": "–" if d is None else d.interval_text(),
+                    "p_text": "–" if d is None else d.p_text(), **more})
 
     def compare(target, a, b):
         """(measured difference, holds-at-threshold function, the paired difference or None)."""
@@ -141,18 +143,11 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | 
 
 
 def interval_cell(c: dict) -> str:
-    """A claim's interval and its coverage, why there is none, or "–" for a claim on medians."""
-    if c.get("interval"):
-        low, high = c["interval"]
-        return f"[{low:+.2f}, {high:+.2f}] ({c['coverage']:.1%})"
-    if c.get("tracks") is not None:
-        return f"too few tracks (n={c['tracks']}, best coverage {c['coverage']:.1%})"
-    return "–"
+    """A claim's interval with its coverage, why there is none, or "–" for a claim on medians (the text
+    stats.PairedDifference gave it)."""
+    return c.get("interval_text", "–")
 
 
 def p_cell(c: dict) -> str:
-    """The sign test's p, with the smallest it can be where that is above 1 - level."""
-    if c.get("p_value") is None or math.isnan(c["p_value"]):
-        return "–"
-    floor = f" (min {c['p_min']:.3f})" if c["p_min"] > 1 - c["level"] else ""
-    return f"{c['p_value']:.3f}{floor}"
+    """The sign test's p as stats.PairedDifference words it, or "–"."""
+    return c.get("p_text", "–")

@@ -114,7 +114,7 @@ def _sisec(store: Store, here: list, cfg: ResultsConfig, progress: bool) -> list
     rows = []
     for track in tqdm(full_band_tracks(store, cfg.max_tracks, root, cfg.split), desc=f"SiSEC protocol, {store.path}",
                       disable=not progress, unit="track"):
-        rows += [{**row, "split": cfg.split} for row in sisec_rows(track, here)]
+        rows += sisec_rows(track, here, cfg.split)
     return rows
 
 

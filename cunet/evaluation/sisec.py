@@ -179,16 +179,18 @@ def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dic
     return {t: {f"{m}_v4": float(track_score(frames[m])[sources.index(t)]) for m in METRICS} for t in given}
 
 
-def sisec_rows(track: FullBandTrack, separators: list) -> list[dict]:
-    """Long-format rows for the oracles and every (name, separator) on one full-band track."""
-    rows = [{"track": track.name, "split": "test", "target": t, "protocol": "sisec", "model": "", "metric": ABSENT,
-             "value": 1.0} for t in track.sources if track.present is not None and t not in track.present]
+def sisec_rows(track: FullBandTrack, separators: list, split: str = "test") -> list[dict]:
+    """Long-format rows for the oracles and every (name, separator) on one full-band track of ``split``."""
+    def row(target, model, metric, value):
+        return {"track": track.name, "split": split, "target": target, "protocol": "sisec", "model": model,
+                "metric": metric, "value": value}
+
+    rows = [row(t, "", ABSENT, 1.0) for t in track.sources if track.present is not None and t not in track.present]
     estimates = {name: {t: est[i] for i, t in enumerate(track.sources)} for name, est in track.oracles.items()}
     for name, separator in separators:
         separated = separator.separate(track.mixture, track.rate)
         estimates[name] = {t: separated[t] for t in separator.targets if t in track.sources}
     for model, est in estimates.items():
         for target, values in score_targets(track, est).items():
-            rows += [{"track": track.name, "split": "test", "target": target, "protocol": "sisec", "model": model,
-                      "metric": metric, "value": value} for metric, value in values.items()]
+            rows += [row(target, model, metric, value) for metric, value in values.items()]
     return rows
