@@ -95,10 +95,48 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out.reshape(*lead, (n_frames + m - 1) * hop)
 
 
+def _squared_window_sum(window: np.ndarray, hop: int, n_frames: int) -> np.ndarray:
+    """The squared window of ``n_frames`` frames every ``hop`` samples, summed: what :func:`istft` divides by.
+    Each hop-wide slice of the output is a run of consecutive slices of the window, so cumulative sums give it
+    in one pass over the output (adding every frame would cost n_frames * n_fft)."""
+    n = len(window)
+    m = -(-n // hop)
+    pieces = np.zeros(m * hop, np.float64)
+    pieces[:n] = window.astype(np.float64) ** 2
+    cum = np.concatenate([np.zeros((1, hop)), np.cumsum(pieces.reshape(m, hop), axis=0)])
+    i = np.arange(n_frames + m - 1)
+    # output slice i holds window slice j of frame i - j, for 0 <= j < m and 0 <= i - j < n_frames
+    out = cum[np.minimum(i, m - 1) + 1] - cum[np.maximum(0, i - n_frames + 1)]
+    return out.reshape(-1).astype(np.float32)
+
+
+def _masked(part: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``part * mask``; a mask of k < bins columns covers the first k - 1 bins, its last column every bin above
+    (a band-limited model's masks extended upwards by one value per frame, never spread over every bin)."""
+    if mask.shape[-1] == part.shape[-1]:
+        return part * mask
+    k = mask.shape[-1] - 1
+    out = np.empty(np.broadcast_shapes(part.shape, mask.shape[:-1] + (part.shape[-1],)), part.dtype)
+    np.multiply(part[..., :k], mask[..., :k], out=out[..., :k])
+    np.multiply(part[..., k:], mask[..., k:], out=out[..., k:])
+    return out
+
+
 def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_first: bool = False,
-          mask: np.ndarray | None = None) -> np.ndarray:
+          mask: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
     """Inverse of :func:`stft` (of the same layout) by windowed overlap-add, normalised by the summed
     squared window; with ``mask`` (broadcasting against ``spec``), the inverse of ``mask * spec``.
+
+    Args:
+        spec: (..., bins, frames) complex, or (..., frames, bins) with ``frames_first``.
+        cfg: the STFT convention it was taken with.
+        length: samples to return (default: all the frames cover, less the centring pad).
+        frames_first: the layout of ``spec`` and ``mask``.
+        mask: real, broadcasting against ``spec``; with fewer bins than ``spec``, its last bin is the mask of
+            every bin from there up.
+        out: a float32 array of the result's shape to write into (no copy of the result is made then).
+    Returns:
+        (..., samples) float32: ``out`` when given.
 
     Frames are inverted a few megabytes at a time (the product formed there too) and added into the output,
     so the working memory stays small and in cache whatever the length."""
@@ -108,30 +146,35 @@ def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_f
         mask = None if mask is None else np.swapaxes(mask, -1, -2)
     if spec.shape[-1] != cfg.n_bins:
         raise ValueError(f"spectrogram has {spec.shape[-1]} bins, the convention expects {cfg.n_bins}")
+    if mask is not None and not 1 <= mask.shape[-1] <= spec.shape[-1]:
+        raise ValueError(f"a mask of {mask.shape[-1]} bins for a spectrogram of {spec.shape[-1]}")
     if mask is not None:
-        lead = np.broadcast_shapes(spec.shape, mask.shape)[:-2]
-        spec, mask = np.broadcast_to(spec, (*lead, *spec.shape[-2:])), np.broadcast_to(mask, (*lead, *mask.shape[-2:]))
+        lead = np.broadcast_shapes(spec.shape[:-2], mask.shape[:-2])
+        spec = np.broadcast_to(spec, (*lead, *spec.shape[-2:]))
+        mask = np.broadcast_to(mask, (*lead, *mask.shape[-2:]))
     window = hann(cfg.n_fft)
     *lead, n_frames, _ = spec.shape
     m = -(-cfg.n_fft // cfg.hop)
     y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
     step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
-        part = spec[..., a: a + step, :] if mask is None else spec[..., a: a + step, :] * mask[..., a: a + step, :]
+        part = spec[..., a: a + step, :] if mask is None else _masked(spec[..., a: a + step, :], mask[..., a: a + step, :])
         frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
         frames *= window
         piece = _overlap_add(frames, cfg.hop)
         y[..., a * cfg.hop: a * cfg.hop + piece.shape[-1]] += piece
-    norm = _overlap_add(np.broadcast_to(window**2, (n_frames, cfg.n_fft)), cfg.hop)
+    norm = _squared_window_sum(window, cfg.hop, n_frames)
     y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0
-    if length is None:
-        stop = y.shape[-1] - start
-    else:
-        stop = start + length
-        if stop > y.shape[-1]:
-            y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(0, stop - y.shape[-1])])
-    return np.ascontiguousarray(y[..., start:stop], dtype=np.float32)
+    stop = y.shape[-1] - start if length is None else start + length
+    if out is None:
+        out = np.empty((*lead, stop - start), np.float32)
+    elif out.shape != (*lead, stop - start):
+        raise ValueError(f"out has shape {out.shape}, the inverse has {(*lead, stop - start)}")
+    have = max(0, min(stop, y.shape[-1]) - start)
+    out[..., :have] = y[..., start: start + have]
+    out[..., have:] = 0
+    return out
 
 
 def _check_wav_complete(path: Path) -> None:

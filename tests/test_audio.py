@@ -42,6 +42,30 @@ def test_istft_inverts_stft(cfg, n):
     np.testing.assert_allclose(y, ref, atol=1e-5, rtol=0)
 
 
+def test_istft_of_a_band_limited_mask_equals_the_full_mask_and_writes_in_place():
+    """A compact mask (the model's band and one column extending it upwards) gives the stems the full mask
+    gives, and separation's masks through bands.BandMap(compact=True) are those masks."""
+    from cunet.separation.bands import BandMap, input_stft
+
+    rng = np.random.default_rng(1)
+    target = input_stft(audio.CUNET_STFT, 44100)
+    x = music_like(2.0, 44100, channels=2)
+    spec = audio.stft(x, target, frames_first=True)
+    masks = rng.uniform(size=(3, 512, 70)).astype(np.float32)  # three targets at the model's resolution
+    for extend in ("average", "zero"):
+        bands = BandMap(audio.CUNET_STFT, 512, target, extend)
+        full, compact = bands(masks, spec.shape[-2]), bands(masks, spec.shape[-2], compact=True)
+        assert compact.shape[-1] == bands.inside + 1 < full.shape[-1]
+        want = audio.istft(full[:, None] * spec[None], target, x.shape[1], frames_first=True)
+        out = np.full((3, 2, x.shape[1]), np.nan, np.float32)
+        for k in range(3):
+            got = audio.istft(spec, target, x.shape[1], frames_first=True, mask=compact[k], out=out[k])
+            assert got is out[k] or np.shares_memory(got, out)
+        np.testing.assert_allclose(out, want, atol=2e-6, rtol=0)
+    with pytest.raises(ValueError, match="out has shape"):
+        audio.istft(spec, target, x.shape[1], frames_first=True, out=np.empty((2, 5), np.float32))
+
+
 def test_ynet_clip_is_256_frames_of_512_bins():
     # The Y-Net's 4-second clip: 65535 samples at 16384 Hz give 512 x 256 (ORIGINALS §2.1).
     spec = audio.stft(np.zeros(65535, np.float32), audio.YNET_STFT)

@@ -54,16 +54,19 @@ class BandMap:
         times = offset + np.arange(frames) * self.target.hop / self.target.sample_rate
         return _neighbours(times * self.model.sample_rate / self.model.hop, model_frames)
 
-    def __call__(self, masks: np.ndarray, frames: int, offset: float = 0.0) -> np.ndarray:
+    def __call__(self, masks: np.ndarray, frames: int, offset: float = 0.0, compact: bool = False) -> np.ndarray:
         """(..., model bins, model frames) -> (..., ``frames``, input bins), frames first as the input STFT
-        is taken (:func:`audio.stft` with ``frames_first``), same dtype."""
+        is taken (:func:`audio.stft` with ``frames_first``), same dtype. With ``compact``, the bins up to the
+        model's band and one more holding the extension, which :func:`audio.istft` applies to every bin above:
+        the same stems, without a mask array the size of the input's spectrogram."""
         if masks.shape[-1] == 1:  # one frame: constant in time
             masks = np.repeat(masks, 2, axis=-1)
         masks = np.swapaxes(masks, -1, -2)  # (..., model frames, model bins): small, the input's are not
         t0, tw = self.frames(masks.shape[-2], frames, offset)
         tw = tw[:, None]
         timed = masks[..., t0, :] * (1 - tw) + masks[..., t0 + 1, :] * tw
-        out = np.empty((*masks.shape[:-2], frames, self.target.n_bins), masks.dtype)
+        bins = min(self.inside + 1, self.target.n_bins) if compact else self.target.n_bins
+        out = np.empty((*masks.shape[:-2], frames, bins), masks.dtype)
         f0, fw = self.f0, self.fw
         out[..., : self.inside] = timed[..., f0] * (1 - fw) + timed[..., f0 + 1] * fw
         if self.extend == "zero":

@@ -90,15 +90,18 @@ class MaskSeparator(Separator):
         n, x = x.shape[1], self._padded(x, rate)
         bands = self.band_map(rate)
         spec = audio.stft(x, bands.target, frames_first=True)  # (channels, frames, bins) at the input's rate
-        full = bands(masks, spec.shape[-2])
         if self.cfg.wiener:
+            full = bands(masks, spec.shape[-2])
             swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731  the filter takes (..., bins, frames)
             est = wiener(swap(full[:, None] * spec[None]), swap(spec), self.cfg.wiener,
                          complete=set(self.targets) == set(self.card.conditions))
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
-        # one target at a time, the mask applied chunk by chunk inside the inverse: little memory in flight
-        return np.stack([audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask)[..., :n]
-                         for mask in full])
+        # one target at a time, the mask applied chunk by chunk inside the inverse, written in place: little
+        # memory in flight, and above the model's band one mask value per frame
+        out = np.empty((len(masks), *x.shape), np.float32)
+        for target, mask in enumerate(bands(masks, spec.shape[-2], compact=True)):
+            audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask, out=out[target])
+        return out[..., :n]
 
     def _scale(self, source: Source) -> float:
         """The track's largest STFT magnitude of the mono mix at the model's rate (the training scale)."""
