@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cunet import audio
@@ -81,6 +82,28 @@ def test_a_source_absent_from_a_test_track_is_counted_not_scored(six_runs, six_s
     assert sdr.loc[("vocals", "cunet"), ["count", "tracks", "absent"]].tolist() == [2, 2, 0]
     assert set(summary["target"]) == set(SIX) and np.isfinite(sdr["median"]).all()
     assert "absent in 1 tracks, which are not scored" in markdown(summary).split("### guitar")[1].splitlines()[0]
+
+
+def test_complete_tracks_scores_only_songs_holding_every_source_as_moisesdb_does(six_runs, six_store, tmp_path):
+    from cunet.datasets.store import Store
+    from cunet.evaluation.config import ResultsConfig
+    from cunet.evaluation.output import write
+    from cunet.evaluation.scoring import _paper
+    from cunet.separation.load import load_separator
+
+    separator = load_separator(six_runs["cunet"], precision="float32")
+    rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
+    cfg = ResultsConfig(out=str(tmp_path / "res"), complete_tracks=True)
+    text = write(cfg, rows, {})
+    summary = pd.read_csv(tmp_path / "res" / "summary.csv")
+    sdr = summary[summary["metric"] == "sdr"]
+    # s7 lacks a guitar: left out of every source's table, so each is over s6 alone and nothing is absent
+    assert set(sdr["tracks"]) == {1} and set(sdr["count"]) == {1} and "absent" not in summary
+    assert set(pd.read_csv(tmp_path / "res" / "per_track.csv")["track"]) == {"s6"}
+    assert "--complete-tracks, as MoisesDB's benchmark): 1 left out: s7." in text
+    # and without the flag the same rows keep s7 wherever it has the source
+    write(ResultsConfig(out=str(tmp_path / "all")), rows, {})
+    assert set(pd.read_csv(tmp_path / "all" / "per_track.csv")["track"]) == {"s6", "s7"}
 
 
 def test_sisec_protocol_scores_every_present_source_against_all_references(six_runs, six_store):

@@ -8,7 +8,7 @@ from .. import config as config_io
 from ..fileio import atomic_dir
 from ..outputs import check_output_folder, writing
 from .report import slug
-from .tables import markdown, summarise
+from .tables import complete_tracks, markdown, summarise
 
 
 def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, skipped=()) -> str:
@@ -28,9 +28,13 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, sk
 
     out = Path(cfg.out)
     check_out(out)  # again: the folder may have changed while the models were scored
-    frame, summary = summarise(rows)
     heading = [] if cfg.split == "test" else [
         f"Scored on the {cfg.split} split (tracks held out of training), not the test split.", ""]
+    if cfg.complete_tracks:
+        rows, left_out = complete_tracks(rows)
+        heading += [f"Only the tracks holding every source are scored (--complete-tracks, as MoisesDB's benchmark): "
+                    f"{len(left_out)} left out{': ' + ', '.join(left_out) if left_out else ''}.", ""]
+    frame, summary = summarise(rows)
     heading += [f"⚠ Not scored: {line}" for line in skipped] + ([""] if skipped else [])
     table = "\n".join([*heading, markdown(summary)])
     with writing(out), atomic_dir(out, clean_stale=True) as tmp:

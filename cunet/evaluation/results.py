@@ -60,6 +60,9 @@ def parse_args(argv):
                         "sisec (v4 at full band on the original-rate stereo stems, as museval), both (default)")
     p.add_argument("--report-tracks", type=int, help="tracks (or clips) of each target in report.html (default 2)")
     p.add_argument("--no-v4", action="store_true", help="skip BSS Eval v4 (faster)")
+    p.add_argument("--complete-tracks", action="store_true",
+                   help="score only the tracks holding every source of their store, as MoisesDB's own benchmark "
+                        "(default: a track lacking a source is left out of that source's scores only, and counted)")
     p.add_argument("--quiet", action="store_true")
     return p.parse_args(argv)
 
@@ -70,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
               "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
               "loudness": args.loudness, "max_tracks": args.max_tracks,
               "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None,
-              "split": args.split, "dataset_root": args.dataset_root}
+              "split": args.split, "dataset_root": args.dataset_root,
+              "complete_tracks": True if args.complete_tracks else None}
 
     def body():
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})

@@ -12,6 +12,14 @@ SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels
 ABSENT = "absent"
 
 
+def complete_tracks(rows: list[dict]) -> tuple[list[dict], list[str]]:
+    """(the rows of the tracks that hold every target, the tracks left out): the MoisesDB benchmark's
+    convention, where a song lacking a stem is left out of every stem's table."""
+    lacking = sorted({(r["track"], r.get("split") or "test") for r in rows if r["metric"] == ABSENT})
+    kept = [r for r in rows if (r["track"], r.get("split") or "test") not in set(lacking)]
+    return kept, [track for track, _ in lacking]
+
+
 def summarise(rows: list[dict]):
     """Long-format rows -> (frame, summary): per target, model and metric the median and mean over the
     tracks that have a finite score (``count``; NaN and +-inf are not), out of the target's tracks
