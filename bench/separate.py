@@ -1,12 +1,14 @@
 """Separation speed and peak memory: cunet's C-U-Net against Open-Unmix, side by side in one run.
 
 Every measurement runs in a fresh process (its peak resident memory is its own) and separates a 44.1 kHz
-stereo file into four full-band stems written as float wav: cunet's C-U-Net (complex FiLM, cnn control)
-at each precision on a 3-minute file and at the default precision on a 30-minute one, and Open-Unmix
-(the umxhq architecture: four BiLSTM models, 4096-point STFT) on the 3-minute file without its Wiener
-pass (its fastest setting) and, with ``--umx-wiener``, with its default one. The 3-minute runs are repeated
-(``--repeats``) and the fastest counts, as timeit does: the machine's noise only ever adds time. Both networks keep their
-initial weights: speed and memory do not depend on what they have learnt.
+stereo file into full-band stems written as float wav. Four stems: cunet's C-U-Net (complex FiLM, cnn
+control) at each precision on a 3-minute file and at the default precision on a 30-minute one, and Open-Unmix
+(the umxhq architecture: four BiLSTM models, 4096-point STFT) on the 3-minute file without its Wiener pass
+(its fastest setting) and, with ``--umx-wiener``, with its default one. Six stems (vocals, drums, bass,
+guitar, piano, other): one C-U-Net conditioned on six sources at each precision against Open-Unmix with six
+target models, on the 3-minute file. The 3-minute runs are repeated (``--repeats``) and the fastest counts,
+as timeit does: the machine's noise only ever adds time. Both networks keep their initial weights: speed and
+memory do not depend on what they have learnt.
 
     pip install -e ".[bench]" && pip install --no-deps openunmix    # see setup.py's bench extra
     python bench/separate.py [--out bench/results/separate_cpu.md]
@@ -27,6 +29,8 @@ from pathlib import Path
 import numpy as np
 
 RATE = 44100
+FOUR = ("bass", "drums", "other", "vocals")
+SIX = ("vocals", "drums", "bass", "guitar", "piano", "other")  # the embedded six-source set's, htdemucs_6s's
 
 
 def make_song(path: Path, minutes: float, seed: int = 0) -> None:
@@ -40,7 +44,8 @@ def make_song(path: Path, minutes: float, seed: int = 0) -> None:
             write(song)
 
 
-def make_model(folder: Path) -> None:
+def make_model(folder: Path, sources: tuple[str, ...] = FOUR) -> None:
+    """An untrained C-U-Net (complex FiLM, cnn control) conditioned on ``sources``, as a run folder."""
     import keras
 
     from cunet import config as config_io
@@ -48,10 +53,11 @@ def make_model(folder: Path) -> None:
     from cunet.models.card import card_for, save_card
 
     keras.utils.set_random_seed(0)
-    cfg = ModelConfig(model="cunet", film="complex", control="cnn")
+    cfg = ModelConfig(model="cunet", film="complex", control="cnn", z_dim=len(sources))
+    folder.mkdir(parents=True, exist_ok=True)
     build_model(cfg).save(folder / "model.keras")
     config_io.save(cfg, folder / "model_config.json")
-    save_card(card_for(cfg), folder)
+    save_card(card_for(cfg, sources=sources), folder)
 
 
 def peak_rss() -> int:
@@ -62,17 +68,19 @@ def peak_rss() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def cunet_child(model: str, song: str, out: str, precision: str) -> dict:
+def cunet_child(models: str, song: str, out: str, precision: str) -> dict:
+    """``models``: one run folder, or several joined by os.pathsep (dedicated U-Nets, one after another)."""
     import cunet
 
     start = time.perf_counter()
-    separator = cunet.load_separator(model, precision=precision)
+    separators = [cunet.load_separator(m, precision=precision) for m in models.split(os.pathsep)]
     loaded = time.perf_counter()
-    cunet.separate_file(separator, song, out)
-    return {"load": loaded - start, "separate": time.perf_counter() - loaded, "precision": separator.precision}
+    for separator in separators:
+        cunet.separate_file(separator, song, out)
+    return {"load": loaded - start, "separate": time.perf_counter() - loaded, "precision": separators[0].precision}
 
 
-def umx_child(song: str, out: str, niter: int) -> dict:
+def umx_child(song: str, out: str, niter: int, targets: int = len(FOUR)) -> dict:
     if "torchaudio" not in sys.modules:
         try:
             import torchaudio  # noqa: F401
@@ -91,7 +99,7 @@ def umx_child(song: str, out: str, niter: int) -> dict:
     torch.manual_seed(0)
     max_bin = utils.bandwidth_to_max_bin(rate=44100.0, n_fft=4096, bandwidth=16000)
     models = {t: OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=max_bin).eval()
-              for t in ("vocals", "drums", "bass", "other")}
+              for t in (FOUR if targets == len(FOUR) else SIX)[:targets]}
     separator = Separator(models, niter=niter, n_fft=4096, n_hop=1024, nb_channels=2, sample_rate=44100.0,
                           wiener_win_len=300).eval()
     loaded = time.perf_counter()
@@ -105,7 +113,7 @@ def umx_child(song: str, out: str, niter: int) -> dict:
 
 
 def child(kind: str, *args: str) -> None:
-    result = cunet_child(*args) if kind == "cunet" else umx_child(args[0], args[1], int(args[2]))
+    result = cunet_child(*args) if kind == "cunet" else umx_child(args[0], args[1], int(args[2]), int(args[3]))
     from cunet import audio
 
     song = args[1] if kind == "cunet" else args[0]
@@ -138,10 +146,11 @@ def cpu_name() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a run folder to use instead of an untrained C-U-Net")
+    parser.add_argument("--model", help="a run folder to use instead of the untrained four-source C-U-Net")
     parser.add_argument("--long-minutes", type=float, default=30.0)
     parser.add_argument("--umx-wiener", action="store_true", help="also Open-Unmix with one Wiener iteration")
     parser.add_argument("--repeats", type=int, default=3, help="3-minute runs: the fastest of this many")
+    parser.add_argument("--no-six", action="store_true", help="leave out the six-stem rows")
     parser.add_argument("--out")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -153,40 +162,54 @@ def main() -> None:
     def out() -> str:
         return tempfile.mkdtemp(prefix="cunet-bench-out-")
 
-    rows = []
+    rows = []  # (separator, stems, measurement)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         model = Path(args.model) if args.model else tmp / "model"
         if not args.model:
-            model.mkdir()
             make_model(model)
         short, long = tmp / "song3.wav", tmp / f"song{args.long_minutes:g}.wav"
         make_song(short, 3.0)
         make_song(long, args.long_minutes)
         for precision in ("float32", "bfloat16"):
-            rows.append(("cunet", measure("cunet", str(model), str(short), out(), precision, repeats=args.repeats)))
-        rows.append(("cunet", measure("cunet", str(model), str(long), out(), "auto")))
-        rows.append(("Open-Unmix umxhq, no Wiener", measure("umx", str(short), out(), "0", repeats=args.repeats)))
+            rows.append(("cunet", 4, measure("cunet", str(model), str(short), out(), precision, repeats=args.repeats)))
+        rows.append(("cunet", 4, measure("cunet", str(model), str(long), out(), "auto")))
+        rows.append((UMX, 4, measure("umx", str(short), out(), "0", "4", repeats=args.repeats)))
         if args.umx_wiener:
-            rows.append(("Open-Unmix umxhq, 1 Wiener iteration", measure("umx", str(short), out(), "1")))
-    umx = next(r for name, r in rows if name.endswith("no Wiener"))
-    umx_speed = umx["seconds"] / umx["separate"]
-    lines = [f"Four-target separation of 44.1 kHz stereo into full-band float wav stems; {os.cpu_count()} cores "
-             f"of {cpu_name()} (native bf16: {'yes' if native_bfloat16() else 'no'}), cunet on the TensorFlow "
-             f"backend, Open-Unmix on CPU torch, in one run; 3-minute rows: the fastest of {args.repeats} runs.", "",
-             "| separator | precision | input | separation | x real time | vs Open-Unmix | load | peak memory |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for name, r in rows:
-        speed = r["seconds"] / r["separate"]
-        lines.append(f"| {name} | {r['precision']} | {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | "
-                     f"{speed:.1f}x | {speed / umx_speed:.2f}x | {r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |")
-    short_default = next(r for name, r in rows[:2] if r["precision"] == rows[2][1]["precision"])
-    lines += ["", f"cunet peak memory, {args.long_minutes:g} over 3 minutes: "
-                  f"{rows[2][1]['peak'] / short_default['peak']:.3f}"]
-    text = "\n".join(lines)
+            rows.append(("Open-Unmix umxhq, 1 Wiener iteration", 4, measure("umx", str(short), out(), "1", "4")))
+        if not args.no_six:  # one C-U-Net conditioned on six sources; Open-Unmix with six target models
+            six = tmp / "model6"
+            make_model(six, SIX)
+            for precision in ("float32", "bfloat16"):
+                rows.append(("cunet", 6, measure("cunet", str(six), str(short), out(), precision,
+                                                 repeats=args.repeats)))
+            rows.append((UMX, 6, measure("umx", str(short), out(), "0", "6", repeats=args.repeats)))
+    text = table(rows, args.repeats, args.long_minutes, native_bfloat16())
     print(text)
     if args.out:
         Path(args.out).write_text(text + "\n")
+
+
+UMX = "Open-Unmix umxhq, no Wiener"
+
+
+def table(rows: list, repeats: int, long_minutes: float, bf16: bool) -> str:
+    """The rows as markdown; each cunet row's speed over Open-Unmix's (no Wiener) for as many stems."""
+    umx = {stems: r["seconds"] / r["separate"] for name, stems, r in rows if name == UMX}
+    lines = [f"Separation of 44.1 kHz stereo into full-band float wav stems (four: {', '.join(FOUR)}; six: "
+             f"{', '.join(SIX)}); {os.cpu_count()} cores of {cpu_name()} (native bf16: {'yes' if bf16 else 'no'}), "
+             f"cunet on the TensorFlow backend (one C-U-Net, a conditioned pass per stem), Open-Unmix on CPU torch "
+             f"(one BiLSTM model per stem), in one run; 3-minute rows: the fastest of {repeats} runs.", "",
+             "| separator | stems | precision | input | separation | x real time | vs Open-Unmix | load | peak memory |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for name, stems, r in rows:
+        speed = r["seconds"] / r["separate"]
+        lines.append(f"| {name} | {stems} | {r['precision']} | {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | "
+                     f"{speed:.1f}x | {speed / umx[stems]:.2f}x | {r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |")
+    four = [r for name, stems, r in rows if name == "cunet" and stems == 4]
+    short = next(r for r in four[:2] if r["precision"] == four[2]["precision"])
+    lines += ["", f"cunet peak memory, {long_minutes:g} over 3 minutes: {four[2]['peak'] / short['peak']:.3f}"]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
