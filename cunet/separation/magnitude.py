@@ -31,7 +31,9 @@ class MaskSeparator(Separator):
             # every mask is zero above the model's band, so is every Wiener estimate there: only a residual
             # stem keeps that band, and the stems then add up to the input as the filter promises
             cfg = dataclasses.replace(cfg, residual=True)
-        super().__init__(model, card, cfg)
+        from .fold import fold_batch_norm
+
+        super().__init__(fold_batch_norm(model), card, cfg)
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
             # a source's one-hot; a combination's, the sum of its sources' (as the store indexed it)
