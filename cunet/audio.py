@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import struct
 from pathlib import Path
@@ -95,11 +96,12 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     return out.reshape(*lead, (n_frames + m - 1) * hop)
 
 
-def _squared_window_sum(window: np.ndarray, hop: int, n_frames: int) -> np.ndarray:
-    """The squared window of ``n_frames`` frames every ``hop`` samples, summed: what :func:`istft` divides by.
-    Each hop-wide slice of the output is a run of consecutive slices of the window, so cumulative sums give it
-    in one pass over the output (adding every frame would cost n_frames * n_fft)."""
-    n = len(window)
+@functools.lru_cache(maxsize=8)
+def _squared_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
+    """The squared Hann window of ``n_frames`` frames every ``hop`` samples, summed: what :func:`istft` divides
+    by (read-only; the stems of a block share it). Each hop-wide slice of the output is a run of consecutive
+    slices of the window, so cumulative sums give it in one pass over the output, not n_frames * n."""
+    window = hann(n)
     m = -(-n // hop)
     pieces = np.zeros(m * hop, np.float64)
     pieces[:n] = window.astype(np.float64) ** 2
@@ -107,7 +109,9 @@ def _squared_window_sum(window: np.ndarray, hop: int, n_frames: int) -> np.ndarr
     i = np.arange(n_frames + m - 1)
     # output slice i holds window slice j of frame i - j, for 0 <= j < m and 0 <= i - j < n_frames
     out = cum[np.minimum(i, m - 1) + 1] - cum[np.maximum(0, i - n_frames + 1)]
-    return out.reshape(-1).astype(np.float32)
+    out = out.reshape(-1).astype(np.float32)
+    out.setflags(write=False)
+    return out
 
 
 def _masked(part: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -159,11 +163,13 @@ def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_f
     step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
         part = spec[..., a: a + step, :] if mask is None else _masked(spec[..., a: a + step, :], mask[..., a: a + step, :])
-        frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1).astype(np.float32, copy=False)
+        # a masked part is this loop's own array: the transform may work in it
+        frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1,
+                                 overwrite_x=mask is not None).astype(np.float32, copy=False)
         frames *= window
         piece = _overlap_add(frames, cfg.hop)
         y[..., a * cfg.hop: a * cfg.hop + piece.shape[-1]] += piece
-    norm = _squared_window_sum(window, cfg.hop, n_frames)
+    norm = _squared_window_sum(cfg.n_fft, cfg.hop, n_frames)
     y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0
     stop = y.shape[-1] - start if length is None else start + length

@@ -64,11 +64,12 @@ class BandMap:
         masks = np.swapaxes(masks, -1, -2)  # (..., model frames, model bins): small, the input's are not
         t0, tw = self.frames(masks.shape[-2], frames, offset)
         tw = tw[:, None]
-        timed = masks[..., t0, :] * (1 - tw) + masks[..., t0 + 1, :] * tw
+        # np.take: a gather along one axis, several times faster than the equivalent fancy index
+        timed = np.take(masks, t0, axis=-2) * (1 - tw) + np.take(masks, t0 + 1, axis=-2) * tw
         bins = min(self.inside + 1, self.target.n_bins) if compact else self.target.n_bins
         out = np.empty((*masks.shape[:-2], frames, bins), masks.dtype)
         f0, fw = self.f0, self.fw
-        out[..., : self.inside] = timed[..., f0] * (1 - fw) + timed[..., f0 + 1] * fw
+        out[..., : self.inside] = np.take(timed, f0, axis=-1) * (1 - fw) + np.take(timed, f0 + 1, axis=-1) * fw
         if self.extend == "zero":
             out[..., self.inside:] = 0
         else:

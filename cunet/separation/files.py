@@ -208,7 +208,8 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
                               for f, name in zip(floats, names)]
 
                     def emit(piece: np.ndarray) -> None:
-                        peaks[:] = np.maximum(peaks, np.abs(piece).max(axis=(1, 2), initial=0.0))
+                        if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
+                            peaks[:] = np.maximum(peaks, np.maximum(piece.max(axis=(1, 2)), -piece.min(axis=(1, 2))))
                         for write, stem in zip(writes, piece):
                             write(stem)
 
