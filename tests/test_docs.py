@@ -5,6 +5,7 @@ the command lines out of README.md and docs/*.md and check each flag against the
 command it is given to, without running anything.
 """
 
+import functools
 import importlib
 import importlib.util
 import re
@@ -29,15 +30,18 @@ def _parser_module(command: str) -> str:
     """The module whose ``build_parser`` parses ``command`` (``python -m`` runs a package's ``__main__``)."""
     if command in SCRIPTS:
         return SCRIPTS[command]
-    if importlib.util.find_spec(command) is None:
-        raise AssertionError(f"{command}: no such module")
-    main = f"{command}.__main__"
-    return main if importlib.util.find_spec(command).submodule_search_locations is not None else command
+    try:
+        spec = importlib.util.find_spec(command)
+    except ModuleNotFoundError:  # a parent package is missing
+        spec = None
+    assert spec is not None, f"python -m {command}: no such module"
+    return f"{command}.__main__" if spec.submodule_search_locations is not None else command
 
 
-def _options(command: str) -> set[str]:
+@functools.cache
+def _options(command: str) -> frozenset[str]:
     parser = importlib.import_module(_parser_module(command)).build_parser()
-    return {s for action in parser._actions for s in action.option_strings}
+    return frozenset(s for action in parser._actions for s in action.option_strings)
 
 
 def _snippets(text: str) -> list[str]:
