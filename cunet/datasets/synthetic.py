@@ -319,7 +319,7 @@ def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1,
     return generate(out, seed, size, jobs, sources=sources)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m cunet.datasets.synthetic", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="cunet_data/synthetic", help="folder to write (replaced if it exists)")
@@ -328,7 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sources", type=int, choices=SOURCE_COUNTS, default=4,
                         help="6: also write moisesdb/, songs of vocals, drums, bass, guitar, piano and other")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
     trees = "musdb/, acappella/, accompaniment/ and moisesdb/" if args.sources == 6 \
         else "musdb/, acappella/ and accompaniment/"

@@ -84,12 +84,16 @@ def check_out(out: Path) -> None:
     check_output_folder(out, "-o", beside=True, marker="signature.json", kind="a cunet export folder")
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m cunet.evaluation.export", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a run folder, or its model.keras")
     p.add_argument("-o", "--out", help="output folder (default: <run>/export)")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
 
     def body():
         out = export(args.model, args.out)

@@ -37,7 +37,7 @@ from .config import ResultsConfig
 from .output import check_out, write
 
 
-def parse_args(argv):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m cunet.evaluation.results", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--runs", nargs="+", metavar="DIR", help="run folders (default: every finished run in runs/)")
@@ -64,7 +64,11 @@ def parse_args(argv):
                    help="score only the tracks holding every source of their store, as MoisesDB's own benchmark "
                         "(default: a track lacking a source is left out of that source's scores only, and counted)")
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -28,7 +28,7 @@ from .store import parse_shard
 DEFAULT_OUT = Path("cunet_data/stores")
 
 
-def parse_args(argv):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m cunet.preprocess", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", choices=DATASETS, default="synthetic")
@@ -60,7 +60,11 @@ def parse_args(argv):
                    help="tracks processed in parallel (default: one per CPU core; the result is the same)")
     p.add_argument("--shard", help="i/n: process every n-th track starting at i (for several machines)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
 
 
 def run(args) -> list[Path | None]:

@@ -24,7 +24,7 @@ from .bands import EXTENSIONS
 from .streaming import PRECISIONS, SeparateConfig
 
 
-def parse_args(argv):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cunet-separate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("model", help="a run folder, or its model.keras")
@@ -51,7 +51,11 @@ def parse_args(argv):
     p.add_argument("--patch-overlap", type=int, help="frames neighbouring patches share (0..64)")
     p.add_argument("--block-seconds", type=float)
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
 
 
 def configs(args) -> tuple[SeparateConfig, OutputConfig]:

@@ -24,7 +24,7 @@ from ..models.config import ModelConfig
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
 
 
-def parse_args(argv):
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m cunet.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", choices=("unet", "cunet", "ynet"), required=True)
@@ -46,7 +46,11 @@ def parse_args(argv):
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config field, e.g. --set learning_rate=3e-4 --set model.widths=[8,16,32,64]")
     p.add_argument("--quiet", action="store_true")
-    return p.parse_args(argv)
+    return p
+
+
+def parse_args(argv):
+    return build_parser().parse_args(argv)
 
 
 def store_width(path: Path) -> int | None:
