@@ -15,9 +15,9 @@ ABSENT = "absent"
 def complete_tracks(rows: list[dict]) -> tuple[list[dict], list[str]]:
     """(the rows of the tracks that hold every target, the tracks left out): the MoisesDB benchmark's
     convention, where a song lacking a stem is left out of every stem's table."""
-    lacking = sorted({(r["track"], r.get("split") or "test") for r in rows if r["metric"] == ABSENT})
-    kept = [r for r in rows if (r["track"], r.get("split") or "test") not in set(lacking)]
-    return kept, [track for track, _ in lacking]
+    lacking = {(r["track"], r.get("split") or "test") for r in rows if r["metric"] == ABSENT}
+    kept = [r for r in rows if (r["track"], r.get("split") or "test") not in lacking]
+    return kept, sorted(track for track, _ in lacking)
 
 
 def summarise(rows: list[dict]):
