@@ -12,7 +12,9 @@ from cunet.models import ModelConfig, build_model
 CHECK = """
 import sys, numpy as np, keras
 assert keras.backend.backend() == "torch"
-import cunet.models  # registers the custom layers
+import cunet.models
+
+cunet.models.register_layers()  # safe-mode loading needs cunet's layers
 data = np.load(sys.argv[2])
 model = keras.saving.load_model(sys.argv[1], safe_mode=True)
 inputs = [data[f"x{i}"] for i in range(len(model.inputs))]

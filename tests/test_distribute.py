@@ -65,7 +65,9 @@ def test_mirrored_strategy_over_two_cpu_devices(tiny_stores, tmp_path):
     _assert_trained(tmp_path / "run")
     import keras
 
-    import cunet.models  # noqa: F401  (registers cunet's layers)
+    import cunet.models
+
+    cunet.models.register_layers()
 
     model = keras.saving.load_model(tmp_path / "run" / "model.keras", safe_mode=True)
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]

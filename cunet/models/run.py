@@ -37,7 +37,11 @@ def load_run(path: str | Path) -> Run:
         The :class:`Run`; raises :class:`InputError` naming the file when any part is missing or does not
         fit the others.
     """
-    import keras  # cunet's layers are registered by this package's __init__
+    import keras
+
+    from . import register_layers
+
+    register_layers()  # safe-mode loading knows only the layers registered with Keras
 
     path = Path(path)
     folder, model_file = (path, path / "model.keras") if path.is_dir() else (path.parent, path)

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..fileio import atomic_path, dump_json, save_json
+from ..models import register_layers
 
 STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.keras
 
@@ -120,6 +121,7 @@ def load_checkpoint(path: Path, remedy: str) -> keras.Model:
     """A checkpoint loaded in full (weights, optimizer): a damaged one is refused naming it and the remedy."""
     if not path.is_file():
         raise InputError(path, f"missing: {remedy}")
+    register_layers()
     try:
         return keras.saving.load_model(path, safe_mode=True)
     except Exception as err:  # noqa: BLE001 - Keras and h5py raise many kinds on a damaged archive
@@ -127,6 +129,7 @@ def load_checkpoint(path: Path, remedy: str) -> keras.Model:
 
 
 def model_loads(path: Path) -> bool:
+    register_layers()
     try:
         keras.saving.load_model(path, safe_mode=True, compile=False)
     except Exception:  # noqa: BLE001 - whatever is wrong with it, it has to be rebuilt
