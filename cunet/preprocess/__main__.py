@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..cli import run_command
 from ..config import apply_overrides, parse_override
-from ..datasets import synthetic
+from ..datasets.sizes import SIZES
 from ..datasets.checks import printable
 from ..outputs import check_output_folder
 from .build import music_store, singing_store, stem_store, writing
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="store folder (synthetic: the folder that receives musdb/ and acappella/ stores; "
                                  f"default {DEFAULT_OUT}/<dataset>)")
     p.add_argument("--seed", type=int, default=0, help="synthetic data and seeded validation split")
-    p.add_argument("--size", choices=sorted(synthetic.SIZES), default="default", help="synthetic dataset size")
+    p.add_argument("--size", choices=sorted(SIZES), default="default", help="synthetic dataset size")
     p.add_argument("--valid-tracks", nargs="+", default=(), metavar="NAME", help="train tracks held out")
     p.add_argument("--valid-fraction", type=float, default=0.15,
                    help="seeded fraction of train held out when no MUSDB18 validation names match")
@@ -87,6 +87,8 @@ def run(args) -> list[Path | None]:
             # generating the same dataset beside the first and replacing it under its feet.
             held.enter_context(writing(out / "musdb", "music", shard))
             held.enter_context(writing(out / "acappella", "singing", shard))
+            from ..datasets import synthetic  # the generator: loaded only when it runs
+
             synthetic.ensure(root, cfg.seed, cfg.synthetic_size, jobs=max(1, args.jobs))
             return [music_store(cfg, root / "musdb", out / "musdb", locked=True, **common),
                     singing_store(cfg, root / "acappella", root / "accompaniment", out / "acappella", locked=True,
