@@ -10,7 +10,6 @@ import contextlib
 import dataclasses
 import functools
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ import soundfile as sf
 import soxr
 
 from .errors import InputError
+from .sndfile import check_wav_complete, sf_name
 from .fileio import atomic_path
 
 # Read by libsndfile, sample-exact: streamed from the file itself.
@@ -183,49 +183,15 @@ def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_f
     return out
 
 
-def _check_wav_complete(path: Path) -> None:
-    """libsndfile reads a truncated wav without complaint: compare the declared data size with the file."""
-    size = path.stat().st_size
-    with open(path, "rb") as f:
-        head = f.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return  # not RIFF/WAVE (RF64, W64...): leave it to libsndfile
-        offset = 12
-        while offset + 8 <= size:
-            f.seek(offset)
-            chunk_id, chunk_size = struct.unpack("<4sI", f.read(8))
-            if chunk_id == b"data":
-                held = size - offset - 8
-                if chunk_size != 0xFFFFFFFF and chunk_size > held:
-                    raise InputError(path, f"truncated wav: the header declares {chunk_size} bytes of audio, "
-                                           f"the file holds {held}")
-                return
-            offset += 8 + chunk_size + (chunk_size & 1)
-    raise InputError(path, "wav file has no data chunk")
-
-
-def _sf_name(path: str | os.PathLike) -> str | bytes:
-    """The name to hand soundfile: it encodes a str strictly as UTF-8, which fails for a file name holding
-    bytes that are not UTF-8 (Python keeps them as surrogates); those go as the file name's own bytes."""
-    name = os.fspath(path)
-    if isinstance(name, bytes):
-        return name
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(name)
-    return name
-
-
 def info(path: str | os.PathLike) -> sf._SoundFileInfo:
     """Header of an audio file, after checking that the file is readable and complete."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "audio file not found")
     if path.suffix.lower() == ".wav":
-        _check_wav_complete(path)
+        check_wav_complete(path)
     try:
-        meta = sf.info(_sf_name(path))
+        meta = sf.info(sf_name(path))
     except (sf.LibsndfileError, RuntimeError) as err:
         raise InputError(path, f"unreadable audio file ({err})") from None
     if meta.frames <= 0:
@@ -261,7 +227,7 @@ def read(path: str | os.PathLike, sample_rate: int | None = None,
     """
     meta = info(path)
     try:
-        data, rate = sf.read(_sf_name(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(sf_name(path), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
         raise InputError(path, f"unreadable audio file ({err})") from None
     if data.shape[0] != meta.frames:
@@ -277,7 +243,7 @@ def read(path: str | os.PathLike, sample_rate: int | None = None,
 def read_span(path: str | os.PathLike, start: int, stop: int) -> np.ndarray:
     """Samples ``start:stop`` of a wav/flac file as float32 (channels, samples), without reading the rest."""
     try:
-        with sf.SoundFile(_sf_name(path)) as f:
+        with sf.SoundFile(sf_name(path)) as f:
             f.seek(max(0, start))
             data = f.read(max(0, stop - max(0, start)), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as err:
@@ -317,7 +283,7 @@ def decode(path: str | os.PathLike, out: str | os.PathLike) -> None:
             stream = container.streams.audio[0]
             channels = stream.codec_context.layout.nb_channels
             resample = av.AudioResampler(format="fltp", layout=stream.codec_context.layout, rate=stream.rate)
-            with sf.SoundFile(_sf_name(out), "w", stream.rate, channels, "FLOAT", format="WAV") as f:
+            with sf.SoundFile(sf_name(out), "w", stream.rate, channels, "FLOAT", format="WAV") as f:
                 for frame in container.decode(stream):
                     for piece in resample.resample(frame):
                         f.write(piece.to_ndarray().T)
@@ -358,7 +324,7 @@ def writer(path: str | os.PathLike, sample_rate: int, channels: int, subtype: st
     fmt = _format(path)
     with atomic_path(path) as tmp:
         subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
-        with sf.SoundFile(_sf_name(tmp), "w", sample_rate, channels, subtype, format=fmt) as f:
+        with sf.SoundFile(sf_name(tmp), "w", sample_rate, channels, subtype, format=fmt) as f:
             yield lambda block: f.write(np.ascontiguousarray(np.asarray(block, np.float32).T))
 
 
@@ -373,4 +339,4 @@ def write(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, subtype:
     data = audio.T if audio.ndim == 2 else audio
     subtype = "MPEG_LAYER_III" if fmt == "MP3" else subtype or "PCM_16"
     with atomic_path(path) as tmp:
-        sf.write(_sf_name(tmp), data, sample_rate, subtype=subtype, format=fmt)
+        sf.write(sf_name(tmp), data, sample_rate, subtype=subtype, format=fmt)
