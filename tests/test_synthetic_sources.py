@@ -111,7 +111,8 @@ def test_four_source_trees_are_unchanged(six_root):
                            "music_test": 1, "music_train": 3, "singers": 8, "train_clips": 1}}
     assert dump_json(synthetic.marker(0, "tiny")) == dump_json(old_marker)
     six_marker = json.loads((six_root / "synthetic.json").read_text())
-    assert six_marker == {**old_marker, "sources": 6, "six_source_spec": {"songs": 4, "seconds": 8.0}}
+    assert six_marker == {**old_marker, "sources": 6, "six_source_spec": {"songs": 4, "seconds": 8.0},
+                          "six_source_version": sixsource.VERSION}
 
 
 def test_command_flag_and_ensure(six_root, tmp_path, monkeypatch):
@@ -131,6 +132,14 @@ def test_command_flag_and_ensure(six_root, tmp_path, monkeypatch):
     four.mkdir()
     (four / "synthetic.json").write_text(dump_json(synthetic.marker(0, "tiny")))
     synthetic.ensure(four, 0, "tiny", sources=6)
+    assert [k["sources"] for _, k in calls] == [6]
+    older = tmp_path / "older"  # written by an earlier six-source generator: its songs are not today's
+    older.mkdir()
+    (older / "synthetic.json").write_text(dump_json({**synthetic.marker(0, "tiny", 6), "six_source_version": 1}))
+    calls.clear()
+    synthetic.ensure(older, 0, "tiny", sources=4)  # its four-source trees are still good
+    assert calls == []
+    synthetic.ensure(older, 0, "tiny", sources=6)
     assert [k["sources"] for _, k in calls] == [6]
 
 
@@ -204,3 +213,12 @@ def test_parts_play_in_their_registers(six_root):
                     assert power[freqs < 75].sum() / power.sum() < 0.02, path
                 else:
                     assert power[freqs < 200].sum() / power.sum() > 0.6, path
+    # other's pad and organ play from E4 up, over the guitar's strummed body; the organ's 16' stop sounds an
+    # octave lower, from E3
+    rng = np.random.default_rng(3)
+    song = band.Song(33, band.MAJOR, 120.0, list(range(7)), 4.0)
+    for kind, lowest in (("pad", 320.0), ("organ", 160.0)):
+        x = band.sustained(song, RATE, rng, kind).mean(0)
+        power = np.abs(np.fft.rfft(x)) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / RATE)
+        assert power[freqs < lowest].sum() / power.sum() < 0.01, kind

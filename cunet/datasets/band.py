@@ -174,6 +174,7 @@ def chords(song: Song, sample_rate: int, rng: np.random.Generator) -> np.ndarray
 STRUMS = ("D.DU.UDU", "D.D.DUDU", "D..UD.DU", "D.DUD.DU")  # a bar of eighths: Down, Up or rest
 PICKS = ((0, 2, 3, 4, 5, 4, 3, 2), (0, 3, 4, 5, 1, 3, 4, 5), (1, 3, 2, 4, 3, 5, 4, 3))  # strings, low = 0
 GUITAR_LOW = instruments.GUITAR_RANGE[0]
+PAD_LOW, ORGAN_LOW = 67, 64  # G4, E4: the lowest notes of other's pad and organ chords
 COMPS = ((0, 2, 4, 6), (0, 3, 4, 7), (0, 2, 3, 5, 6))  # the piano's right-hand hits, in eighths
 
 
@@ -290,9 +291,11 @@ def sustained(song: Song, sample_rate: int, rng: np.random.Generator, kind: str)
 
     Args:
         song, sample_rate, rng: as the other parts.
-        kind: "pad" (close chords from G3 up, swelling each bar), "organ" (half-bar chords from E3 up, the lowest
+        kind: "pad" (close chords from G4 up, swelling each bar), "organ" (half-bar chords from E4 up, the lowest
             note doubled an octave higher) or "strings" (cellos on the root, violins from G4 up).
     """
+    # Pad and organ sit an octave above the guitar's strummed body (E2..E4) so that ``other`` differs from the
+    # guitar in register as well as timbre, as in a band's arrangement; only the cellos share its low strings.
     out = np.zeros((2, int(round(song.seconds * sample_rate))))
     play = {"pad": instruments.pad_note, "organ": instruments.organ_note, "strings": instruments.strings_note}[kind]
     notes = _Notes(play, sample_rate)
@@ -300,10 +303,10 @@ def sustained(song: Song, sample_rate: int, rng: np.random.Generator, kind: str)
     for bar in range(int(np.ceil(song.seconds / song.bar))):
         chord, t0 = song.chord(bar), bar * song.bar
         if kind == "pad":
-            voices = [(note, t0, song.bar * 0.95) for note in close_voicing(chord, 55)]
+            voices = [(note, t0, song.bar * 0.95) for note in close_voicing(chord, PAD_LOW)]
         elif kind == "organ":
             voices = [(note, t0 + half * song.bar / 2, song.bar * 0.47) for half in (0, 1)
-                      for note in [*close_voicing(chord, 52), close_voicing(chord, 52)[0] + 12]]
+                      for note in [*close_voicing(chord, ORGAN_LOW), close_voicing(chord, ORGAN_LOW)[0] + 12]]
         else:
             cello = 48 + (int(chord[0]) - 48) % 12
             voices = [(n, t0, song.bar * 0.97) for n in [cello, *close_voicing(chord, 67)]]

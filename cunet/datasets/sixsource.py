@@ -23,6 +23,8 @@ RATE = 44100
 PROVIDER = "cunet-synth"
 STEMS = ("vocals", "drums", "bass", "guitar", "piano", "other")
 GENRES = ("Pop", "Rock", "Singer/Songwriter", "Country", "Jazz")
+# 2: other's pad and organ an octave higher, above the guitar's register (a tree of version 1 is regenerated)
+VERSION = 2
 OTHER_TYPES = {"pad": "synth_pad", "organ": "organ_electric_organ", "strings": "string_section"}
 
 

@@ -263,7 +263,8 @@ def marker(seed: int, size: str, sources: int = 4) -> dict:
     """
     meta = {"seed": seed, "size": size, "format_version": FORMAT_VERSION, "spec": dataclasses.asdict(SIZES[size])}
     if sources != 4:
-        meta |= {"sources": sources, "six_source_spec": dataclasses.asdict(SIX_SOURCE_SIZES[size])}
+        meta |= {"sources": sources, "six_source_spec": dataclasses.asdict(SIX_SOURCE_SIZES[size]),
+                 "six_source_version": sixsource.VERSION}
     return meta
 
 
@@ -275,7 +276,8 @@ def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1,
     if path.is_file():
         meta = load_json(path)
         if (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION) \
-                and meta.get("sources", 4) >= sources:
+                and meta.get("sources", 4) >= sources \
+                and (sources == 4 or meta.get("six_source_version", 1) == sixsource.VERSION):
             return out
     elif out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not a synthetic dataset; refusing to overwrite it")
