@@ -31,8 +31,19 @@ setup(
         # jax runs the data-parallel training test on the JAX backend; museval is the reference that
         # cunet's BSS Eval v4 is checked against (it imports musdb, which needs ffmpeg on the PATH);
         # websocket-client drives headless Chromium (DevTools protocol) to open the listening report.
-        "test": ["pytest>=7", "pytest-timeout>=2", "pytest-xdist>=3", "musdb>=0.4", "torch==2.13.0", "jax>=0.4.34", "museval>=0.4",
-                 "websocket-client>=1.6"],
+        # ruff and mypy: the lint, format and type checks .ci/run makes (pinned: a newer ruff formats differently).
+        "test": [
+            "ruff==0.17.6",
+            "mypy==2.4.1",
+            "pytest>=7",
+            "pytest-timeout>=2",
+            "pytest-xdist>=3",
+            "musdb>=0.4",
+            "torch==2.13.0",
+            "jax>=0.4.34",
+            "museval>=0.4",
+            "websocket-client>=1.6",
+        ],
         "torch": ["torch"],
         "jax": ["jax>=0.4.34"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.
@@ -44,11 +55,13 @@ setup(
         # no release for torch 2.13 (pip would replace the CPU torch with another build to satisfy it).
         "bench": ["torch", "tqdm"],
     },
-    entry_points={"console_scripts": [
-        "cunet-preprocess=cunet.preprocess.__main__:main",
-        "cunet-train=cunet.train.__main__:main",
-        "cunet-separate=cunet.separation.__main__:main",
-        "cunet-results=cunet.evaluation.results:main",
-        "cunet-export=cunet.evaluation.export:main",
-    ]},
+    entry_points={
+        "console_scripts": [
+            "cunet-preprocess=cunet.preprocess.__main__:main",
+            "cunet-train=cunet.train.__main__:main",
+            "cunet-separate=cunet.separation.__main__:main",
+            "cunet-results=cunet.evaluation.results:main",
+            "cunet-export=cunet.evaluation.export:main",
+        ]
+    },
 )

@@ -22,8 +22,25 @@ import numpy as np
 
 TARGETS = ("bass", "drums", "other", "vocals")
 WORK = Path("quality_work/extensions")
-TRAIN = ["--model", "cunet", "--film", "complex", "--control", "cnn", "--epochs", "28", "--steps", "16",
-         "--batch-size", "8", "--set", "model.first_filters=8", "--seed", "0", "--quiet"]
+TRAIN = [
+    "--model",
+    "cunet",
+    "--film",
+    "complex",
+    "--control",
+    "cnn",
+    "--epochs",
+    "28",
+    "--steps",
+    "16",
+    "--batch-size",
+    "8",
+    "--set",
+    "model.first_filters=8",
+    "--seed",
+    "0",
+    "--quiet",
+]
 
 
 def trained_model() -> Path:
@@ -63,13 +80,18 @@ def main() -> None:
         rows = {"mixture": {t: x for t in TARGETS}}
         rows.update({f"extend={e}": sep.separate(x, rate) for e, sep in separators.items()})
         rows["band-limited (the model's band alone)"] = {
-            t: band_limited(s, rate, separators["average"].sample_rate) for t, s in rows["extend=average"].items()}
+            t: band_limited(s, rate, separators["average"].sample_rate) for t, s in rows["extend=average"].items()
+        }
         for name, est in rows.items():
             ests = np.stack([est[t].T for t in TARGETS])
             scores.setdefault(name, []).append(track_score(bss_eval_v4(refs, ests, rate)["sdr"]))
-    lines = [f"BSS Eval v4 SDR (dB; median over 1 s windows, then over {len(tracks)} tracks) of full-band 44.1 kHz "
-             f"stereo stems, {model}, measured in {time.perf_counter() - start:.0f} s.", "",
-             "| estimate | " + " | ".join(TARGETS) + " | mean |", "|---|" + "---:|" * (len(TARGETS) + 1)]
+    lines = [
+        f"BSS Eval v4 SDR (dB; median over 1 s windows, then over {len(tracks)} tracks) of full-band 44.1 kHz "
+        f"stereo stems, {model}, measured in {time.perf_counter() - start:.0f} s.",
+        "",
+        "| estimate | " + " | ".join(TARGETS) + " | mean |",
+        "|---|" + "---:|" * (len(TARGETS) + 1),
+    ]
     for name, per_track in scores.items():
         med = np.nanmedian(np.stack(per_track), axis=0)
         lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in med) + f" | {np.mean(med):.2f} |")

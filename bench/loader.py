@@ -76,16 +76,21 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10, help="training steps timed per measurement")
     parser.add_argument("--out", help="also write the table to this markdown file")
     args = parser.parse_args()
-    lines = [f"Input pipeline vs training, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
-             f"Keras {keras.__version__} ({keras.backend.backend()}), small preset, embedded default store.", "",
-             "| model | batch | loader examples/s | train samples/s (cached batch) | loader / train "
-             "| fit samples/s (real pipeline) | real / cached |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Input pipeline vs training, {os.cpu_count()} CPU cores, TensorFlow {tf.__version__}, "
+        f"Keras {keras.__version__} ({keras.backend.backend()}), small preset, embedded default store.",
+        "",
+        "| model | batch | loader examples/s | train samples/s (cached batch) | loader / train "
+        "| fit samples/s (real pipeline) | real / cached |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     print("\n".join(lines), flush=True)
     for name in args.only or PIPELINES:
         r = measure(name, PIPELINES[name], args.batches, args.steps)
-        lines.append(f"| {r['name']} | {r['batch']} | {r['loader']:.0f} | {r['train']:.1f} | "
-                     f"{r['loader'] / r['train']:.1f}x | {r['fit']:.1f} | {r['fit'] / r['train']:.2f} |")
+        lines.append(
+            f"| {r['name']} | {r['batch']} | {r['loader']:.0f} | {r['train']:.1f} | "
+            f"{r['loader'] / r['train']:.1f}x | {r['fit']:.1f} | {r['fit'] / r['train']:.2f} |"
+        )
         print(lines[-1], flush=True)
     text = "\n".join(lines)
     if args.out:

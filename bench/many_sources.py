@@ -54,8 +54,15 @@ class Budget:
     note: str
 
     def flags(self, sources: int = 1) -> list[str]:
-        return ["--epochs", str(self.epochs), "--steps", str(self.steps * sources),
-                "--batch-size", str(self.batch_size), *self.more]
+        return [
+            "--epochs",
+            str(self.epochs),
+            "--steps",
+            str(self.steps * sources),
+            "--batch-size",
+            str(self.batch_size),
+            *self.more,
+        ]
 
 
 BUDGETS = {
@@ -91,8 +98,10 @@ def absent_levels(store: Path, runs: dict[str, Path]) -> dict[tuple[str, str], l
             if (name, ex.track) not in done:
                 done[name, ex.track] = separator.separate(ex.mixture, ex.rate)
             est = done[name, ex.track][ex.target]
-            level = 10 * math.log10(max(float(np.sum(est.astype(np.float64) ** 2)), 1e-30)
-                                    / float(np.sum(ex.mixture.astype(np.float64) ** 2)))
+            level = 10 * math.log10(
+                max(float(np.sum(est.astype(np.float64) ** 2)), 1e-30)
+                / float(np.sum(ex.mixture.astype(np.float64) ** 2))
+            )
             levels.setdefault((ex.target, name), []).append(level)
     return levels
 
@@ -117,8 +126,10 @@ def separation_times(cunet: Path, unets: list[Path]) -> dict[str, dict]:
         def out() -> str:
             return tempfile.mkdtemp(prefix="cunet-bench-out-")
 
-        return {"cunet": measure("cunet", str(cunet), str(song), out(), "auto", repeats=3),
-                "unets": measure("cunet", os.pathsep.join(map(str, unets)), str(song), out(), "auto", repeats=3)}
+        return {
+            "cunet": measure("cunet", str(cunet), str(song), out(), "auto", repeats=3),
+            "unets": measure("cunet", os.pathsep.join(map(str, unets)), str(song), out(), "auto", repeats=3),
+        }
 
 
 def claims(tracks: dict, sisec: dict, sources: list[str], unet) -> list[dict]:
@@ -127,50 +138,98 @@ def claims(tracks: dict, sisec: dict, sources: list[str], unet) -> list[dict]:
 
     def add(claim, protocol, d, threshold, **more):
         holds = bool(d is not None and d.has_interval and d.low >= threshold)
-        out.append({"claim": claim, "protocol": protocol, "threshold": threshold, "holds": holds,
-                    "measured": None if d is None else d.median, "n": None if d is None else d.n,
-                    "interval": [d.low, d.high] if d is not None and d.has_interval else None,
-                    "interval_text": "–" if d is None else d.interval_text(),
-                    "p_text": "–" if d is None else d.p_text(), **more})
+        out.append(
+            {
+                "claim": claim,
+                "protocol": protocol,
+                "threshold": threshold,
+                "holds": holds,
+                "measured": None if d is None else d.median,
+                "n": None if d is None else d.n,
+                "interval": [d.low, d.high] if d is not None and d.has_interval else None,
+                "interval_text": "–" if d is None else d.interval_text(),
+                "p_text": "–" if d is None else d.p_text(),
+                **more,
+            }
+        )
 
     for protocol, scores in (("paper", tracks), ("sisec", sisec)):
         for s in sources:
-            add(f"{s}: the C-U-Net matches the dedicated U-Net", protocol, paired(scores, s, CUNET, unet(s)),
-                MATCH_DB, source=s, kind="match")
+            add(
+                f"{s}: the C-U-Net matches the dedicated U-Net",
+                protocol,
+                paired(scores, s, CUNET, unet(s)),
+                MATCH_DB,
+                source=s,
+                kind="match",
+            )
     for s in NEW_SOURCES:
         if s in sources:
-            add(f"{s}: the C-U-Net beats the mixture", "paper", paired(tracks, s, CUNET, "mixture"),
-                OVER_MIXTURE_DB, source=s, kind="over mixture")
+            add(
+                f"{s}: the C-U-Net beats the mixture",
+                "paper",
+                paired(tracks, s, CUNET, "mixture"),
+                OVER_MIXTURE_DB,
+                source=s,
+                kind="over mixture",
+            )
     return out
 
 
-def report(args, budget: Budget, sources: list[str], timing: dict, seen: dict, found: list[dict], medians: dict,
-           quiet: dict, params: dict, speed: dict | None, tables: str) -> str:
+def report(
+    args,
+    budget: Budget,
+    sources: list[str],
+    timing: dict,
+    seen: dict,
+    found: list[dict],
+    medians: dict,
+    quiet: dict,
+    params: dict,
+    speed: dict | None,
+    tables: str,
+) -> str:
     unets = [f"unet-{s}" for s in sources]
-    lines = [f"# `python bench/many_sources.py --budget {args.budget}`", "",
-             f"The embedded six-source set (MoisesDB layout), size `{budget.size}`, seed {args.seed}; {budget.note}. "
-             f"Sources from the store: {', '.join(sources)}. Each U-Net: `{' '.join(budget.flags())}`; the "
-             f"C-U-Net ({CUNET}): `{' '.join(budget.flags(len(sources)))}`, the same examples per source.", "",
-             "## Claims", "",
-             "A comparison is the median of per-track differences with its order-statistic interval (exact "
-             "binomial coverage in brackets) and the exact sign test's p; it holds when the whole interval clears "
-             "what is needed. A track without the source is not scored (absent column).", "",
-             "| claim | protocol | median difference | interval (coverage) | p | tracks | needed | holds |",
-             "|---|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"# `python bench/many_sources.py --budget {args.budget}`",
+        "",
+        f"The embedded six-source set (MoisesDB layout), size `{budget.size}`, seed {args.seed}; {budget.note}. "
+        f"Sources from the store: {', '.join(sources)}. Each U-Net: `{' '.join(budget.flags())}`; the "
+        f"C-U-Net ({CUNET}): `{' '.join(budget.flags(len(sources)))}`, the same examples per source.",
+        "",
+        "## Claims",
+        "",
+        "A comparison is the median of per-track differences with its order-statistic interval (exact "
+        "binomial coverage in brackets) and the exact sign test's p; it holds when the whole interval clears "
+        "what is needed. A track without the source is not scored (absent column).",
+        "",
+        "| claim | protocol | median difference | interval (coverage) | p | tracks | needed | holds |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
     for c in found:
         value = "–" if c["measured"] is None else f"{c['measured']:+.2f} dB"
-        lines.append(f"| {c['claim']} | {c['protocol']} | {value} | {c['interval_text']} | {c['p_text']} | "
-                     f"{c['n'] or '–'} | ≥ {c['threshold']:+.2f} dB | {'yes' if c['holds'] else '**no**'} |")
+        lines.append(
+            f"| {c['claim']} | {c['protocol']} | {value} | {c['interval_text']} | {c['p_text']} | "
+            f"{c['n'] or '–'} | ≥ {c['threshold']:+.2f} dB | {'yes' if c['holds'] else '**no**'} |"
+        )
     match = [c for c in found if c["kind"] == "match"]
     for protocol in ("paper", "sisec"):
         failing = [c["source"] for c in match if c["protocol"] == protocol and not c["holds"]]
-        lines.append(f"\nOne C-U-Net matches the {len(sources)} U-Nets on every source ({protocol} protocol): "
-                     + ("**no**, not on " + ", ".join(failing) if failing else "yes") + ".")
-    lines += ["", "## Medians (paper protocol, BSS Eval v3 SDR, dB) and silence where a source is absent", "",
-              "Silence: the estimate's energy over the mixture's for the test songs without the source (median, dB; "
-              "lower is quieter).", "",
-              "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net silence | U-Net silence |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines.append(
+            f"\nOne C-U-Net matches the {len(sources)} U-Nets on every source ({protocol} protocol): "
+            + ("**no**, not on " + ", ".join(failing) if failing else "yes")
+            + "."
+        )
+    lines += [
+        "",
+        "## Medians (paper protocol, BSS Eval v3 SDR, dB) and silence where a source is absent",
+        "",
+        "Silence: the estimate's energy over the mixture's for the test songs without the source (median, dB; "
+        "lower is quieter).",
+        "",
+        "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net silence | U-Net silence |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
 
     def cell(v, fmt="{:.2f}"):
         return "–" if v is None or not math.isfinite(v) else fmt.format(v)
@@ -178,23 +237,43 @@ def report(args, budget: Budget, sources: list[str], timing: dict, seen: dict, f
     for s in sources:
         n, absent = medians.get(("tracks", s), (0, 0))
         q = {m: (float(np.median(quiet[s, m])) if quiet.get((s, m)) else None) for m in (CUNET, f"unet-{s}")}
-        lines.append(f"| {s} | {n} | {absent} | " + " | ".join(cell(medians.get((s, m))) for m in
-                                                               ("mixture", "IRM1", CUNET, f"unet-{s}"))
-                     + f" | {cell(q[CUNET], '{:+.1f}')} | {cell(q[f'unet-{s}'], '{:+.1f}')} |")
-    lines += ["", "## Cost", "", "| | parameters | training examples | training time | separation of a 3-min song, every stem |",
-              "|---|---:|---:|---:|---:|"]
+        lines.append(
+            f"| {s} | {n} | {absent} | "
+            + " | ".join(cell(medians.get((s, m))) for m in ("mixture", "IRM1", CUNET, f"unet-{s}"))
+            + f" | {cell(q[CUNET], '{:+.1f}')} | {cell(q[f'unet-{s}'], '{:+.1f}')} |"
+        )
+    lines += [
+        "",
+        "## Cost",
+        "",
+        "| | parameters | training examples | training time | separation of a 3-min song, every stem |",
+        "|---|---:|---:|---:|---:|",
+    ]
     train_unets = sum(timing[u] for u in unets)
-    sep = (lambda k: f"{speed[k]['separate']:.1f} s ({speed[k]['precision']}, peak {speed[k]['peak'] / 2**30:.2f} GiB)"
-           ) if speed else (lambda k: "not measured")
+    sep = (
+        (lambda k: f"{speed[k]['separate']:.1f} s ({speed[k]['precision']}, peak {speed[k]['peak'] / 2**30:.2f} GiB)")
+        if speed
+        else (lambda k: "not measured")
+    )
     lines.append(f"| one C-U-Net | {params[CUNET]:,} | {seen[CUNET]:,} | {timing[CUNET]:.0f} s | {sep('cunet')} |")
-    lines.append(f"| {len(sources)} U-Nets | {sum(params[u] for u in unets):,} | {sum(seen[u] for u in unets):,} | "
-                 f"{train_unets:.0f} s | {sep('unets')} |")
+    lines.append(
+        f"| {len(sources)} U-Nets | {sum(params[u] for u in unets):,} | {sum(seen[u] for u in unets):,} | "
+        f"{train_unets:.0f} s | {sep('unets')} |"
+    )
     if speed:
-        lines.append(f"\nSeparation on {speed['cpu']}: the C-U-Net takes "
-                     f"{speed['cunet']['separate'] / speed['unets']['separate']:.2f}x the U-Nets' time "
-                     "(its conditioned passes share one STFT, one read and one model load).")
-    lines += ["", "Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()), "",
-              "## Scores", "", tables]
+        lines.append(
+            f"\nSeparation on {speed['cpu']}: the C-U-Net takes "
+            f"{speed['cunet']['separate'] / speed['unets']['separate']:.2f}x the U-Nets' time "
+            "(its conditioned passes share one STFT, one read and one model load)."
+        )
+    lines += [
+        "",
+        "Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timing.items()),
+        "",
+        "## Scores",
+        "",
+        tables,
+    ]
     return "\n".join(lines)
 
 
@@ -222,25 +301,87 @@ def main(argv: list[str] | None = None) -> int:
         timing[name] = recorded[name]
 
     data, store = work / "data", work / "store"
-    stage("generate", ["-m", "cunet.datasets.synthetic", "--out", str(data), "--size", budget.size, "--sources", "6",
-                       "--seed", str(args.seed), "--jobs", "2"], data / "synthetic.json")
-    stage("preprocess", ["-m", "cunet.preprocess", "--dataset", "moisesdb", "--root", str(data / "moisesdb"),
-                         "--out", str(store), "--seed", str(args.seed), "--quiet"], store / "manifest.json")
+    stage(
+        "generate",
+        [
+            "-m",
+            "cunet.datasets.synthetic",
+            "--out",
+            str(data),
+            "--size",
+            budget.size,
+            "--sources",
+            "6",
+            "--seed",
+            str(args.seed),
+            "--jobs",
+            "2",
+        ],
+        data / "synthetic.json",
+    )
+    stage(
+        "preprocess",
+        [
+            "-m",
+            "cunet.preprocess",
+            "--dataset",
+            "moisesdb",
+            "--root",
+            str(data / "moisesdb"),
+            "--out",
+            str(store),
+            "--seed",
+            str(args.seed),
+            "--quiet",
+        ],
+        store / "manifest.json",
+    )
     sources = store_sources(store)
     runs = {f"unet-{s}": ["--model", "unet", "--target", s, *budget.flags()] for s in sources}
     runs[CUNET] = [*CUNET_FLAGS, *budget.flags(len(sources))]
     for name, flags in runs.items():
         folder = work / "runs" / name
-        stage(name, ["-m", "cunet.train", *flags, "--preset", "small", "--store", str(store), "--run-dir",
-                     str(folder), "--seed", str(args.seed), "--quiet"], folder / "model.keras")
+        stage(
+            name,
+            [
+                "-m",
+                "cunet.train",
+                *flags,
+                "--preset",
+                "small",
+                "--store",
+                str(store),
+                "--run-dir",
+                str(folder),
+                "--seed",
+                str(args.seed),
+                "--quiet",
+            ],
+            folder / "model.keras",
+        )
         seen[name] = examples_seen(folder)
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
     results = work / "results"
     if results.exists():
         shutil.rmtree(results)
-    timing["results"] = run(["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in runs],
-                             "--out", str(results), "--protocol", "both", "--seed", str(args.seed),
-                             "--report-tracks", "0", "--quiet"], work / "logs/results.log")
+    timing["results"] = run(
+        [
+            "-m",
+            "cunet.evaluation.results",
+            "--runs",
+            *[str(work / "runs" / m) for m in runs],
+            "--out",
+            str(results),
+            "--protocol",
+            "both",
+            "--seed",
+            str(args.seed),
+            "--report-tracks",
+            "0",
+            "--quiet",
+        ],
+        work / "logs/results.log",
+    )
     import pandas as pd
 
     summary = pd.read_csv(results / "summary.csv")
@@ -264,15 +405,22 @@ def main(argv: list[str] | None = None) -> int:
         from separate import cpu_name
 
         speed = separation_times(folders[CUNET], [folders[f"unet-{s}"] for s in sources]) | {"cpu": cpu_name()}
-    text = report(args, budget, sources, timing, seen, found, medians, quiet, params, speed,
-                  (results / "summary.md").read_text())
+    text = report(
+        args, budget, sources, timing, seen, found, medians, quiet, params, speed, (results / "summary.md").read_text()
+    )
     from cunet.fileio import atomic_dir
 
     with atomic_dir(out) as tmp:
         for name in ("summary.csv", "summary.md", "per_track.csv", "sdr_boxplot.png"):
             shutil.copy(results / name, tmp / name)
-        record = {"claims": found, "parameters": params, "training_seconds": timing, "examples": seen,
-                  "silence_db": {f"{s} / {m}": v for (s, m), v in quiet.items()}, "separation": speed}
+        record = {
+            "claims": found,
+            "parameters": params,
+            "training_seconds": timing,
+            "examples": seen,
+            "silence_db": {f"{s} / {m}": v for (s, m), v in quiet.items()},
+            "separation": speed,
+        }
         (tmp / "claims.json").write_text(json.dumps(record, indent=1))
         (tmp / "report.md").write_text(text)
     print(text)

@@ -54,8 +54,9 @@ def main() -> None:
 
     refs, ests = separation(args.seconds, 8192, mono=True)
     ours3, t_ours3 = timed(lambda: metrics.bss_eval_v3(refs[:, 0], ests[:, 0]))
-    ref3, t_ref3 = timed(lambda: mir_eval.separation.bss_eval_sources(refs[:, 0], ests[:, 0],
-                                                                      compute_permutation=False))
+    ref3, t_ref3 = timed(
+        lambda: mir_eval.separation.bss_eval_sources(refs[:, 0], ests[:, 0], compute_permutation=False)
+    )
     refs, ests = separation(args.seconds, 44100, mono=False)
     ref_t, est_t = refs.transpose(0, 2, 1), ests.transpose(0, 2, 1)
     ours4, t_ours4 = timed(lambda: metrics.bss_eval_v4(ref_t, est_t, rate=44100))
@@ -64,15 +65,18 @@ def main() -> None:
     v3_diff = max(float(np.max(np.abs(ours3[k] - r))) for k, r in zip(("sdr", "sir", "sar"), ref3[:3]))
     v4_diff = max(float(np.nanmax(np.abs(ours4[k] - r))) for k, r in zip(("sdr", "isr", "sir", "sar"), ref4))
     mir_eval_version, museval_version = (importlib.metadata.version(m) for m in ("mir_eval", "museval"))
-    lines = [f"Scoring one {args.seconds:.0f} s track (vocals and accompaniment), {os.cpu_count()} CPU cores.", "",
-             "| score | cunet | reference | speed-up | vocals SDR cunet / reference | largest difference |",
-             "|---|---:|---:|---:|---:|---:|",
-             f"| BSS Eval v3, 8192 Hz mono, whole track | {t_ours3:.2f} s | {t_ref3:.2f} s (mir_eval "
-             f"{mir_eval_version}) | {t_ref3 / t_ours3:.1f}x | {ours3['sdr'][0]:.3f} / {ref3[0][0]:.3f} dB "
-             f"| {v3_diff:.1e} dB |",
-             f"| BSS Eval v4, 44.1 kHz stereo, 1 s windows | {t_ours4:.2f} s | {t_ref4:.2f} s (museval "
-             f"{museval_version}) | {t_ref4 / t_ours4:.1f}x | {metrics.track_score(ours4['sdr'])[0]:.3f} / "
-             f"{np.nanmedian(ref4[0][0]):.3f} dB | {v4_diff:.1e} dB |"]
+    lines = [
+        f"Scoring one {args.seconds:.0f} s track (vocals and accompaniment), {os.cpu_count()} CPU cores.",
+        "",
+        "| score | cunet | reference | speed-up | vocals SDR cunet / reference | largest difference |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| BSS Eval v3, 8192 Hz mono, whole track | {t_ours3:.2f} s | {t_ref3:.2f} s (mir_eval "
+        f"{mir_eval_version}) | {t_ref3 / t_ours3:.1f}x | {ours3['sdr'][0]:.3f} / {ref3[0][0]:.3f} dB "
+        f"| {v3_diff:.1e} dB |",
+        f"| BSS Eval v4, 44.1 kHz stereo, 1 s windows | {t_ours4:.2f} s | {t_ref4:.2f} s (museval "
+        f"{museval_version}) | {t_ref4 / t_ours4:.1f}x | {metrics.track_score(ours4['sdr'])[0]:.3f} / "
+        f"{np.nanmedian(ref4[0][0]):.3f} dB | {v4_diff:.1e} dB |",
+    ]
     text = "\n".join(lines)
     print(text)
     if args.out:

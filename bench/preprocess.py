@@ -60,8 +60,10 @@ def main() -> None:
         with ProcessPoolExecutor(2) as pool:
             list(pool.map(write_song, [(root, i, args.seconds) for i in range(args.songs)]))
         audio_seconds = args.songs * args.seconds
-        print(f"input: {args.songs} songs x {args.seconds:.0f} s, 44.1 kHz stereo wav, 5 stems each "
-              f"({sum(f.stat().st_size for f in root.rglob('*.wav')) / 2**20:.0f} MiB); {os.cpu_count()} cores")
+        print(
+            f"input: {args.songs} songs x {args.seconds:.0f} s, 44.1 kHz stereo wav, 5 stems each "
+            f"({sum(f.stat().st_size for f in root.rglob('*.wav')) / 2**20:.0f} MiB); {os.cpu_count()} cores"
+        )
         rows = []
         for jobs in (1, 2):
             out = work / f"store{jobs}"
@@ -70,17 +72,22 @@ def main() -> None:
             rows.append((f"cunet preprocess, --jobs {jobs}", time.perf_counter() - start))
         start = time.perf_counter()
         original_recipe(root, work / "original")
-        rows.append(("original recipe (librosa.load + librosa.stft + np.savez), 1 process",
-                     time.perf_counter() - start))
+        rows.append(
+            ("original recipe (librosa.load + librosa.stft + np.savez), 1 process", time.perf_counter() - start)
+        )
         for name, seconds in rows:
             print(f"{name:<72} {seconds:7.2f} s  {audio_seconds / seconds:7.1f}x real time")
-        print(f"cunet --jobs 2 vs original recipe: {rows[2][1] / rows[1][1]:.1f}x faster; "
-              f"target >= 300x real time: {'met' if audio_seconds / rows[1][1] >= 300 else 'NOT met'}")
+        print(
+            f"cunet --jobs 2 vs original recipe: {rows[2][1] / rows[1][1]:.1f}x faster; "
+            f"target >= 300x real time: {'met' if audio_seconds / rows[1][1] >= 300 else 'NOT met'}"
+        )
         start = time.perf_counter()
         synthetic.generate(work / "synthetic", seed=0, size="default", jobs=2, progress=False)
         took = time.perf_counter() - start
-        print(f"embedded default dataset generated in {took:.1f} s with 2 processes "
-              f"(target < 60 s: {'met' if took < 60 else 'NOT met'})")
+        print(
+            f"embedded default dataset generated in {took:.1f} s with 2 processes "
+            f"(target < 60 s: {'met' if took < 60 else 'NOT met'})"
+        )
     finally:
         shutil.rmtree(work)
 

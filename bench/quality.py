@@ -52,25 +52,52 @@ class Budget:
 
 
 BUDGETS = {
-    "toy": Budget("tiny", "small", ("--epochs", "1", "--steps", "2", "--batch-size", "2", "--set", "model.first_filters=4"),
-                  ("--epochs", "1", "--steps", "1", "--batch-size", "1"), ("landmarks", "none"),
-                  ablations=(), quarter=False, note="a smoke test of the pipeline: numbers mean nothing"),
+    "toy": Budget(
+        "tiny",
+        "small",
+        ("--epochs", "1", "--steps", "2", "--batch-size", "2", "--set", "model.first_filters=4"),
+        ("--epochs", "1", "--steps", "1", "--batch-size", "1"),
+        ("landmarks", "none"),
+        ablations=(),
+        quarter=False,
+        note="a smoke test of the pipeline: numbers mean nothing",
+    ),
     # 3584 examples per music model (448 steps of 8), 10240 per Y-Net (2560 of 4). The U-Nets are half the
     # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps; so is
     # the ST-GCN, which at full width cost twice the audio network's time. The Y-Nets get the most of the hour:
     # the landmarks model's two-singer lead over audio only grew with examples (+2.2 dB at 1600, +3.4 at
     # 2816, +4.5 at 5632).
-    "small": Budget("bench", "small", ("--epochs", "28", "--steps", "16", "--batch-size", "8",
-                                         "--set", "model.first_filters=8"),
-                    ("--epochs", "160", "--steps", "16", "--batch-size", "4",
-                     "--set", "model.graph_widths=[16,16,32,32,64,64,128,128]"), ("landmarks", "none"),
-                    ablations=("original",), quarter=True,
-                    note="2 CPU cores; the video Y-Net is left out (at the original's front-end width one step of 4 "
-                         "clips took 75 s on 2 cores)"),
+    "small": Budget(
+        "bench",
+        "small",
+        ("--epochs", "28", "--steps", "16", "--batch-size", "8", "--set", "model.first_filters=8"),
+        (
+            "--epochs",
+            "160",
+            "--steps",
+            "16",
+            "--batch-size",
+            "4",
+            "--set",
+            "model.graph_widths=[16,16,32,32,64,64,128,128]",
+        ),
+        ("landmarks", "none"),
+        ablations=("original",),
+        quarter=True,
+        note="2 CPU cores; the video Y-Net is left out (at the original's front-end width one step of 4 "
+        "clips took 75 s on 2 cores)",
+    ),
     # The papers' networks and batch sizes, far fewer iterations than their days of training.
-    "paper": Budget("large", "paper", ("--epochs", "40", "--steps", "256"),
-                    ("--epochs", "40", "--steps", "500"), VISUALS, ablations=tuple(ABLATIONS), quarter=True,
-                    note="one GPU"),
+    "paper": Budget(
+        "large",
+        "paper",
+        ("--epochs", "40", "--steps", "256"),
+        ("--epochs", "40", "--steps", "500"),
+        VISUALS,
+        ablations=tuple(ABLATIONS),
+        quarter=True,
+        note="one GPU",
+    ),
 }
 
 
@@ -90,8 +117,10 @@ def model_flags(name: str) -> list[str]:
         return ["--model", "cunet", "--film", film, "--control", control]
     if kind == "ynet" and rest in VISUALS:
         return ["--model", "ynet", "--visual", rest]
-    raise ValueError(f"unknown model {name!r}: unet-<target>, cunet-<film>-<control>, ynet-<visual> "
-                     f"or {ABLATED}-<{'|'.join(ABLATIONS)}>, unet-<target>{QUARTER}")
+    raise ValueError(
+        f"unknown model {name!r}: unet-<target>, cunet-<film>-<control>, ynet-<visual> "
+        f"or {ABLATED}-<{'|'.join(ABLATIONS)}>, unet-<target>{QUARTER}"
+    )
 
 
 def train_flags(name: str, budget: Budget) -> list[str]:
@@ -107,9 +136,13 @@ def train_flags(name: str, budget: Budget) -> list[str]:
 
 
 def all_models(budget: Budget) -> list[str]:
-    return ([f"unet-{t}" for t in TARGETS] + [f"unet-{t}{QUARTER}" for t in TARGETS if budget.quarter]
-            + [f"cunet-{c}" for c in CUNETS]
-            + [f"{ABLATED}-{a}" for a in budget.ablations] + [f"ynet-{v}" for v in budget.visuals])
+    return (
+        [f"unet-{t}" for t in TARGETS]
+        + [f"unet-{t}{QUARTER}" for t in TARGETS if budget.quarter]
+        + [f"cunet-{c}" for c in CUNETS]
+        + [f"{ABLATED}-{a}" for a in budget.ablations]
+        + [f"ynet-{v}" for v in budget.visuals]
+    )
 
 
 TIMING_FILE = "timing.json"  # in the work folder: each stage's wall time when it really ran
@@ -164,33 +197,55 @@ def ablations(sdr: dict[tuple[str, str], float], models: list[str]) -> list[str]
     return lines
 
 
-def report(budget_name: str, budget: Budget, data: str, timing: dict, seen: dict, found: list[dict], tables: str,
-           ablated: list[str] = ()) -> str:
-    lines = [f"# `python bench/quality.py --budget {budget_name}`", "",
-             f"Stores: {data}. Preset `{budget.preset}`: {budget.note}.", "",
-             f"Music models: `{' '.join(budget.music)}`; Y-Nets: `{' '.join(budget.ynet)}`.", "",
-             "| stage | examples seen | wall time (s) |", "|---|---:|---:|"]
+def report(
+    budget_name: str,
+    budget: Budget,
+    data: str,
+    timing: dict,
+    seen: dict,
+    found: list[dict],
+    tables: str,
+    ablated: list[str] = (),
+) -> str:
+    lines = [
+        f"# `python bench/quality.py --budget {budget_name}`",
+        "",
+        f"Stores: {data}. Preset `{budget.preset}`: {budget.note}.",
+        "",
+        f"Music models: `{' '.join(budget.music)}`; Y-Nets: `{' '.join(budget.ynet)}`.",
+        "",
+        "| stage | examples seen | wall time (s) |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {k} | {seen.get(k, '')} | {v:.0f} |" for k, v in timing.items()]
-    lines += ["", f"Total: {sum(timing.values()) / 60:.1f} min.", "",
-              "## Claims", "",
-              "Protocol `paper`: median BSS Eval v3 SDR at the models' rate, mono; `sisec`: BSS Eval v4 at full band, "
-              "44.1 kHz stereo. A comparison of two models measures the median of their per-track differences. Its "
-              "interval is distribution-free: the pair of order statistics of the differences that covers the true "
-              "median with probability at least 95 % whatever their distribution (binomial; its exact coverage in "
-              "brackets); with fewer than 6 tracks no pair reaches 95 %, the table says so and the claim does not "
-              "hold. p is the exact two-sided sign test of a zero median difference (the test this interval is the "
-              "dual of; with few tracks the smallest p it can reach is shown). A comparison holds only when the whole "
-              "interval clears what is needed; where a C-U-Net row does not hold it shows the target that fails "
-              "(the lowest lower bound). The best C-U-Net variant and the best vocals model are chosen on the "
-              "validation songs (paper protocol), not on the test songs the claims are measured on; each row says "
-              "on what.", "",
-              "| claim | protocol | measured | interval (coverage) | p | needed | holds |",
-              "|---|---|---:|---:|---:|---:|---|"]
+    lines += [
+        "",
+        f"Total: {sum(timing.values()) / 60:.1f} min.",
+        "",
+        "## Claims",
+        "",
+        "Protocol `paper`: median BSS Eval v3 SDR at the models' rate, mono; `sisec`: BSS Eval v4 at full band, "
+        "44.1 kHz stereo. A comparison of two models measures the median of their per-track differences. Its "
+        "interval is distribution-free: the pair of order statistics of the differences that covers the true "
+        "median with probability at least 95 % whatever their distribution (binomial; its exact coverage in "
+        "brackets); with fewer than 6 tracks no pair reaches 95 %, the table says so and the claim does not "
+        "hold. p is the exact two-sided sign test of a zero median difference (the test this interval is the "
+        "dual of; with few tracks the smallest p it can reach is shown). A comparison holds only when the whole "
+        "interval clears what is needed; where a C-U-Net row does not hold it shows the target that fails "
+        "(the lowest lower bound). The best C-U-Net variant and the best vocals model are chosen on the "
+        "validation songs (paper protocol), not on the test songs the claims are measured on; each row says "
+        "on what.",
+        "",
+        "| claim | protocol | measured | interval (coverage) | p | needed | holds |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for c in found:
         unit = "" if "IRM1" in c["claim"] else " dB"
-        fmt = (lambda v: f"{v:.0%}") if not unit else (lambda v: f"{v:+.2f}{unit}")
-        lines.append(f"| {c['claim']} | {c.get('protocol', 'paper')} | {fmt(c['measured'])} | {interval_cell(c)} | "
-                     f"{p_cell(c)} | ≥ {fmt(c['threshold'])} | {'yes' if c['holds'] else '**no**'} |")
+        fmt = (lambda v: f"{v:.0%}") if not unit else (lambda v, unit=unit: f"{v:+.2f}{unit}")
+        lines.append(
+            f"| {c['claim']} | {c.get('protocol', 'paper')} | {fmt(c['measured'])} | {interval_cell(c)} | "
+            f"{p_cell(c)} | ≥ {fmt(c['threshold'])} | {'yes' if c['holds'] else '**no**'} |"
+        )
     details = [f"- {c['claim']}: {c['detail']}" for c in found if c["detail"]]
     lines += ["", *details]
     if ablated:
@@ -216,8 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work or f"quality_work/{args.budget}-seed{args.seed}")
     out = Path(args.out or f"bench/results/quality_{args.budget}")
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    stores = {"music": args.music_store or work / "stores/musdb",
-              "singing": args.singing_store or work / "stores/acappella"}
+    stores = {
+        "music": args.music_store or work / "stores/musdb",
+        "singing": args.singing_store or work / "stores/acappella",
+    }
     # A stage an earlier invocation finished is only checked again: its time is the one recorded then.
     recorded = json.loads((work / TIMING_FILE).read_text()) if (work / TIMING_FILE).is_file() else {}
     timing, seen = {}, {}
@@ -229,24 +286,64 @@ def main(argv: list[str] | None = None) -> int:
         (work / TIMING_FILE).write_text(json.dumps(recorded, indent=1))
 
     if not (args.music_store and args.singing_store):  # the embedded dataset, at the budget's size
-        timed("preprocess", ["-m", "cunet.preprocess", "--root", str(work / "data"), "--out",
-                                    str(work / "stores"), "--size", budget.size, "--seed", str(args.seed), "--quiet"],
-                                   work / "logs/preprocess.log", (work / "stores").is_dir())
+        timed(
+            "preprocess",
+            [
+                "-m",
+                "cunet.preprocess",
+                "--root",
+                str(work / "data"),
+                "--out",
+                str(work / "stores"),
+                "--size",
+                budget.size,
+                "--seed",
+                str(args.seed),
+                "--quiet",
+            ],
+            work / "logs/preprocess.log",
+            (work / "stores").is_dir(),
+        )
     for name in models:
         flags = train_flags(name, budget)
         music = flags[1] != "ynet"
         store = stores["music" if music else "singing"]
-        cmd = ["-m", "cunet.train", *flags, "--preset", budget.preset, "--store", str(store),
-               "--run-dir", str(work / "runs" / name), "--seed", str(args.seed), "--quiet"]
+        cmd = [
+            "-m",
+            "cunet.train",
+            *flags,
+            "--preset",
+            budget.preset,
+            "--store",
+            str(store),
+            "--run-dir",
+            str(work / "runs" / name),
+            "--seed",
+            str(args.seed),
+            "--quiet",
+        ]
         timed(name, cmd, work / "logs" / f"{name}.log", (work / "runs" / name / "model.keras").is_file())
         seen[name] = examples_seen(work / "runs" / name)
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
     results = work / "results"
     if results.exists():
         shutil.rmtree(results)
-    timing["results"] = run(["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in models],
-                             "--out", str(results), "--seed", str(args.seed), "--report-tracks", "1", "--quiet"],
-                            work / "logs/results.log")
+    timing["results"] = run(
+        [
+            "-m",
+            "cunet.evaluation.results",
+            "--runs",
+            *[str(work / "runs" / m) for m in models],
+            "--out",
+            str(results),
+            "--seed",
+            str(args.seed),
+            "--report-tracks",
+            "1",
+            "--quiet",
+        ],
+        work / "logs/results.log",
+    )
     # The songs held out of training choose the best variant, so the test songs only test the claim about it
     music = [m for m in models if model_flags(m)[1] != "ynet"]
     valid = None
@@ -255,20 +352,44 @@ def main(argv: list[str] | None = None) -> int:
         if valid_dir.exists():
             shutil.rmtree(valid_dir)
         timing["results (validation songs)"] = run(
-            ["-m", "cunet.evaluation.results", "--runs", *[str(work / "runs" / m) for m in music], "--out",
-             str(valid_dir), "--split", "valid", "--protocol", "paper", "--no-v4", "--seed", str(args.seed),
-             "--report-tracks", "0", "--quiet"], work / "logs/results_valid.log")
+            [
+                "-m",
+                "cunet.evaluation.results",
+                "--runs",
+                *[str(work / "runs" / m) for m in music],
+                "--out",
+                str(valid_dir),
+                "--split",
+                "valid",
+                "--protocol",
+                "paper",
+                "--no-v4",
+                "--seed",
+                str(args.seed),
+                "--report-tracks",
+                "0",
+                "--quiet",
+            ],
+            work / "logs/results_valid.log",
+        )
         valid = track_scores(valid_dir / "per_track.csv", split="valid")
     sdr = medians(results / "summary.csv")
     found = claims(sdr, models, track_scores(results / "per_track.csv"), valid=valid)
-    sisec = {(t.removesuffix(SISEC), m): v for (t, m), v in medians(results / "summary.csv", "sdr_v4").items()
-             if t.endswith(SISEC)}
+    sisec = {
+        (t.removesuffix(SISEC), m): v
+        for (t, m), v in medians(results / "summary.csv", "sdr_v4").items()
+        if t.endswith(SISEC)
+    }
     if sisec:
         found += claims(sisec, models, track_scores(results / "per_track.csv", "sdr_v4", "sisec"), "sisec", valid)
-    data = (f"the embedded dataset, size `{budget.size}`, seed {args.seed}"
-            if not (args.music_store or args.singing_store) else f"`{stores['music']}`, `{stores['singing']}`")
-    text = report(args.budget, budget, data, timing, seen, found, (results / "summary.md").read_text(),
-                  ablations(sdr, models))
+    data = (
+        f"the embedded dataset, size `{budget.size}`, seed {args.seed}"
+        if not (args.music_store or args.singing_store)
+        else f"`{stores['music']}`, `{stores['singing']}`"
+    )
+    text = report(
+        args.budget, budget, data, timing, seen, found, (results / "summary.md").read_text(), ablations(sdr, models)
+    )
     from cunet.fileio import atomic_dir
 
     with atomic_dir(out) as tmp:

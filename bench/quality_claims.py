@@ -32,8 +32,9 @@ def paired(tracks: dict, target: str, a: str, b: str):
     if (target, a) not in tracks or (target, b) not in tracks:
         return None
     names = sorted(set(tracks[target, a]) | set(tracks[target, b]))
-    return paired_difference([tracks[target, a].get(n, math.nan) for n in names],
-                             [tracks[target, b].get(n, math.nan) for n in names])
+    return paired_difference(
+        [tracks[target, a].get(n, math.nan) for n in names], [tracks[target, b].get(n, math.nan) for n in names]
+    )
 
 
 def choose(candidates: list[str], worth, test_worth, valid: dict | None, needed: list[tuple[str, str]]):
@@ -50,8 +51,13 @@ def choose(candidates: list[str], worth, test_worth, valid: dict | None, needed:
     return max(candidates, key=lambda c: -math.inf if math.isnan(score[c]) else score[c]), on, score
 
 
-def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | None = None,
-           protocol: str = "paper", valid: dict | None = None) -> list[dict]:
+def claims(
+    sdr: dict[tuple[str, str], float],
+    models: list[str],
+    tracks: dict | None = None,
+    protocol: str = "paper",
+    valid: dict | None = None,
+) -> list[dict]:
     """Each claim: what it says, the measured figure, the threshold and whether it holds.
 
     With ``tracks`` (per-track scores, bench/quality.py's ``track_scores``) a claim comparing two models
@@ -64,14 +70,25 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | 
     out = []
 
     def add(claim, measured, threshold, holds, detail="", d=None, **more):
-        out.append({"claim": claim, "protocol": protocol, "measured": measured, "threshold": threshold,
-                    "holds": holds, "detail": detail,
-                    "interval": [d.low, d.high] if d is not None and d.has_interval else None,
-                    "coverage": None if d is None else d.coverage, "level": None if d is None else d.level,
-                    "p_value": None if d is None else d.p_value, "p_min": None if d is None else d.p_min,
-                    "tracks": None if d is None else d.n,
-                    "interval_text": "–" if d is None else d.interval_text(),
-                    "p_text": "–" if d is None else d.p_text(), **more})
+        out.append(
+            {
+                "claim": claim,
+                "protocol": protocol,
+                "measured": measured,
+                "threshold": threshold,
+                "holds": holds,
+                "detail": detail,
+                "interval": [d.low, d.high] if d is not None and d.has_interval else None,
+                "coverage": None if d is None else d.coverage,
+                "level": None if d is None else d.level,
+                "p_value": None if d is None else d.p_value,
+                "p_min": None if d is None else d.p_min,
+                "tracks": None if d is None else d.n,
+                "interval_text": "–" if d is None else d.interval_text(),
+                "p_text": "–" if d is None else d.p_text(),
+                **more,
+            }
+        )
 
     def compare(target, a, b):
         """(measured difference, holds-at-threshold function, the paired difference or None)."""
@@ -97,35 +114,60 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | 
         diffs = {c: {t: v[0] for t, v in found[c].items()} for c in cunets}
         needed = [(t, m) for t in TARGETS for m in (*cunets, f"unet-{t}{suffix}")]
         best, chosen_on, worth = choose(
-            cunets, lambda c: worst(valid_median(t, c, f"unet-{t}{suffix}") for t in TARGETS),
-            lambda c: worst(diffs[c].values()), valid, needed)
+            cunets,
+            lambda c, suffix=suffix: worst(valid_median(t, c, f"unet-{t}{suffix}") for t in TARGETS),
+            lambda c, diffs=diffs: worst(diffs[c].values()),
+            valid,
+            needed,
+        )
         failing = [t for t in TARGETS if not found[best][t][1](MATCH_DB)]
         if failing:  # the target that fails: the lowest lower bound (the median where there is no interval)
-            def low(t):
-                d = found[best][t][2]
-                return d.low if d is not None and d.has_interval else diffs[best][t]
+
+            def low(t, found=found[best], diffs=diffs[best]):
+                d = found[t][2]
+                return d.low if d is not None and d.has_interval else diffs[t]
+
             shown, role = min(failing, key=low), "fails on"
         else:
             shown, role = min(diffs[best], key=diffs[best].get), "its worst target"
         detail = "; ".join(f"{c}: " + ", ".join(f"{t} {d:+.2f}" for t, d in diffs[c].items()) for c in cunets)
-        detail += (f" (test songs). Chosen on the {chosen_on}, the worst target's median difference: "
-                   + ", ".join(f"{c} {w:+.2f}" for c, w in worth.items()))
-        add(f"one C-U-Net matches the four dedicated U-Nets on every target, {examples} "
-            f"(best: {best}, chosen on the {chosen_on}; {role}: {shown})", diffs[best][shown], MATCH_DB,
-            not failing, detail, found[best][shown][2], model=best, target=shown, chosen_on=chosen_on)
+        detail += f" (test songs). Chosen on the {chosen_on}, the worst target's median difference: " + ", ".join(
+            f"{c} {w:+.2f}" for c, w in worth.items()
+        )
+        add(
+            f"one C-U-Net matches the four dedicated U-Nets on every target, {examples} "
+            f"(best: {best}, chosen on the {chosen_on}; {role}: {shown})",
+            diffs[best][shown],
+            MATCH_DB,
+            not failing,
+            detail,
+            found[best][shown][2],
+            model=best,
+            target=shown,
+            chosen_on=chosen_on,
+        )
     vocals = [m for m in models if m in ("unet-vocals", "unet-vocals" + QUARTER) or m in cunets]
     if vocals:
+
         def valid_vocals(m):
             values = [v for v in valid["vocals", m].values() if math.isfinite(v)]
             return statistics.median(values) if values else math.nan
 
-        best, chosen_on, _ = choose(vocals, valid_vocals, lambda m: sdr["vocals", m], valid,
-                                    [("vocals", m) for m in vocals])
+        best, chosen_on, _ = choose(
+            vocals, valid_vocals, lambda m: sdr["vocals", m], valid, [("vocals", m) for m in vocals]
+        )
         gain = sdr["vocals", best] - sdr["vocals", "mixture"]
         oracle = sdr["vocals", "IRM1"] - sdr["vocals", "mixture"]
-        add(f"the best vocals model ({best}, chosen on the {chosen_on}) gains {ORACLE_SHARE:.0%} of IRM1's gain "
-            "over the mixture", gain / oracle, ORACLE_SHARE, gain / oracle >= ORACLE_SHARE,
-            f"{best} {gain:+.2f} dB over the mixture, IRM1 {oracle:+.2f} dB", model=best, chosen_on=chosen_on)
+        add(
+            f"the best vocals model ({best}, chosen on the {chosen_on}) gains {ORACLE_SHARE:.0%} of IRM1's gain "
+            "over the mixture",
+            gain / oracle,
+            ORACLE_SHARE,
+            gain / oracle >= ORACLE_SHARE,
+            f"{best} {gain:+.2f} dB over the mixture, IRM1 {oracle:+.2f} dB",
+            model=best,
+            chosen_on=chosen_on,
+        )
     for visual in ("video", "landmarks"):
         name = f"ynet-{visual}"
         if name not in models or protocol != "paper":
@@ -134,11 +176,18 @@ def claims(sdr: dict[tuple[str, str], float], models: list[str], tracks: dict | 
             d, holds, interval = compare(TWO, name, "ynet-none")
             add(f"2 singers: {name} beats audio-only ynet-none", d, VISUAL_GAIN_DB, holds(VISUAL_GAIN_DB), "", interval)
             d, holds, interval = compare(ONE, name, "ynet-none")
-            add(f"1 singer: {name} no worse than audio-only ynet-none", d, NO_WORSE_DB, holds(NO_WORSE_DB), "",
-                interval)
+            add(
+                f"1 singer: {name} no worse than audio-only ynet-none", d, NO_WORSE_DB, holds(NO_WORSE_DB), "", interval
+            )
         d, holds, interval = compare(TWO, name, name + OTHER)
-        add(f"2 singers: {name} loses with the other singer's {visual}", d, OTHER_LOSS_DB, holds(OTHER_LOSS_DB), "",
-            interval)
+        add(
+            f"2 singers: {name} loses with the other singer's {visual}",
+            d,
+            OTHER_LOSS_DB,
+            holds(OTHER_LOSS_DB),
+            "",
+            interval,
+        )
     return out
 
 

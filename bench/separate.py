@@ -98,10 +98,13 @@ def umx_child(song: str, out: str, niter: int, targets: int = len(FOUR)) -> dict
     start = time.perf_counter()
     torch.manual_seed(0)
     max_bin = utils.bandwidth_to_max_bin(rate=44100.0, n_fft=4096, bandwidth=16000)
-    models = {t: OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=max_bin).eval()
-              for t in (FOUR if targets == len(FOUR) else SIX)[:targets]}
-    separator = Separator(models, niter=niter, n_fft=4096, n_hop=1024, nb_channels=2, sample_rate=44100.0,
-                          wiener_win_len=300).eval()
+    models = {
+        t: OpenUnmix(nb_bins=2049, nb_channels=2, hidden_size=512, max_bin=max_bin).eval()
+        for t in (FOUR if targets == len(FOUR) else SIX)[:targets]
+    }
+    separator = Separator(
+        models, niter=niter, n_fft=4096, n_hop=1024, nb_channels=2, sample_rate=44100.0, wiener_win_len=300
+    ).eval()
     loaded = time.perf_counter()
     x, rate = sf.read(song, dtype="float32", always_2d=True)
     with torch.inference_mode():
@@ -181,8 +184,9 @@ def main() -> None:
             six = tmp / "model6"
             make_model(six, SIX)
             for precision in ("float32", "bfloat16"):
-                rows.append(("cunet", 6, measure("cunet", str(six), str(short), out(), precision,
-                                                 repeats=args.repeats)))
+                rows.append(
+                    ("cunet", 6, measure("cunet", str(six), str(short), out(), precision, repeats=args.repeats))
+                )
             rows.append((UMX, 6, measure("umx", str(short), out(), "0", "6", repeats=args.repeats)))
     text = table(rows, args.repeats, args.long_minutes, native_bfloat16())
     print(text)
@@ -196,16 +200,21 @@ UMX = "Open-Unmix umxhq, no Wiener"
 def table(rows: list, repeats: int, long_minutes: float, bf16: bool) -> str:
     """The rows as markdown; each cunet row's speed over Open-Unmix's (no Wiener) for as many stems."""
     umx = {stems: r["seconds"] / r["separate"] for name, stems, r in rows if name == UMX}
-    lines = [f"Separation of 44.1 kHz stereo into full-band float wav stems (four: {', '.join(FOUR)}; six: "
-             f"{', '.join(SIX)}); {os.cpu_count()} cores of {cpu_name()} (native bf16: {'yes' if bf16 else 'no'}), "
-             f"cunet on the TensorFlow backend (one C-U-Net, a conditioned pass per stem), Open-Unmix on CPU torch "
-             f"(one BiLSTM model per stem), in one run; 3-minute rows: the fastest of {repeats} runs.", "",
-             "| separator | stems | precision | input | separation | x real time | vs Open-Unmix | load | peak memory |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"Separation of 44.1 kHz stereo into full-band float wav stems (four: {', '.join(FOUR)}; six: "
+        f"{', '.join(SIX)}); {os.cpu_count()} cores of {cpu_name()} (native bf16: {'yes' if bf16 else 'no'}), "
+        f"cunet on the TensorFlow backend (one C-U-Net, a conditioned pass per stem), Open-Unmix on CPU torch "
+        f"(one BiLSTM model per stem), in one run; 3-minute rows: the fastest of {repeats} runs.",
+        "",
+        "| separator | stems | precision | input | separation | x real time | vs Open-Unmix | load | peak memory |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, stems, r in rows:
         speed = r["seconds"] / r["separate"]
-        lines.append(f"| {name} | {stems} | {r['precision']} | {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | "
-                     f"{speed:.1f}x | {speed / umx[stems]:.2f}x | {r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |")
+        lines.append(
+            f"| {name} | {stems} | {r['precision']} | {r['seconds'] / 60:.0f} min | {r['separate']:.1f} s | "
+            f"{speed:.1f}x | {speed / umx[stems]:.2f}x | {r['load']:.1f} s | {r['peak'] / 2**30:.2f} GiB |"
+        )
     four = [r for name, stems, r in rows if name == "cunet" and stems == 4]
     short = next(r for r in four[:2] if r["precision"] == four[2]["precision"])
     lines += ["", f"cunet peak memory, {long_minutes:g} over 3 minutes: {four[2]['peak'] / short['peak']:.3f}"]

@@ -72,8 +72,10 @@ def main(argv=None) -> int:
     for a, b in zip(runs[::2], runs[1::2]):
         for k in keys:
             d = paired_difference(found[b][k], found[a][k])
-            print(f"- {b.name} - {a.name}, {k[0]}, x{k[1]:g}: {d.median:+.2f} dB "
-                  f"[{d.low:+.2f}, {d.high:+.2f}], p = {d.p_value:.3f}, n = {d.n}")
+            print(
+                f"- {b.name} - {a.name}, {k[0]}, x{k[1]:g}: {d.median:+.2f} dB "
+                f"[{d.low:+.2f}, {d.high:+.2f}], p = {d.p_value:.3f}, n = {d.n}"
+            )
     return 0
 
 

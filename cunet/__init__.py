@@ -1,9 +1,9 @@
 """cunet: conditioned source separation (C-U-Net, Y-Net) in Keras 3.
 
-    import cunet
-    separator = cunet.load_separator("runs/cunet-complex-cnn")
-    stems = separator.separate(audio, rate)          # {"bass": ..., "drums": ..., "other": ..., "vocals": ...}
-    cunet.separate_file("runs/cunet-complex-cnn", "song.mp3", "separated")
+import cunet
+separator = cunet.load_separator("runs/cunet-complex-cnn")
+stems = separator.separate(audio, rate)          # {"bass": ..., "drums": ..., "other": ..., "vocals": ...}
+cunet.separate_file("runs/cunet-complex-cnn", "song.mp3", "separated")
 """
 
 from __future__ import annotations

@@ -19,8 +19,7 @@ def load_separator(model, **options):
     return load(model, **options)
 
 
-def separate_file(model, path, out="separated", *, template=None, bits=None, clip_mode=None, progress=None,
-                  **options):
+def separate_file(model, path, out="separated", *, template=None, bits=None, clip_mode=None, progress=None, **options):
     """Separate one audio file into full-band stems.
 
     Args:

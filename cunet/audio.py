@@ -18,8 +18,8 @@ import soundfile as sf
 import soxr
 
 from .errors import InputError
-from .sndfile import check_wav_complete, sf_name
 from .fileio import atomic_path
+from .sndfile import check_wav_complete, sf_name
 
 # Read by libsndfile, sample-exact: streamed from the file itself.
 LOSSLESS_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff")
@@ -91,8 +91,8 @@ def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
     m = -(-n // hop)
     out = np.zeros((*lead, n_frames + m - 1, hop), dtype=frames.dtype)
     for j in range(m):
-        piece = frames[..., j * hop: (j + 1) * hop]
-        out[..., j: j + n_frames, : piece.shape[-1]] += piece
+        piece = frames[..., j * hop : (j + 1) * hop]
+        out[..., j : j + n_frames, : piece.shape[-1]] += piece
     return out.reshape(*lead, (n_frames + m - 1) * hop)
 
 
@@ -126,8 +126,14 @@ def _masked(part: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_first: bool = False,
-          mask: np.ndarray | None = None, out: np.ndarray | None = None) -> np.ndarray:
+def istft(
+    spec: np.ndarray,
+    cfg: StftConfig,
+    length: int | None = None,
+    frames_first: bool = False,
+    mask: np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """Inverse of :func:`stft` (of the same layout) by windowed overlap-add, normalised by the summed
     squared window; with ``mask`` (broadcasting against ``spec``), the inverse of ``mask * spec``.
 
@@ -162,13 +168,18 @@ def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_f
     y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
     step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
-        part = spec[..., a: a + step, :] if mask is None else _masked(spec[..., a: a + step, :], mask[..., a: a + step, :])
+        part = (
+            spec[..., a : a + step, :]
+            if mask is None
+            else _masked(spec[..., a : a + step, :], mask[..., a : a + step, :])
+        )
         # a masked part is this loop's own array: the transform may work in it
-        frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1,
-                                 overwrite_x=mask is not None).astype(np.float32, copy=False)
+        frames = scipy.fft.irfft(part, n=cfg.n_fft, axis=-1, workers=-1, overwrite_x=mask is not None).astype(
+            np.float32, copy=False
+        )
         frames *= window
         piece = _overlap_add(frames, cfg.hop)
-        y[..., a * cfg.hop: a * cfg.hop + piece.shape[-1]] += piece
+        y[..., a * cfg.hop : a * cfg.hop + piece.shape[-1]] += piece
     norm = _squared_window_sum(cfg.n_fft, cfg.hop, n_frames)
     y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0
@@ -178,7 +189,7 @@ def istft(spec: np.ndarray, cfg: StftConfig, length: int | None = None, frames_f
     elif out.shape != (*lead, stop - start):
         raise ValueError(f"out has shape {out.shape}, the inverse has {(*lead, stop - start)}")
     have = max(0, min(stop, y.shape[-1]) - start)
-    out[..., :have] = y[..., start: start + have]
+    out[..., :have] = y[..., start : start + have]
     out[..., have:] = 0
     return out
 
@@ -218,8 +229,9 @@ def remix_channels(x: np.ndarray, channels: int, path: str | os.PathLike = "") -
     raise InputError(path, f"cannot turn {x.shape[0]} channels into {channels}")
 
 
-def read(path: str | os.PathLike, sample_rate: int | None = None,
-         channels: int | None = None) -> tuple[np.ndarray, int]:
+def read(
+    path: str | os.PathLike, sample_rate: int | None = None, channels: int | None = None
+) -> tuple[np.ndarray, int]:
     """Read a wav/flac file into float32 (channels, samples), optionally resampled and remixed.
 
     Channels are remixed before resampling (half the work for stereo to mono); both are linear,
@@ -267,7 +279,9 @@ def output_subtype(path: str | os.PathLike, bits: int | None = None) -> str:
     bits = bits or (32 if fmt == "WAV" else 24)
     subtype = {16: "PCM_16", 24: "PCM_24", 32: "FLOAT"}.get(bits)
     if subtype is None or (fmt == "FLAC" and bits == 32):
-        raise InputError(path, f"{bits}-bit {fmt.lower()} is not a choice: use 16, 24{' or 32' if fmt == 'WAV' else ''}")
+        raise InputError(
+            path, f"{bits}-bit {fmt.lower()} is not a choice: use 16, 24{' or 32' if fmt == 'WAV' else ''}"
+        )
     return subtype
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from . import outputs
 from .errors import InputError

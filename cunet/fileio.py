@@ -35,7 +35,6 @@ import numpy as np
 
 from .errors import InputError
 
-
 DISK_FULL = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 TEMP_MARK = ".tmp-"  # in every temporary name, before the writer's host and process id
 ASIDE = ".old"  # ends the name of the temporary that holds a replaced folder until its replacement is in place

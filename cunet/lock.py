@@ -20,7 +20,7 @@ LOCK_FILE = ".cunet.lock"
 
 
 def _holder(fd: int) -> str:
-    """"N", or "N on host H" for a writer on another machine sharing the folder."""
+    """ "N", or "N on host H" for a writer on another machine sharing the folder."""
     os.lseek(fd, 0, os.SEEK_SET)
     pid, _, where = os.read(fd, 256).decode("ascii", "replace").strip().partition(" ")
     if not pid.isdigit():
@@ -38,8 +38,11 @@ def _take(path: Path, exclusive: bool, folder: Path) -> int:
         raise InputError(folder, f"in use by process {holder}") from None
     except OSError as err:  # ENOLCK: a network file system without locks, most likely
         os.close(fd)
-        raise InputError(folder, f"cannot be locked ({err.strerror or err}): its file system may not support "
-                                 "locks; choose a folder on a local disk (nothing was written)") from None
+        raise InputError(
+            folder,
+            f"cannot be locked ({err.strerror or err}): its file system may not support "
+            "locks; choose a folder on a local disk (nothing was written)",
+        ) from None
     return fd
 
 

@@ -21,8 +21,9 @@ from .errors import InputError
 WRITE_ERRORS = (OSError, sf.LibsndfileError)
 
 
-def check_output_folder(out: str | os.PathLike, option: str, beside: bool = False,
-                        marker: str | None = None, kind: str = "") -> None:
+def check_output_folder(
+    out: str | os.PathLike, option: str, beside: bool = False, marker: str | None = None, kind: str = ""
+) -> None:
     """Refuse, naming the path, an output folder that cannot be made or written into.
 
     Args:
@@ -38,12 +39,16 @@ def check_output_folder(out: str | os.PathLike, option: str, beside: bool = Fals
         raise InputError(out, f"is a file, not a folder: choose another {option} (nothing was written)")
     existing = next((p for p in [out, *out.parents] if p.exists()), Path("."))
     if not existing.is_dir():
-        raise InputError(existing, f"is a file, so the output folder {out} cannot be made below it "
-                                   f"(nothing was written)")
+        raise InputError(
+            existing, f"is a file, so the output folder {out} cannot be made below it (nothing was written)"
+        )
     into = out.parent if existing == out and beside else existing
     if not os.access(into, os.W_OK | os.X_OK):
-        raise InputError(into, f"may not be written into (permission denied), so the output folder {out} "
-                               f"cannot be written: choose another {option} (nothing was written)")
+        raise InputError(
+            into,
+            f"may not be written into (permission denied), so the output folder {out} "
+            f"cannot be written: choose another {option} (nothing was written)",
+        )
     if marker is not None and out.is_dir() and any(out.iterdir()) and not (out / marker).is_file():
         raise InputError(out, f"exists and is not {kind}: choose another {option} (nothing was written)")
 

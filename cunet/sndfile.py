@@ -24,8 +24,9 @@ def check_wav_complete(path: Path) -> None:
             if chunk_id == b"data":
                 held = size - offset - 8
                 if chunk_size != 0xFFFFFFFF and chunk_size > held:
-                    raise InputError(path, f"truncated wav: the header declares {chunk_size} bytes of audio, "
-                                           f"the file holds {held}")
+                    raise InputError(
+                        path, f"truncated wav: the header declares {chunk_size} bytes of audio, the file holds {held}"
+                    )
                 return
             offset += 8 + chunk_size + (chunk_size & 1)
     raise InputError(path, "wav file has no data chunk")

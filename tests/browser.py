@@ -90,10 +90,21 @@ def open_page(folder: Path, page: str, width: int = 1280, height: int = 1600) ->
     if binary is None:
         raise RuntimeError("no Chromium on the PATH (.ci/run installs Debian's chromium)")
     with tempfile.TemporaryDirectory() as profile, _served(folder) as base:
-        proc = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                 "--remote-debugging-port=0", f"--user-data-dir={profile}",
-                                 f"--window-size={width},{height}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [
+                binary,
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--remote-debugging-port=0",
+                f"--user-data-dir={profile}",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             port_file = Path(profile) / "DevToolsActivePort"
             for _ in range(300):
@@ -109,10 +120,13 @@ def open_page(folder: Path, page: str, width: int = 1280, height: int = 1600) ->
             tools.wait_for("Page.loadEventFired")
             check = tools.call("Runtime.evaluate", expression=CHECK, awaitPromise=True, returnByValue=True)
             shot = tools.call("Page.captureScreenshot", format="png")
-            errors = [e["params"] for e in tools.events
-                      if e.get("method") == "Runtime.exceptionThrown"
-                      or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
-                      or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
+            errors = [
+                e["params"]
+                for e in tools.events
+                if e.get("method") == "Runtime.exceptionThrown"
+                or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] == "error")
+                or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")
+            ]
             return {"check": check["result"]["value"], "errors": errors, "screenshot": base64.b64decode(shot["data"])}
         finally:
             proc.terminate()

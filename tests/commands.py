@@ -46,8 +46,16 @@ class Result:
         return line[-1]
 
 
-def run_module(module: str, *args, cwd=None, file_limit: int | None = None, umask: int | None = None,
-                unprivileged: bool = False, timeout: float = 600, env: dict | None = None) -> Result:
+def run_module(
+    module: str,
+    *args,
+    cwd=None,
+    file_limit: int | None = None,
+    umask: int | None = None,
+    unprivileged: bool = False,
+    timeout: float = 600,
+    env: dict | None = None,
+) -> Result:
     """``python -m module args`` in a new process; ``file_limit`` bytes per file (a disk that fills up),
     ``unprivileged``: file modes apply even to root."""
 
@@ -61,9 +69,16 @@ def run_module(module: str, *args, cwd=None, file_limit: int | None = None, umas
             _drop_file_permission_override()
 
     try:
-        done = subprocess.run([sys.executable, "-m", module, *map(str, args)], cwd=cwd, capture_output=True,
-                              text=True, timeout=timeout, preexec_fn=setup, errors="replace",
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+        done = subprocess.run(
+            [sys.executable, "-m", module, *map(str, args)],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            preexec_fn=setup,
+            errors="replace",
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+        )
     except subprocess.SubprocessError as err:  # the set-up failed in the child, before the command ran
         if unprivileged and not isinstance(err, subprocess.TimeoutExpired):  # root without CAP_SETPCAP
             pytest.skip(f"cannot drop root's file-permission override here ({err})")

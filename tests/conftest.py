@@ -3,11 +3,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import stem_layouts
 
 from cunet import audio
 from cunet.datasets import synthetic
-
-import stem_layouts
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +29,10 @@ def make_musdb(root: Path, names_train, names_test, seconds=2.0, rate=44100, see
     rng = np.random.default_rng(seed)
     for subset, names in (("train", names_train), ("test", names_test)):
         for name in names:
-            stems = {s: (0.1 * rng.standard_normal((2, int(seconds * rate)))).astype(np.float32)
-                     for s in ("vocals", "drums", "bass", "other")}
+            stems = {
+                s: (0.1 * rng.standard_normal((2, int(seconds * rate)))).astype(np.float32)
+                for s in ("vocals", "drums", "bass", "other")
+            }
             stems["mixture"] = sum(stems.values())
             for stem, x in stems.items():
                 audio.write(root / subset / name / f"{stem}.wav", x, rate, "FLOAT")
@@ -51,16 +52,19 @@ def copy_tree(src: Path, dst: Path) -> Path:
 # 4 epochs each, of U-Nets with 8 first filters (a quarter of the paper size's arithmetic); the Y-Net's steps
 # cost more on 2 cores, so it takes fewer and smaller ones
 SMALL = ["--steps", "20", "--set", "model.first_filters=8"]
-TRAINED = {"unet": ["--model", "unet", "--target", "vocals", *SMALL],
-           "cunet": ["--model", "cunet", *SMALL],
-           # 16 steps of 2: after 8 the batch-norm moving statistics that validation uses have not settled, and
-           # the validation loss is above the untrained model's (measured: 13.45 against 12.78; 3.92 after 16)
-           "ynet": ["--model", "ynet", "--visual", "landmarks", "--steps", "16", "--batch-size", "2"]}
+TRAINED = {
+    "unet": ["--model", "unet", "--target", "vocals", *SMALL],
+    "cunet": ["--model", "cunet", *SMALL],
+    # 16 steps of 2: after 8 the batch-norm moving statistics that validation uses have not settled, and
+    # the validation loss is above the untrained model's (measured: 13.45 against 12.78; 3.92 after 16)
+    "ynet": ["--model", "ynet", "--visual", "landmarks", "--steps", "16", "--batch-size", "2"],
+}
 
 
 @pytest.fixture(scope="session")
 def trained_runs(tiny_stores, tmp_path_factory) -> dict:
-    """A U-Net (vocals), a C-U-Net and a landmark Y-Net, each trained 4 short epochs on the tiny stores (shared by the training, results and pipeline tests): {name: (argv, run folder)}."""
+    """A U-Net (vocals), a C-U-Net and a landmark Y-Net, each trained 4 short epochs on the tiny stores (shared
+    by the training, results and pipeline tests): {name: (argv, run folder)}."""
     from cunet.train.__main__ import main as train_main
 
     runs = {}
@@ -89,14 +93,48 @@ def six_store(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("six")
     root = stem_layouts.moisesdb(tmp / "db", songs)
     out = tmp / "store"
-    assert preprocess_main(["--dataset", "moisesdb", "--root", str(root), "--out", str(out), "--sources", *SIX,
-                            "--test-tracks", "s6", "s7", "--valid-tracks", "s5", "--patch-frames", "64", "--quiet",
-                            "--jobs", "1", "--add-zero"]) == 0
+    assert (
+        preprocess_main(
+            [
+                "--dataset",
+                "moisesdb",
+                "--root",
+                str(root),
+                "--out",
+                str(out),
+                "--sources",
+                *SIX,
+                "--test-tracks",
+                "s6",
+                "s7",
+                "--valid-tracks",
+                "s5",
+                "--patch-frames",
+                "64",
+                "--quiet",
+                "--jobs",
+                "1",
+                "--add-zero",
+            ]
+        )
+        == 0
+    )
     return out
 
 
-SIX_TRAIN = ["--steps", "3", "--epochs", "1", "--batch-size", "4", "--quiet", "--set", "model.first_filters=4",
-             "--set", "model.n_frames=64"]
+SIX_TRAIN = [
+    "--steps",
+    "3",
+    "--epochs",
+    "1",
+    "--batch-size",
+    "4",
+    "--quiet",
+    "--set",
+    "model.first_filters=4",
+    "--set",
+    "model.n_frames=64",
+]
 
 
 @pytest.fixture(scope="session")
@@ -106,9 +144,10 @@ def six_runs(six_store, tmp_path_factory):
     from cunet.train.__main__ import main as train
 
     runs = {}
-    for name, argv in {"cunet": ["--model", "cunet", "--control", "cnn", *SIX_TRAIN, "--steps", "250",
-                                 "--batch-size", "8"],
-                       "unet": ["--model", "unet", "--target", "guitar", *SIX_TRAIN]}.items():
+    for name, argv in {
+        "cunet": ["--model", "cunet", "--control", "cnn", *SIX_TRAIN, "--steps", "250", "--batch-size", "8"],
+        "unet": ["--model", "unet", "--target", "guitar", *SIX_TRAIN],
+    }.items():
         runs[name] = tmp_path_factory.mktemp("runs") / name
         assert train([*argv, "--store", str(six_store), "--run-dir", str(runs[name])]) == 0
     return runs

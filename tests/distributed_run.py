@@ -49,7 +49,26 @@ class SaveReplicas(keras.callbacks.Callback):
         np.savez(args.out, **arrays)
 
 
-cfg = resolve(parse_args(["--model", "cunet", "--store", args.store, "--run-dir", args.run_dir, "--epochs", "1",
-                          "--steps", "3", "--batch-size", "4", "--strategy", args.strategy,
-                          "--set", "model.first_filters=8"]))  # a quarter of the arithmetic: the test is the syncing
+cfg = resolve(
+    parse_args(
+        [
+            "--model",
+            "cunet",
+            "--store",
+            args.store,
+            "--run-dir",
+            args.run_dir,
+            "--epochs",
+            "1",
+            "--steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--strategy",
+            args.strategy,
+            "--set",
+            "model.first_filters=8",
+        ]
+    )
+)  # a quarter of the arithmetic: the test is the syncing
 train(cfg, verbose=0, callbacks=[SaveReplicas()])

@@ -19,8 +19,16 @@ FULL = {"vocals": 1, "drums": 1, "bass": 1, "guitar": 1, "piano": 1, "other": 2}
 RATE = 22050
 SECONDS = 3.0
 # A pitch per stem name: distinct partials, so each source has a place of its own in the spectrum.
-PITCH = {"vocals": 440.0, "drums": 90.0, "bass": 55.0, "guitar": 196.0, "piano": 1046.5, "other": 311.1,
-         "organ": 740.0, "strings": 587.3}
+PITCH = {
+    "vocals": 440.0,
+    "drums": 90.0,
+    "bass": 55.0,
+    "guitar": 196.0,
+    "piano": 1046.5,
+    "other": 311.1,
+    "organ": 740.0,
+    "strings": 587.3,
+}
 
 
 def tone(stem: str, seed: int, seconds: float = SECONDS, rate: int = RATE) -> np.ndarray:
@@ -48,8 +56,7 @@ def moisesdb(root: Path, songs: dict[str, dict[str, int]], provider: str = "prov
                 tracks.append({"trackType": stem, "id": f"{stem}{k}", "extension": "wav", "has_bleed": False})
             entries.append({"stemName": stem, "id": f"{stem}-{song}", "tracks": tracks})
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "data.json").write_text(json.dumps({"artist": "A", "song": song, "genre": "Pop",
-                                                      "stems": entries}))
+        (folder / "data.json").write_text(json.dumps({"artist": "A", "song": song, "genre": "Pop", "stems": entries}))
     return root
 
 
@@ -69,7 +76,11 @@ def slakh(root: Path, songs: dict[str, dict[str, str]]) -> Path:
         folder = root / song
         parts = [_write(folder / "stems" / f"{sid}.flac", tone(cls.lower(), n)) for sid, cls in stems.items()]
         _write(folder / "mix.flac", sum(parts))
-        (folder / "metadata.yaml").write_text("audio_dir: stems\nstems:\n" + "".join(
-            f"  {sid}:\n    inst_class: {cls}\n    program_num: 0\n    is_drum: false\n    audio_rendered: true\n"
-            for sid, cls in stems.items()))
+        (folder / "metadata.yaml").write_text(
+            "audio_dir: stems\nstems:\n"
+            + "".join(
+                f"  {sid}:\n    inst_class: {cls}\n    program_num: 0\n    is_drum: false\n    audio_rendered: true\n"
+                for sid, cls in stems.items()
+            )
+        )
     return root

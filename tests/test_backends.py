@@ -27,11 +27,15 @@ print("ok")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cfg", [
-    ModelConfig(film="complex", control="cnn", n_bins=128, n_frames=64),
-    ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 16, 32), video_frames=16),
-    ModelConfig(model="ynet", visual="video", widths=(8, 16, 16, 32), video_frames=8, mouth_size=32),
-], ids=["cunet", "ynet-landmarks", "ynet-video"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ModelConfig(film="complex", control="cnn", n_bins=128, n_frames=64),
+        ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 16, 32), video_frames=16),
+        ModelConfig(model="ynet", visual="video", widths=(8, 16, 16, 32), video_frames=8, mouth_size=32),
+    ],
+    ids=["cunet", "ynet-landmarks", "ynet-video"],
+)
 def test_same_outputs_on_the_torch_backend(tmp_path, cfg):
     pytest.importorskip("torch", reason="the torch backend needs torch (installed by the test extra)")
     model = build_model(cfg)
@@ -41,6 +45,11 @@ def test_same_outputs_on_the_torch_backend(tmp_path, cfg):
     model.save(tmp_path / "m.keras")
     np.savez(tmp_path / "data.npz", y=y, **{f"x{i}": x for i, x in enumerate(xs)})
     env = {**os.environ, "KERAS_BACKEND": "torch"}
-    result = subprocess.run([sys.executable, "-c", CHECK, str(tmp_path / "m.keras"), str(tmp_path / "data.npz")],
-                            env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK, str(tmp_path / "m.keras"), str(tmp_path / "data.npz")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]

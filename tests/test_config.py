@@ -12,8 +12,10 @@ def test_save_load_round_trip(tmp_path):
 
 
 def test_overrides_are_typed():
-    cfg = config.apply_overrides(PreprocessConfig(), dict(config.parse_override(s) for s in
-                                                          ["patch_frames=64", "valid_fraction=0", "add_all=true"]))
+    cfg = config.apply_overrides(
+        PreprocessConfig(),
+        dict(config.parse_override(s) for s in ["patch_frames=64", "valid_fraction=0", "add_all=true"]),
+    )
     assert (cfg.patch_frames, cfg.valid_fraction, cfg.add_all) == (64, 0.0, True)
     with pytest.raises(InputError, match="'patch_frames' expects"):
         config.apply_overrides(cfg, {"patch_frames": "many"})

@@ -25,8 +25,16 @@ def _free_ports(n: int) -> list[int]:
 
 def _run(args, env=None, timeout=400):
     env = {**os.environ, **(env or {})}
-    procs = [subprocess.Popen([sys.executable, str(RUNNER), *a], env={**env, **e}, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True) for a, e in args]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(RUNNER), *a],
+            env={**env, **e},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for a, e in args
+    ]
     try:
         outs = [p.communicate(timeout=timeout)[0] for p in procs]
     finally:
@@ -57,8 +65,9 @@ def _assert_trained(run: Path):
 
 @pytest.mark.slow
 def test_mirrored_strategy_over_two_cpu_devices(tiny_stores, tmp_path):
-    _run([([str(tiny_stores / "musdb"), str(tmp_path / "run"), str(tmp_path / "w.npz"), "mirrored", "--cpus", "2"],
-           {})])
+    _run(
+        [([str(tiny_stores / "musdb"), str(tmp_path / "run"), str(tmp_path / "w.npz"), "mirrored", "--cpus", "2"], {})]
+    )
     replicas, weights = _replicas(tmp_path / "w.npz")
     assert replicas == 2
     _assert_replicas_agree(weights, 2)  # batch-norm statistics included: they are synchronised
@@ -78,9 +87,13 @@ def test_mirrored_strategy_over_two_cpu_devices(tiny_stores, tmp_path):
 def test_multiworker_strategy_with_two_processes_on_loopback(tiny_stores, tmp_path):
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
-    workers = [([str(tiny_stores / "musdb"), str(tmp_path / "run"), str(tmp_path / f"w{i}.npz"), "multiworker"],
-                {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
-               for i in range(2)]
+    workers = [
+        (
+            [str(tiny_stores / "musdb"), str(tmp_path / "run"), str(tmp_path / f"w{i}.npz"), "multiworker"],
+            {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})},
+        )
+        for i in range(2)
+    ]
     _run(workers)
     (r0, w0), (r1, w1) = _replicas(tmp_path / "w0.npz"), _replicas(tmp_path / "w1.npz")
     assert r0 == r1 == 2  # one replica per worker, two in sync

@@ -59,7 +59,7 @@ def _command_lines(page: Path):
     for snippet in _snippets(page.read_text()):
         hits = list(COMMAND.finditer(snippet))
         for i, hit in enumerate(hits):
-            rest = snippet[hit.end(): hits[i + 1].start() if i + 1 < len(hits) else len(snippet)]
+            rest = snippet[hit.end() : hits[i + 1].start() if i + 1 < len(hits) else len(snippet)]
             end = END.search(rest)
             yield hit.group(1) or hit.group(2), rest[: end.start()] if end else rest
 
@@ -81,16 +81,17 @@ def test_command_lines_name_only_flags_their_command_accepts(page):
 
 def _modules() -> list[Path]:
     # An empty __init__.py only marks a package: there is nothing in it to describe.
-    return sorted(p.relative_to(ROOT) for p in (ROOT / "cunet").rglob("*.py")
-                  if p.name != "__init__.py" or p.stat().st_size)
+    return sorted(
+        p.relative_to(ROOT) for p in (ROOT / "cunet").rglob("*.py") if p.name != "__init__.py" or p.stat().st_size
+    )
 
 
 def test_code_map_names_every_module():
     """Each package has a '## cunet/<package>/' section that names each of its modules (`name.py`)."""
-    sections = dict(re.findall(r"^## `?(cunet(?:/\w+)*)/?`?\s*\n(.*?)(?=^## |\Z)", CODE_MAP.read_text(),
-                               flags=re.S | re.M))
-    missing = [str(m) for m in _modules()
-               if f"`{m.name}`" not in sections.get(m.parent.as_posix(), "")]
+    sections = dict(
+        re.findall(r"^## `?(cunet(?:/\w+)*)/?`?\s*\n(.*?)(?=^## |\Z)", CODE_MAP.read_text(), flags=re.S | re.M)
+    )
+    missing = [str(m) for m in _modules() if f"`{m.name}`" not in sections.get(m.parent.as_posix(), "")]
     assert not missing, f"{CODE_MAP.relative_to(ROOT)} does not name: {missing}"
 
 

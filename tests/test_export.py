@@ -12,9 +12,14 @@ from cunet.models import ModelConfig, build_model
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cfg", [ModelConfig(model="cunet", film="complex", control="cnn", first_filters=8),
-                                 ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 32, 64))],
-                         ids=["cunet", "ynet-landmarks"])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ModelConfig(model="cunet", film="complex", control="cnn", first_filters=8),
+        ModelConfig(model="ynet", visual="landmarks", widths=(8, 16, 32, 64)),
+    ],
+    ids=["cunet", "ynet-landmarks"],
+)
 def test_saved_model_and_tflite_match_keras(tmp_path, cfg):
     import tensorflow as tf
 
@@ -37,8 +42,9 @@ def test_saved_model_and_tflite_match_keras(tmp_path, cfg):
 
     interpreter = tf.lite.Interpreter(model_path=str(out / "model.tflite"))
     runner = interpreter.get_signature_runner("serving_default")  # inputs by the names signature.json gives
-    got = np.concatenate([runner(**{i["name"]: x[k: k + 1] for i, x in zip(signature["inputs"], inputs)})
-                          ["output_0"] for k in range(2)])  # batch 1
+    got = np.concatenate(
+        [runner(**{i["name"]: x[k : k + 1] for i, x in zip(signature["inputs"], inputs)})["output_0"] for k in range(2)]
+    )  # batch 1
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3 * np.abs(want).max())
 
 

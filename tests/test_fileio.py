@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from commands import dead_pid
+
 from cunet import fileio, lock
 from cunet.errors import InputError
 from cunet.fileio import TEMP_MARK, atomic_dir, host, remove_stale_temporaries, temporary_prefix
@@ -88,10 +88,12 @@ def test_a_replacement_killed_between_its_renames_is_undone_by_the_next_writer(t
 def test_a_temporary_lives_as_long_as_its_writer_holds_it_whatever_its_name_says(tmp_path):
     dead, other = dead_pid(), os.getppid()  # a pid nobody has, and a live process that writes nothing here
     held = [tmp_path / f"{temporary_prefix('x', dead)}a", tmp_path / f"{temporary_prefix('y', other)}b.json"]
-    free = [tmp_path / f"{temporary_prefix('z', os.getpid())}c",  # another namespace's pid, alive here
-            tmp_path / f"{temporary_prefix('w', other)}d.npy",
-            tmp_path / f".v{TEMP_MARK}{dead}-e",  # the names from before the host tag
-            tmp_path / f".u{TEMP_MARK}{os.getpid()}-f.json"]
+    free = [
+        tmp_path / f"{temporary_prefix('z', os.getpid())}c",  # another namespace's pid, alive here
+        tmp_path / f"{temporary_prefix('w', other)}d.npy",
+        tmp_path / f".v{TEMP_MARK}{dead}-e",  # the names from before the host tag
+        tmp_path / f".u{TEMP_MARK}{os.getpid()}-f.json",
+    ]
     kept = [tmp_path / ".notes.tmp-draft", tmp_path / f"v{TEMP_MARK}{dead}-g"]  # not a writer's temporaries
     for path in held + free + kept:
         path.write_text("{") if path.name.endswith((".json", ".npy")) else path.mkdir()
@@ -106,8 +108,9 @@ def test_a_temporary_lives_as_long_as_its_writer_holds_it_whatever_its_name_says
 
 
 def test_a_live_writers_temporaries_survive_a_clean_up_that_its_pid_cannot_tell(tmp_path):
-    writer = subprocess.Popen([sys.executable, "-c", WRITING, str(tmp_path)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITING, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     try:
         names = writer.stdout.readline().split()
         assert len(names) == 2 and all(f"_{writer.pid}-" in name for name in names), names
@@ -139,8 +142,12 @@ def test_a_new_temporary_a_clean_up_took_before_its_lock_is_made_again(tmp_path,
 
 
 def test_a_refused_shard_leaves_the_lock_naming_its_holder(tmp_path):
-    holder = subprocess.Popen([sys.executable, "-c", HOLDING, str(tmp_path), "shard-0-of-2"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDING, str(tmp_path), "shard-0-of-2"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline() == "held\n"
         with pytest.raises(InputError, match=f"in use by process {holder.pid}$"):

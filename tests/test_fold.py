@@ -25,8 +25,10 @@ def test_folded_cunet_and_unet_give_the_original_outputs_without_their_conv_batc
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(1)
     x = rng.uniform(size=(3, 128, 64, 1)).astype("float32")
-    for cfg in (ModelConfig(model="cunet", film="complex", control="cnn", z_dim=6, n_bins=128, n_frames=64,
-                            first_filters=4), ModelConfig(model="unet", n_bins=128, n_frames=64, first_filters=4)):
+    for cfg in (
+        ModelConfig(model="cunet", film="complex", control="cnn", z_dim=6, n_bins=128, n_frames=64, first_filters=4),
+        ModelConfig(model="unet", n_bins=128, n_frames=64, first_filters=4),
+    ):
         model = _with_statistics(build_model(cfg))
         inputs = [x, np.eye(6, dtype="float32")[[0, 3, 5]][:, :, None]] if cfg.model == "cunet" else x
         folded = fold_batch_norm(model)

@@ -25,8 +25,9 @@ def _separation(seconds: float, rate: int, mono: bool, seed: int = 0):
     vocals = stems["vocals"]
     accomp = stems["drums"] + stems["bass"] + stems["other"]
     if rate != 44100:
-        vocals, accomp = (audio.resample(x.astype(np.float32), 44100, rate).astype(np.float64)
-                          for x in (vocals, accomp))
+        vocals, accomp = (
+            audio.resample(x.astype(np.float32), 44100, rate).astype(np.float64) for x in (vocals, accomp)
+        )
     if mono:
         vocals, accomp = vocals.mean(0, keepdims=True), accomp.mean(0, keepdims=True)
     cfg = audio.StftConfig(rate, 1024, 256)
@@ -132,7 +133,7 @@ def test_paired_difference_interval_sign_test_and_missing_tracks():
     # n = 40: the 14th smallest and largest differences cover 1 - 2 P(Bin(40, 1/2) <= 13) = 96.15 %; the
     # 15th would cover 91.9 %
     assert (d.low, d.high) == (ranked[13], ranked[26])
-    assert d.coverage == pytest.approx(1 - 2 * sum(math.comb(40, i) for i in range(14)) / 2 ** 40)
+    assert d.coverage == pytest.approx(1 - 2 * sum(math.comb(40, i) for i in range(14)) / 2**40)
     assert d.p_value == pytest.approx(binomtest(int((a > b).sum()), 40).pvalue)
     a[:3], a[5] = np.nan, np.inf
     gaps = paired_difference(a, b)
@@ -163,9 +164,11 @@ def test_median_interval_covers_the_true_median_on_skewed_differences(n):
 
     rng = np.random.default_rng(n)
     sims = 2000
-    draws = {"lognormal": (rng.lognormal(0.0, 1.0, (sims, n)), 1.0),  # median e^0
-             "exponential": (rng.exponential(2.0, (sims, n)) - 1.0, 2.0 * np.log(2) - 1.0),
-             "student t, 2 dof": (rng.standard_t(2, (sims, n)) + 0.3, 0.3)}
+    draws = {
+        "lognormal": (rng.lognormal(0.0, 1.0, (sims, n)), 1.0),  # median e^0
+        "exponential": (rng.exponential(2.0, (sims, n)) - 1.0, 2.0 * np.log(2) - 1.0),
+        "student t, 2 dof": (rng.standard_t(2, (sims, n)) + 0.3, 0.3),
+    }
     zeros = np.zeros(n)
     for name, (samples, median) in draws.items():
         found = [paired_difference(s, zeros) for s in samples]

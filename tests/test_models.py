@@ -27,8 +27,12 @@ UNET = 9_823_315
 # Control networks: dense simple 4->16->64->256 (+BN on the last two), two heads 256->6: 21,532;
 # dense complex 4->16->256->1024, heads 1024->1008: 2,336,560; cnn simple Conv1D(k=4) 1->16->32->64,
 # heads 64->6: 11,388; cnn complex 1->32->64->256, heads 256->1008: 592,960.
-CONTROL = {("simple", "dense"): 21_532, ("complex", "dense"): 2_336_560,
-           ("simple", "cnn"): 11_388, ("complex", "cnn"): 592_960}
+CONTROL = {
+    ("simple", "dense"): 21_532,
+    ("complex", "dense"): 2_336_560,
+    ("simple", "cnn"): 11_388,
+    ("complex", "cnn"): 592_960,
+}
 
 
 def test_unet_shape_and_parameters():
@@ -83,8 +87,9 @@ def test_ynet_parameter_counts():
     assert trainable(build_video_net(cfg)) == VIDEO
     assert trainable(build_graph_net(cfg)) == GRAPH
     assert trainable(build_ynet(ModelConfig(model="ynet", depth="paper", visual="video"))) == YNET_AUDIO + FILM + VIDEO
-    assert trainable(build_ynet(ModelConfig(model="ynet", depth="paper", visual="landmarks"))) == \
-        YNET_AUDIO + FILM + GRAPH
+    assert (
+        trainable(build_ynet(ModelConfig(model="ynet", depth="paper", visual="landmarks"))) == YNET_AUDIO + FILM + GRAPH
+    )
 
 
 @pytest.mark.parametrize("depth,bottleneck", [("seed", (16, 16, 256)), ("paper", (4, 16, 256))])
@@ -127,11 +132,17 @@ def test_audio_only_ynet_has_no_visual_input():
 
 
 def _models():
-    yield "unet", build_unet(ModelConfig(model="unet", n_bins=128, n_frames=64)), \
-        np.random.default_rng(0).random((2, 128, 64, 1), dtype=np.float32)
+    yield (
+        "unet",
+        build_unet(ModelConfig(model="unet", n_bins=128, n_frames=64)),
+        np.random.default_rng(0).random((2, 128, 64, 1), dtype=np.float32),
+    )
     cfg = ModelConfig(film="complex", control="cnn", n_bins=128, n_frames=64)
-    yield "cunet", build_cunet(cfg), [np.random.default_rng(0).random((2, 128, 64, 1), dtype=np.float32),
-                                      condition(cfg, [3, 1])]
+    yield (
+        "cunet",
+        build_cunet(cfg),
+        [np.random.default_rng(0).random((2, 128, 64, 1), dtype=np.float32), condition(cfg, [3, 1])],
+    )
     for visual in ("video", "landmarks", "none"):
         cfg, model = small_ynet(visual)
         yield f"ynet-{visual}", model, ynet_inputs(cfg)
@@ -160,8 +171,9 @@ def test_losses_against_numpy():
     ideal = voice / (voice + acc)
     weight = np.clip(np.log1p(np.abs(mix)), 1e-3, 10)[..., None]
     want = np.mean(weight * (10 * np.tanh(logits) - 10 * np.tanh(ri(ideal))) ** 2)
-    got = float(losses.ynet_loss(logits.astype(np.float32), ri(voice).astype(np.float32),
-                                 ri(mix).astype(np.float32), n))
+    got = float(
+        losses.ynet_loss(logits.astype(np.float32), ri(voice).astype(np.float32), ri(mix).astype(np.float32), n)
+    )
     assert got == pytest.approx(want, rel=1e-4)
     np.testing.assert_allclose(losses.complex_ratio_mask(ri(voice), ri(voice + acc)), ri(ideal), rtol=1e-5)
 

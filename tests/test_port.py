@@ -38,9 +38,11 @@ def test_reproduces_every_intermediate_and_output(name):
         inputs.append(io["in_video"].astype(np.float32).transpose(0, 2, 3, 4, 1))  # (B, C, T, H, W) -> last
     probes = {"out_logits_mask": model.output}
     if name != "u_net":
-        probes.update(mid_visual_features=model.get_layer("film_scale").input,
-                      mid_bottleneck_in=model.get_layer("encoder5_pool").output,
-                      mid_bottleneck_out=model.get_layer("film").output)
+        probes.update(
+            mid_visual_features=model.get_layer("film_scale").input,
+            mid_bottleneck_in=model.get_layer("encoder5_pool").output,
+            mid_bottleneck_out=model.get_layer("film").output,
+        )
     outputs = keras.Model(model.inputs, list(probes.values())).predict(inputs, verbose=0)
     got = dict(zip(probes, outputs if isinstance(outputs, list) else [outputs]))
     for key, value in got.items():

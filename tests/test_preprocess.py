@@ -6,13 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_musdb
 
 from cunet import audio
 from cunet.datasets import acappella
 from cunet.errors import InputError
 from cunet.preprocess.__main__ import main
-
-from conftest import make_musdb
 
 
 def _load(path):
@@ -21,15 +20,22 @@ def _load(path):
 
 def _files(root: Path) -> dict[str, bytes]:
     """Every file's bytes, but the lock files' (they hold the last writer's process id)."""
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and not p.name.startswith(".cunet.lock")}
+    return {
+        str(p.relative_to(root)): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and not p.name.startswith(".cunet.lock")
+    }
 
 
 def test_music_store_holds_the_stft_of_every_stem(tiny_stores, tiny_root):
     store = tiny_stores / "musdb"
     manifest = json.loads((store / "manifest.json").read_text())
-    assert (manifest["kind"], manifest["sample_rate"], manifest["stft"]["n_fft"], manifest["stft"]["hop"]) == \
-        ("music", 8192, 1024, 256)
+    assert (manifest["kind"], manifest["sample_rate"], manifest["stft"]["n_fft"], manifest["stft"]["hop"]) == (
+        "music",
+        8192,
+        1024,
+        256,
+    )
     track = manifest["tracks"][0]
     source = tiny_root / "musdb" / ("train" if track["split"] != "test" else "test") / track["name"]
     peaks = []
@@ -145,8 +151,24 @@ def test_rerun_redoes_a_track_whose_source_changed_at_the_same_size(small_musdb,
 
 def test_condition_options_and_overrides(small_musdb, tmp_path):
     out = tmp_path / "store"
-    assert main(["--dataset", "musdb", "--root", str(small_musdb), "--out", str(out), "--quiet",
-                 "--add-zero", "--add-all", "--set", "patch_frames=16"]) == 0
+    assert (
+        main(
+            [
+                "--dataset",
+                "musdb",
+                "--root",
+                str(small_musdb),
+                "--out",
+                str(out),
+                "--quiet",
+                "--add-zero",
+                "--add-all",
+                "--set",
+                "patch_frames=16",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["conditions"]["names"] == ["bass", "drums", "other", "vocals", "all", "silence"]
     conds = np.load(out / "indexes/conditions.npy")
@@ -156,8 +178,9 @@ def test_condition_options_and_overrides(small_musdb, tmp_path):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "cunet.preprocess", "--quiet", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "cunet.preprocess", "--quiet", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def _damage(root: Path, how: str) -> Path:
@@ -197,6 +220,7 @@ def test_empty_or_mislaid_dataset_folder(small_musdb, tmp_path, layout):
 
 def test_frames_disagreeing_with_audio(tiny_root, tmp_path):
     import shutil
+
     root = tmp_path / "data"
     shutil.copytree(tiny_root / "acappella", root / "acappella")
     shutil.copytree(tiny_root / "accompaniment", root / "accompaniment")
@@ -210,6 +234,7 @@ def test_frames_disagreeing_with_audio(tiny_root, tmp_path):
 
 def test_failure_while_writing_leaves_no_partial_track(small_musdb, tmp_path, monkeypatch):
     from cunet.preprocess import spectrogram
+
     calls, real_stft = [], audio.stft
 
     def failing_stft(x, cfg):
@@ -231,8 +256,22 @@ def test_failure_while_writing_leaves_no_partial_track(small_musdb, tmp_path, mo
 
 
 def test_refuses_unknown_keys_and_foreign_folders(small_musdb, tmp_path, capsys):
-    assert main(["--dataset", "musdb", "--root", str(small_musdb), "--out", str(tmp_path / "s"), "--quiet",
-                 "--set", "patch_frame=3"]) == 2
+    assert (
+        main(
+            [
+                "--dataset",
+                "musdb",
+                "--root",
+                str(small_musdb),
+                "--out",
+                str(tmp_path / "s"),
+                "--quiet",
+                "--set",
+                "patch_frame=3",
+            ]
+        )
+        == 2
+    )
     assert "patch_frame" in capsys.readouterr().err
     foreign = tmp_path / "mine"
     foreign.mkdir()

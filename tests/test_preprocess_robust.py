@@ -14,12 +14,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from commands import Result, hidden_leftovers, modes, run_module
 
 from cunet import audio
 from cunet.datasets.store import Store
 from cunet.preprocess.__main__ import main
-
-from commands import Result, hidden_leftovers, modes, run_module
 
 MUSIC_RATE = 16000  # not the store's 8192 Hz, so the resampling path is the one tested
 STEMS = ("mixture", "vocals", "drums", "bass", "other")
@@ -29,8 +28,7 @@ def make_music(root: Path, tracks: dict[str, float], seed: int = 0) -> Path:
     """A MUSDB18-HQ tree of float noise stems whose mixture is their sum; ``tracks``: "train/Name" -> seconds."""
     rng = np.random.default_rng(seed)
     for rel, seconds in tracks.items():
-        stems = {s: (0.1 * rng.standard_normal((2, int(seconds * MUSIC_RATE)))).astype(np.float32)
-                 for s in STEMS[1:]}
+        stems = {s: (0.1 * rng.standard_normal((2, int(seconds * MUSIC_RATE)))).astype(np.float32) for s in STEMS[1:]}
         stems["mixture"] = sum(stems.values())
         for stem, x in stems.items():
             audio.write(root / rel / f"{stem}.wav", x, MUSIC_RATE, "FLOAT")
@@ -50,13 +48,19 @@ def make_singing(root: Path, clips: dict[str, float] | None = None, seed: int = 
         n_frames = round(seconds * 25)
         base = root / "acappella" / split
         audio.write(base / "audio" / f"{rest}.wav", 0.1 * rng.standard_normal(round(seconds * 16384)), 16384, "FLOAT")
-        for kind, array in (("frames", np.zeros((n_frames, 128, 96, 3), np.uint8)),
-                            ("landmarks", np.zeros((n_frames, 68, 2), np.int16))):
+        for kind, array in (
+            ("frames", np.zeros((n_frames, 128, 96, 3), np.uint8)),
+            ("landmarks", np.zeros((n_frames, 68, 2), np.int16)),
+        ):
             (base / kind / rest).parent.mkdir(parents=True, exist_ok=True)
             np.save(base / kind / f"{rest}.npy", array)
     for split in ("unbalanced_train", "eval"):
-        audio.write(root / "accompaniment" / split / "audio" / "Drum" / "drum_000.wav",
-                    0.1 * rng.standard_normal(22050), 22050, "FLOAT")
+        audio.write(
+            root / "accompaniment" / split / "audio" / "Drum" / "drum_000.wav",
+            0.1 * rng.standard_normal(22050),
+            22050,
+            "FLOAT",
+        )
     return root / "acappella"
 
 
@@ -65,8 +69,19 @@ def music_args(root: Path, out: Path) -> list:
 
 
 def singing_args(root: Path, out: Path) -> list:
-    return ["--dataset", "acappella", "--root", root, "--acc-root", root.parent / "accompaniment", "--out", out,
-            "--quiet", "--jobs", "1"]
+    return [
+        "--dataset",
+        "acappella",
+        "--root",
+        root,
+        "--acc-root",
+        root.parent / "accompaniment",
+        "--out",
+        out,
+        "--quiet",
+        "--jobs",
+        "1",
+    ]
 
 
 def in_process(capsys, *args) -> Result:
@@ -116,8 +131,11 @@ def test_non_finite_samples_are_refused_naming_the_file_and_sample(tmp_path, cap
         channel = 1
     else:
         root, out = make_singing(tmp_path / "s"), tmp_path / "store"
-        bad = (root / "val_seen/audio/English/Female/sing_b.wav" if where == "voice"
-               else root.parent / "accompaniment/eval/audio/Drum/drum_000.wav")
+        bad = (
+            root / "val_seen/audio/English/Female/sing_b.wav"
+            if where == "voice"
+            else root.parent / "accompaniment/eval/audio/Drum/drum_000.wav"
+        )
         args, channel = singing_args(root, out), 0
     write_float(bad, lambda x: _poison(x, value))
     line = in_process(capsys, *args).refused(bad, "NaN or infinite")
@@ -273,8 +291,12 @@ HOLDER = textwrap.dedent("""
 
 def hold(args) -> subprocess.Popen:
     """A preprocess run stopped inside its first track (it holds the store), until it is killed."""
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, *map(str, args)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, *map(str, args)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert proc.stdout.readline().strip() == "writing"
     return proc
 
@@ -293,8 +315,9 @@ def test_one_writer_a_time_and_a_killed_writer_leaves_nothing_behind(tmp_path):
         run_module("cunet.preprocess", *args).refused(out, f"in use by process {holder.pid}")
         run_module("cunet.preprocess", *args, "--shard", "1/2").refused(out, f"in use by process {holder.pid}")
         # the embedded dataset's default run, whose music store is this one, stops before generating anything
-        run_module("cunet.preprocess", "--root", tmp_path / "gen", "--out", tmp_path, "--size", "tiny",
-                    "--quiet").refused(out, f"in use by process {holder.pid}")
+        run_module(
+            "cunet.preprocess", "--root", tmp_path / "gen", "--out", tmp_path, "--size", "tiny", "--quiet"
+        ).refused(out, f"in use by process {holder.pid}")
         assert not (tmp_path / "gen").exists()
     finally:
         kill(holder)
@@ -326,6 +349,7 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
     out = tmp_path / "store"
     assert in_process(capsys, *singing_args(root, out)).code == 0
     from commands import dead_pid
+
     from cunet.fileio import temporary_dir, temporary_prefix
 
     dead = dead_pid()
@@ -346,8 +370,11 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
 @pytest.mark.parametrize("layout,mask", [("musdb", 0o022), ("musdb", 0o077), ("acappella", 0o027)])
 def test_store_modes_follow_the_umask(tmp_path, layout, mask):
     out = tmp_path / "store"
-    args = (music_args(make_music(tmp_path / "m", MUSIC), out) if layout == "musdb"
-            else singing_args(make_singing(tmp_path / "s"), out))
+    args = (
+        music_args(make_music(tmp_path / "m", MUSIC), out)
+        if layout == "musdb"
+        else singing_args(make_singing(tmp_path / "s"), out)
+    )
     result = run_module("cunet.preprocess", *args, umask=mask)
     assert result.code == 0, result.err
     found = modes(out)

@@ -30,12 +30,24 @@ def test_claims_follow_the_scores():
         sdr[t, f"unet-{t}-quarter"] = u - 1.0
         sdr[t, "cunet-simple-dense"] = u - 0.3  # within 0.5 dB everywhere
         sdr[t, "cunet-complex-cnn"] = u + (1.0 if t != "drums" else -2.0)  # better, except drums
-    sdr.update({(quality.TWO, "ynet-landmarks"): 4.0, (quality.TWO, "ynet-landmarks (other singer)"): 2.0,
-                (quality.TWO, "ynet-none"): -2.0, (quality.ONE, "ynet-landmarks"): 9.0, (quality.ONE, "ynet-none"): 10.0})
-    models = ([f"unet-{t}" for t in quality.TARGETS] + [f"unet-{t}-quarter" for t in quality.TARGETS]
-              + ["cunet-simple-dense", "cunet-complex-cnn", "ynet-landmarks", "ynet-none"])
-    found = {c["claim"].split(" (")[0] if c["claim"].startswith("one") else c["claim"]: c
-             for c in quality.claims(sdr, models)}
+    sdr.update(
+        {
+            (quality.TWO, "ynet-landmarks"): 4.0,
+            (quality.TWO, "ynet-landmarks (other singer)"): 2.0,
+            (quality.TWO, "ynet-none"): -2.0,
+            (quality.ONE, "ynet-landmarks"): 9.0,
+            (quality.ONE, "ynet-none"): 10.0,
+        }
+    )
+    models = (
+        [f"unet-{t}" for t in quality.TARGETS]
+        + [f"unet-{t}-quarter" for t in quality.TARGETS]
+        + ["cunet-simple-dense", "cunet-complex-cnn", "ynet-landmarks", "ynet-none"]
+    )
+    found = {
+        c["claim"].split(" (")[0] if c["claim"].startswith("one") else c["claim"]: c
+        for c in quality.claims(sdr, models)
+    }
     match = found["one C-U-Net matches the four dedicated U-Nets on every target, the same examples per model"]
     assert match["measured"] == pytest.approx(-0.3) and match["holds"]  # simple-dense: its worst is -0.3
     assert "drums -2.00" in match["detail"]
@@ -76,10 +88,19 @@ def test_toy_pipeline_writes_parseable_report(tmp_path):
     """preprocess -> train a step or two -> results -> report, through the benchmark's command."""
     out = tmp_path / "report"
     models = ["unet-vocals", "ynet-landmarks", "ynet-none"]
-    assert quality.main(["--budget", "toy", "--models", *models, "--work", str(tmp_path / "work"),
-                         "--out", str(out)]) == 0
-    assert {"claims.json", "per_track.csv", "report.md", "sdr_boxplot.png", "summary.csv", "summary.md",
-            "report.html", "listen"} <= {p.name for p in out.iterdir()}
+    assert (
+        quality.main(["--budget", "toy", "--models", *models, "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
+    )
+    assert {
+        "claims.json",
+        "per_track.csv",
+        "report.md",
+        "sdr_boxplot.png",
+        "summary.csv",
+        "summary.md",
+        "report.html",
+        "listen",
+    } <= {p.name for p in out.iterdir()}
     assert (out / "listen").is_dir() and "<audio" in (out / "report.html").read_text()
     with open(out / "summary.csv") as f:
         rows = list(csv.DictReader(f))
@@ -118,8 +139,9 @@ def test_claims_with_per_track_scores_hold_only_when_the_interval_clears():
     voices = {f"c{i}": float(i) for i in range(12)}
     tracks[quality.TWO, "ynet-landmarks"] = {k: v + 6.0 for k, v in voices.items()}
     tracks[quality.TWO, "ynet-none"] = voices
-    tracks[quality.TWO, "ynet-landmarks (other singer)"] = {k: v + 6.0 - (4 if i % 2 else 1)
-                                                            for i, (k, v) in enumerate(voices.items())}
+    tracks[quality.TWO, "ynet-landmarks (other singer)"] = {
+        k: v + 6.0 - (4 if i % 2 else 1) for i, (k, v) in enumerate(voices.items())
+    }
     tracks[quality.ONE, "ynet-landmarks"] = tracks[quality.ONE, "ynet-none"] = voices
     models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-complex-cnn", "ynet-landmarks", "ynet-none"]
     found = {c["claim"].split(" (")[0]: c for c in quality.claims(sdr, models, tracks)}
@@ -163,8 +185,12 @@ def _match(found):
 def test_a_claim_that_fails_shows_the_target_that_fails():
     # vocals has the worst median (-0.10) and a tight interval; drums a better median (-0.05) but one whose
     # interval reaches -1.2: drums is what fails, so drums is what the row shows
-    offsets = {"bass": [0.2] * 12, "other": [0.1] * 12, "vocals": [-0.1] * 12,
-               "drums": [-1.2, -1.1, -1.0, -0.05, -0.05, -0.05, -0.05, 0.3, 0.4, 0.5, 0.6, 0.7]}
+    offsets = {
+        "bass": [0.2] * 12,
+        "other": [0.1] * 12,
+        "vocals": [-0.1] * 12,
+        "drums": [-1.2, -1.1, -1.0, -0.05, -0.05, -0.05, -0.05, 0.3, 0.4, 0.5, 0.6, 0.7],
+    }
     tracks = _music_scores(12, {"cunet-complex-cnn": offsets})
     models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-complex-cnn"]
     match = _match(quality.claims(_medians(tracks), models, tracks))
@@ -184,8 +210,14 @@ def test_the_best_variant_is_chosen_on_the_validation_songs():
     low = {t: [-0.3] * 12 for t in quality.TARGETS}
     # on the test songs simple-dense is the better (0 against -0.3); on the validation songs complex-cnn is
     test = _music_scores(12, {"cunet-simple-dense": flat, "cunet-complex-cnn": low})
-    valid = _music_scores(2, {"cunet-simple-dense": {t: [-1.0, -1.0] for t in quality.TARGETS},
-                              "cunet-complex-cnn": {t: [0.5, 0.5] for t in quality.TARGETS}}, prefix="v")
+    valid = _music_scores(
+        2,
+        {
+            "cunet-simple-dense": {t: [-1.0, -1.0] for t in quality.TARGETS},
+            "cunet-complex-cnn": {t: [0.5, 0.5] for t in quality.TARGETS},
+        },
+        prefix="v",
+    )
     models = [f"unet-{t}" for t in quality.TARGETS] + ["cunet-simple-dense", "cunet-complex-cnn"]
     found = quality.claims(_medians(test), models, test, valid=valid)
     match = _match(found)
@@ -210,6 +242,9 @@ def test_four_songs_give_no_interval_and_no_claim():
     match = _match(found)
     assert not match["holds"] and match["interval"] is None and match["tracks"] == 4
     assert match["p_value"] == match["p_min"] == 0.125
-    row = next(line for line in quality.report("small", quality.BUDGETS["small"], "data", {}, {}, found, "")
-               .splitlines() if line.startswith("| one C-U-Net"))
+    row = next(
+        line
+        for line in quality.report("small", quality.BUDGETS["small"], "data", {}, {}, found, "").splitlines()
+        if line.startswith("| one C-U-Net")
+    )
     assert "| too few tracks (n=4, best coverage 87.5%) | 0.125 (min 0.125) |" in row and row.endswith("| **no** |")

@@ -3,12 +3,11 @@ import subprocess
 
 import numpy as np
 import pytest
+from conftest import copy_tree, make_musdb
 
 from cunet import audio
 from cunet.datasets import acappella, musdb
 from cunet.errors import InputError
-
-from conftest import copy_tree, make_musdb
 
 
 def test_musdb_splits_with_seeded_validation(small_musdb):
@@ -22,11 +21,14 @@ def test_musdb_splits_with_seeded_validation(small_musdb):
 
 
 def test_musdb_official_validation_names_win(tmp_path):
-    root = make_musdb(tmp_path / "m", ["Leaf - Summerghost", "Other - Song", "Triviul - Angelsaint"], ["X - Y"],
-                      seconds=0.2)
+    root = make_musdb(
+        tmp_path / "m", ["Leaf - Summerghost", "Other - Song", "Triviul - Angelsaint"], ["X - Y"], seconds=0.2
+    )
     tracks, info = musdb.scan(root)
-    assert info == {"valid_tracks": ["Leaf - Summerghost", "Triviul - Angelsaint"],
-                    "valid_chosen_by": "musdb18-official"}
+    assert info == {
+        "valid_tracks": ["Leaf - Summerghost", "Triviul - Angelsaint"],
+        "valid_chosen_by": "musdb18-official",
+    }
     assert {t.name for t in tracks if t.split == "train"} == {"Other - Song"}
 
 
@@ -47,12 +49,15 @@ def test_musdb_track_loads_resampled_mono(small_musdb):
     np.testing.assert_allclose(stems["mixture"], total, atol=1e-5)
 
 
-@pytest.mark.parametrize("damage,message", [
-    ("missing", "missing stem 'bass'"),
-    ("length", "stems differ in length"),
-    ("truncated", "truncated wav"),
-    ("garbage", "unreadable audio file"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        ("missing", "missing stem 'bass'"),
+        ("length", "stems differ in length"),
+        ("truncated", "truncated wav"),
+        ("garbage", "unreadable audio file"),
+    ],
+)
 def test_musdb_bad_tracks_name_file_and_problem(small_musdb, damage, message):
     track = small_musdb / "train" / "B - Two"
     if damage == "missing":
@@ -116,7 +121,7 @@ def test_musdb_stem_mp4_through_the_musdb_package(tmp_path):
         want = ref[stem][0, : loaded[stem].shape[1]][2000:6000]
         # AAC is lossy and may delay by its priming samples: compare at the best lag.
         lags = range(-2048, 2049)
-        corr = max(np.corrcoef(loaded[stem][0, 2000 + d: 6000 + d], want)[0, 1] for d in lags if 2000 + d >= 0)
+        corr = max(np.corrcoef(loaded[stem][0, 2000 + d : 6000 + d], want)[0, 1] for d in lags if 2000 + d >= 0)
         assert corr > 0.9, (stem, corr, got.shape)
 
 
@@ -127,12 +132,15 @@ def test_acappella_scan_and_check(tiny_root):
     assert n_frames > 100 and abs(n_frames * acappella.SAMPLES_PER_FRAME - n_samples) <= acappella.SAMPLES_PER_FRAME
 
 
-@pytest.mark.parametrize("damage,message", [
-    ("short_frames", "frames disagree with the audio"),
-    ("landmarks_missing", "missing file of sample"),
-    ("landmarks_count", "landmark frames but"),
-    ("frames_dtype", "frames must be uint8"),
-])
+@pytest.mark.parametrize(
+    "damage,message",
+    [
+        ("short_frames", "frames disagree with the audio"),
+        ("landmarks_missing", "missing file of sample"),
+        ("landmarks_count", "landmark frames but"),
+        ("frames_dtype", "frames must be uint8"),
+    ],
+)
 def test_acappella_bad_samples(tiny_root, tmp_path, damage, message):
     root = copy_tree(tiny_root / "acappella", tmp_path / "acappella")
     sample = acappella.scan(root)[0]

@@ -7,10 +7,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # import name -> the distribution setup.py must declare
-DISTRIBUTIONS = {"tensorflow": "tensorflow", "keras": "keras", "numpy": "numpy", "scipy": "scipy",
-                 "librosa": "librosa", "soundfile": "soundfile", "soxr": "soxr", "mir_eval": "mir_eval",
-                 "pandas": "pandas", "matplotlib": "matplotlib", "tqdm": "tqdm", "av": "av",
-                 "yaml": "pyyaml"}
+DISTRIBUTIONS = {
+    "tensorflow": "tensorflow",
+    "keras": "keras",
+    "numpy": "numpy",
+    "scipy": "scipy",
+    "librosa": "librosa",
+    "soundfile": "soundfile",
+    "soxr": "soxr",
+    "mir_eval": "mir_eval",
+    "pandas": "pandas",
+    "matplotlib": "matplotlib",
+    "tqdm": "tqdm",
+    "av": "av",
+    "yaml": "pyyaml",
+}
 OPTIONAL = {"musdb"}  # imported inside the function that needs it, with an error that names the extra
 
 
@@ -27,7 +38,7 @@ def _module_level_imports(path: Path) -> set[str]:
 
 def test_every_third_party_import_is_declared_in_setup_py():
     setup = (ROOT / "setup.py").read_text()
-    install_requires = setup[setup.index("install_requires"): setup.index("extras_require")]
+    install_requires = setup[setup.index("install_requires") : setup.index("extras_require")]
     for path in (ROOT / "cunet").rglob("*.py"):
         for name in _module_level_imports(path) - set(sys.stdlib_module_names) - {"cunet"}:
             assert name in DISTRIBUTIONS, f"{path}: imports {name!r}, which setup.py does not declare"
@@ -73,8 +84,10 @@ def _internal_imports(path: Path) -> set[str]:
 
 
 def test_no_two_modules_import_each_other_directly_or_through_others():
-    files = {".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
-             for p in (ROOT / "cunet").rglob("*.py")}
+    files = {
+        ".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in (ROOT / "cunet").rglob("*.py")
+    }
     graph = {m: {i for i in _internal_imports(p) if i in files and i != m} for m, p in files.items()}
     # a package's __init__ importing its own modules (and they it) is the usual face, not a circle
     graph = {m: {i for i in deps if not m.startswith(i + ".")} for m, deps in graph.items()}
@@ -95,14 +108,18 @@ def test_no_two_modules_import_each_other_directly_or_through_others():
 
 def test_layers_import_downwards_only():
     """models import neither training nor separation; separation imports no training, evaluation or command."""
-    forbidden = {"cunet/models": ("cunet.train", "cunet.separation", "cunet.evaluation"),
-                 "cunet/separation": ("cunet.train", "cunet.evaluation", "cunet.preprocess"),
-                 "cunet/datasets": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation")}
+    forbidden = {
+        "cunet/models": ("cunet.train", "cunet.separation", "cunet.evaluation"),
+        "cunet/separation": ("cunet.train", "cunet.evaluation", "cunet.preprocess"),
+        "cunet/datasets": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation"),
+    }
     for folder, names in forbidden.items():
         for path in (ROOT / folder).rglob("*.py"):
             bad = {i for i in _internal_imports(path) if i.startswith(names)}
             assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
-    for name, allowed in (("streaming", ("cunet.audio", "cunet.errors", "cunet.separation.bands")),
-                          ("bands", ("cunet.audio",))):  # the low modules: no model, no Keras
+    for name, allowed in (
+        ("streaming", ("cunet.audio", "cunet.errors", "cunet.separation.bands")),
+        ("bands", ("cunet.audio",)),
+    ):  # the low modules: no model, no Keras
         low = _internal_imports(ROOT / "cunet" / "separation" / f"{name}.py") - {"cunet"}
         assert all(i.startswith(allowed) for i in low), (name, low)

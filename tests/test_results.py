@@ -4,12 +4,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cunet.datasets.musdb import SOURCES
 from cunet.datasets.store import Store
+from cunet.evaluation.examples import music_examples
 from cunet.evaluation.metrics import bss_eval_v3
 from cunet.evaluation.oracle import ideal_ratio_mask
-from cunet.evaluation.examples import music_examples
 from cunet.evaluation.results import main
-from cunet.datasets.musdb import SOURCES
 
 
 def test_ideal_ratio_masks_sum_to_one_and_irm2_is_the_wiener_gain():
@@ -32,9 +32,13 @@ def test_music_examples_rebuild_the_stems_and_the_mixture(tiny_stores):
     assert ex.sources.shape == (4, n) and ex.rate == 8192
     np.testing.assert_allclose(ex.sources.sum(0), ex.mixture, atol=1e-4)  # the synthetic mix is the stems' sum
     # the IRM oracles are upper bounds: far above the mixture as the estimate
-    sdr = {name: bss_eval_v3(np.stack([ex.sources[0], ex.mixture - ex.sources[0]]),
-                             np.stack([est, ex.mixture - est]))["sdr"][0] for name, est in ex.oracles.items()
-           if name != "mixture"}
+    sdr = {
+        name: bss_eval_v3(np.stack([ex.sources[0], ex.mixture - ex.sources[0]]), np.stack([est, ex.mixture - est]))[
+            "sdr"
+        ][0]
+        for name, est in ex.oracles.items()
+        if name != "mixture"
+    }
     assert min(sdr.values()) > 8, sdr
 
 
@@ -93,9 +97,11 @@ def test_results_refuse_what_is_not_a_run_and_write_nothing(tmp_path, capsys):
 def test_a_nan_or_missing_track_is_flagged_not_dropped_quietly():
     from cunet.evaluation.tables import markdown, summarise
 
-    rows = [{"track": t, "target": "vocals", "model": m, "metric": "sdr", "value": v}
-            for m, values in (("mixture", [1.0, 2.0, 3.0]), ("good", [5.0, 6.0, 7.0]), ("broken", [5.0, np.nan, 9.0]))
-            for t, v in zip("abc", values)]
+    rows = [
+        {"track": t, "target": "vocals", "model": m, "metric": "sdr", "value": v}
+        for m, values in (("mixture", [1.0, 2.0, 3.0]), ("good", [5.0, 6.0, 7.0]), ("broken", [5.0, np.nan, 9.0]))
+        for t, v in zip("abc", values)
+    ]
     rows += [{"track": t, "target": "vocals", "model": "partial", "metric": "sdr", "value": 4.0} for t in "ab"]
     _, summary = summarise(rows)
     table = markdown(summary)
@@ -109,8 +115,18 @@ def test_a_nan_or_missing_track_is_flagged_not_dropped_quietly():
 def test_ynet_tables_per_test_split():
     from cunet.evaluation.tables import markdown, summarise
 
-    rows = [{"track": f"{split}-{i}", "split": split, "target": "voice (1 singer)", "model": "ynet", "metric": "sdr",
-             "value": base + i} for split, base in (("test_seen", 10.0), ("test_unseen", 0.0)) for i in range(3)]
+    rows = [
+        {
+            "track": f"{split}-{i}",
+            "split": split,
+            "target": "voice (1 singer)",
+            "model": "ynet",
+            "metric": "sdr",
+            "value": base + i,
+        }
+        for split, base in (("test_seen", 10.0), ("test_unseen", 0.0))
+        for i in range(3)
+    ]
     _, summary = summarise(rows)
     sdr = summary.set_index("target")["median"]
     assert sdr["voice (1 singer), test_seen"] == 11.0 and sdr["voice (1 singer), test_unseen"] == 1.0
@@ -123,11 +139,11 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
     loads, and the screenshot is not blank."""
     import io
 
+    from browser import chromium, open_page
     from PIL import Image
 
-    from browser import chromium, open_page
-    from cunet.evaluation.output import write
     from cunet.evaluation.config import ResultsConfig
+    from cunet.evaluation.output import write
 
     if chromium() is None:
         pytest.skip("Chromium is not installed (.ci/run installs it)")
@@ -139,11 +155,20 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
     rows, listening = [], {}
     for track in ("song A", "song B"):
         for model, value in (("mixture", -3.0), ("IRM1", 12.0), ("IRM2", 13.0), ("cunet", 6.0)):
-            rows.append({"track": track, "split": "test", "target": "vocals", "model": model, "metric": "sdr",
-                         "value": value})
+            rows.append(
+                {"track": track, "split": "test", "target": "vocals", "model": model, "metric": "sdr", "value": value}
+            )
         window = slice(3 * rate, 9 * rate)
-        listening["vocals", track] = (rate, 3.0, {"mixture": mixture[window], "reference": reference[window],
-                                                  "IRM1": reference[window], "cunet": 0.9 * reference[window]})
+        listening["vocals", track] = (
+            rate,
+            3.0,
+            {
+                "mixture": mixture[window],
+                "reference": reference[window],
+                "IRM1": reference[window],
+                "cunet": 0.9 * reference[window],
+            },
+        )
     panels = {("vocals", "cunet"): (mixture, 0.9 * reference, reference, rate, "cunet: vocals, song A")}
     out = tmp_path / "results"
     write(ResultsConfig(out=str(out)), rows, panels, listening)
@@ -169,7 +194,6 @@ def test_sisec_protocol_scores_full_band_stereo_as_museval(tiny_stores, tmp_path
 
     from cunet import config as config_io
     from cunet.datasets.store import Store
-    from cunet.evaluation.metrics import track_score
     from cunet.evaluation.sisec import full_band_tracks, score_targets, sisec_rows
     from cunet.models import ModelConfig, build_model
     from cunet.models.card import card_for, save_card

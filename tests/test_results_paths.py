@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import make_musdb
+
 from cunet.datasets.store import Store
 from cunet.errors import InputError
 from cunet.evaluation.locate import dataset_root
@@ -53,8 +53,9 @@ def test_the_dataset_root_is_recorded_resolved_and_an_old_relative_one_is_found_
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("trained_runs")
-def test_a_store_made_with_relative_paths_scores_from_another_folder_and_a_moved_dataset(trained_runs, tmp_path,
-                                                                                          monkeypatch, capsys):
+def test_a_store_made_with_relative_paths_scores_from_another_folder_and_a_moved_dataset(
+    trained_runs, tmp_path, monkeypatch, capsys
+):
     project, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     project.mkdir(), elsewhere.mkdir()
     monkeypatch.chdir(project)
@@ -79,8 +80,24 @@ def test_a_store_made_with_relative_paths_scores_from_another_folder_and_a_moved
     assert "Not scored: the sisec protocol" in md and "### vocals (dB" in md and "SiSEC" not in md.split("###")[1]
 
     # pointed at where the audio is now, the same scores
-    assert main(["--runs", run, "--store", store, "--dataset-root", "../project/moved", "--protocol", "sisec",
-                 "--out", "moved", *FAST]) == 0
+    assert (
+        main(
+            [
+                "--runs",
+                run,
+                "--store",
+                store,
+                "--dataset-root",
+                "../project/moved",
+                "--protocol",
+                "sisec",
+                "--out",
+                "moved",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     moved = pd.read_csv(elsewhere / "moved" / "per_track.csv")
     pd.testing.assert_frame_equal(moved, both[both["protocol"] == "sisec"].reset_index(drop=True))
 
@@ -136,8 +153,23 @@ def test_same_named_runs_keep_their_rows_apart_from_each_other_and_the_oracles(t
     assert Store(config["values"]["store"]).path != Store(store).path
     out = tmp_path / "results"
     # the same run twice, one spelling through its model file: scored once
-    assert main(["--runs", str(seed0), str(seed1), str(oracle_named), str(seed0 / "model.keras"),
-                 "--protocol", "paper", "--out", str(out), *FAST]) == 0
+    assert (
+        main(
+            [
+                "--runs",
+                str(seed0),
+                str(seed1),
+                str(oracle_named),
+                str(seed0 / "model.keras"),
+                "--protocol",
+                "paper",
+                "--out",
+                str(out),
+                *FAST,
+            ]
+        )
+        == 0
+    )
     frame = pd.read_csv(out / "per_track.csv")
     models = {"seed0/runs/cunet-x", "seed1/runs/cunet-x", "other/mixture"}
     assert set(frame["model"]) == models | {"mixture", "IRM1", "IRM2"}
@@ -152,8 +184,16 @@ def test_same_named_runs_keep_their_rows_apart_from_each_other_and_the_oracles(t
 
 
 def test_run_names_are_the_shortest_distinguishing_tails():
-    names = run_names(["/a/seed0/runs/cunet", "/a/seed1/runs/cunet", "/b/runs/unet", "/b/old/IRM1",
-                       "/c/ynet", "/c/ynet (other singer)"])
+    names = run_names(
+        [
+            "/a/seed0/runs/cunet",
+            "/a/seed1/runs/cunet",
+            "/b/runs/unet",
+            "/b/old/IRM1",
+            "/c/ynet",
+            "/c/ynet (other singer)",
+        ]
+    )
     assert names == ["seed0/runs/cunet", "seed1/runs/cunet", "unet", "old/IRM1", "ynet", "c/ynet (other singer)"]
 
 

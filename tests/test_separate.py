@@ -77,8 +77,9 @@ def test_patch_weights_sum_to_one_where_patches_overlap():
         patch_starts(1000, 128, 65)
 
 
-@pytest.mark.parametrize("seconds,rate,channels", [(0.5, 44100, 2), (7.3, 44100, 2), (3.1, 22050, 1),
-                                                   (2.0, 8192, 1), (1e-4, 48000, 2)])
+@pytest.mark.parametrize(
+    "seconds,rate,channels", [(0.5, 44100, 2), (7.3, 44100, 2), (3.1, 22050, 1), (2.0, 8192, 1), (1e-4, 48000, 2)]
+)
 def test_each_stem_is_its_gain_times_the_input_at_full_band(gain_run, seconds, rate, channels):
     sep = load_separator(gain_run, block_seconds=3.0, context_seconds=0.5, batch_size=4, **EXACT)  # 3-s blocks
     x = _song(seconds, rate, channels)
@@ -132,16 +133,16 @@ def test_blocks_and_patch_overlaps_agree_on_a_real_model(cunet_run):
     for target in whole:
         a, b = whole[target], blocks[target]
         assert a.shape == x.shape and np.isfinite(a).all()
-        err = np.sqrt(np.mean((a - b) ** 2)) / np.sqrt(np.mean(a ** 2))
+        err = np.sqrt(np.mean((a - b) ** 2)) / np.sqrt(np.mean(a**2))
         assert err < 0.05, (target, err)  # patch positions differ between the two; no block edge shows
 
 
 def test_wiener_post_filter_gives_the_posterior_of_known_masks_at_full_band(gain_run):
     """With masks g_j the sources' powers are g_j^2 |X|^2, so one Wiener iteration returns
     g_j^2 / sum_k g_k^2 times the input at every frequency, for mono and for identical stereo channels."""
-    x = _song(3.0, rate=22050, channels=1)
+    mono = _song(3.0, rate=22050, channels=1)
     total = sum(g * g for g in GAINS.values())
-    for x in (x, np.repeat(x, 2, 0)):
+    for x in (mono, np.repeat(mono, 2, 0)):
         out = load_separator(gain_run, wiener=1, **EXACT).separate(x, 22050)
         for target, g in GAINS.items():
             np.testing.assert_allclose(out[target], g * g / total * x, atol=2e-4 * np.abs(x).max())
@@ -180,8 +181,10 @@ def test_bfloat16_and_float32_agree_within_five_hundredths_of_a_db(trained_runs,
     for track in sorted((tiny_root / "musdb" / "test").iterdir()):
         x, rate = audio.read(track / "mixture.wav")
         refs = np.stack([audio.read(track / f"{t}.wav")[0].mean(0) for t in names])
-        sdr = {p: bss_eval_v3(refs, np.stack([est[t].mean(0) for t in names]))["sdr"]
-               for p, est in ((p, sep.separate(x, rate)) for p, sep in seps.items())}
+        sdr = {
+            p: bss_eval_v3(refs, np.stack([est[t].mean(0) for t in names]))["sdr"]
+            for p, est in ((p, sep.separate(x, rate)) for p, sep in seps.items())
+        }
         assert np.isfinite(sdr["float32"]).all()
         worst = max(worst, float(np.abs(sdr["float32"] - sdr["bfloat16"]).max()))
     assert 0 < worst < 0.05, worst

@@ -8,14 +8,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from test_separate import EXACT, GAINS, _song, cunet_run, gain_run  # noqa: F401  (module fixtures)
 
 from cunet import audio
 from cunet import config as config_io
 from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
 from cunet.separation.files import ClippingWarning, OutputConfig
-
-from test_separate import EXACT, GAINS, _song, cunet_run, gain_run  # noqa: F401  (module fixtures)
 
 TARGETS = ("bass", "drums", "other", "vocals")
 
@@ -29,8 +28,9 @@ def _encode(path: Path, x: np.ndarray, rate: int, codec: str) -> None:
         stream = container.add_stream(codec, rate=rate, layout=layout)
         size = stream.codec_context.frame_size or 1152
         for start in range(0, x.shape[1], size):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, start: start + size]), format="fltp",
-                                               layout=layout)
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(x[:, start : start + size]), format="fltp", layout=layout
+            )
             frame.rate = rate
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -69,8 +69,9 @@ def test_audio_track_of_a_video_is_separated(gain_run, tmp_path):
         container.mux(video.encode(None))
         size = sound.codec_context.frame_size
         for start in range(0, x.shape[1], size):
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, start: start + size]), format="fltp",
-                                               layout="stereo")
+            frame = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(x[:, start : start + size]), format="fltp", layout="stereo"
+            )
             frame.rate = 44100
             container.mux(sound.encode(frame))
         container.mux(sound.encode(None))
@@ -82,8 +83,11 @@ def test_audio_track_of_a_video_is_separated(gain_run, tmp_path):
 def test_mp3_and_integer_outputs(gain_run, tmp_path):
     x = _song(3.0)
     audio.write(tmp_path / "a.wav", x, 44100, "FLOAT")
-    for bits, template, subtype in ((16, "{name}/{target}.wav", "PCM_16"), (24, "{target}/{name}.flac", "PCM_24"),
-                                    (None, "{name}-{target}.mp3", "MPEG_LAYER_III")):
+    for bits, template, subtype in (
+        (16, "{name}/{target}.wav", "PCM_16"),
+        (24, "{target}/{name}.flac", "PCM_24"),
+        (None, "{name}-{target}.mp3", "MPEG_LAYER_III"),
+    ):
         out = tmp_path / f"out{bits}"
         argv = [str(gain_run), str(tmp_path / "a.wav"), "-o", str(out), "--quiet", "--template", template]
         assert main(argv + (["--bits", str(bits)] if bits else []) + ["--precision", "float32"]) == 0
@@ -93,7 +97,7 @@ def test_mp3_and_integer_outputs(gain_run, tmp_path):
             y, rate = audio.read(path) if path.suffix != ".mp3" else (_decoded(path), 44100)
             want = GAINS[target] * x
             if path.suffix == ".mp3":  # lossy, and shifted by the codec's delay: compare levels only
-                assert abs(np.sqrt(np.mean(y ** 2)) / np.sqrt(np.mean(want ** 2)) - 1) < 0.05
+                assert abs(np.sqrt(np.mean(y**2)) / np.sqrt(np.mean(want**2)) - 1) < 0.05
             else:
                 np.testing.assert_allclose(y, want, atol=2 ** -(bits - 1) + 1e-4)
         assert not list(out.rglob(".*")), "temporary files left behind"
@@ -141,10 +145,13 @@ def test_non_finite_input_is_refused_and_nothing_is_written(gain_run, tmp_path, 
 
 def test_templates_are_checked(gain_run, tmp_path, capsys):
     audio.write(tmp_path / "a.wav", _song(1.0), 44100, "FLOAT")
-    for template, message in (("{song}/{target}.wav", "unknown key"), ("{name}.wav", "lacks {target}"),
-                              ("../{name}/{target}.wav", "outside the output folder"),
-                              ("{name}/{target}.ogg", "unsupported output format"),
-                              ("{name}/{target}.flac --bits 32", "")):
+    for template, message in (
+        ("{song}/{target}.wav", "unknown key"),
+        ("{name}.wav", "lacks {target}"),
+        ("../{name}/{target}.wav", "outside the output folder"),
+        ("{name}/{target}.ogg", "unsupported output format"),
+        ("{name}/{target}.flac --bits 32", ""),
+    ):
         argv = [str(gain_run), str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"), "--quiet"]
         if "--bits" in template:
             argv += ["--template", template.split()[0], "--bits", "32"]
@@ -173,8 +180,9 @@ def test_public_api_in_three_lines(cunet_run, tmp_path):
         assert "Args:" in getattr(cunet, name).__doc__ and "Returns:" in getattr(cunet, name).__doc__
 
 
-@pytest.mark.parametrize("script", ["cunet-preprocess", "cunet-train", "cunet-separate", "cunet-results",
-                                    "cunet-export"])
+@pytest.mark.parametrize(
+    "script", ["cunet-preprocess", "cunet-train", "cunet-separate", "cunet-results", "cunet-export"]
+)
 def test_console_scripts(script):
     path = shutil.which(script) or str(Path(sys.executable).parent / script)
     proc = subprocess.run([path, "--help"], capture_output=True, text=True, timeout=120)
@@ -217,8 +225,21 @@ def test_two_inputs_for_one_output_are_refused_and_zero_flags_count(gain_run, tm
     err = capsys.readouterr().err
     assert "written twice" in err and not out.exists()
     assert str(tmp_path / "disc1" / "01.wav") in err and str(tmp_path / "disc2" / "01.wav") in err  # both named
-    assert main([str(gain_run), str(tmp_path / "disc1"), str(tmp_path / "disc2"), "-o", str(out), "--quiet",
-                 "--template", "{target}/{name}.wav"]) == 2  # still one name for both
+    assert (
+        main(
+            [
+                str(gain_run),
+                str(tmp_path / "disc1"),
+                str(tmp_path / "disc2"),
+                "-o",
+                str(out),
+                "--quiet",
+                "--template",
+                "{target}/{name}.wav",
+            ]
+        )
+        == 2
+    )  # still one name for both
     sep_cfg, _ = configs(parse_args([str(gain_run), "x.wav", "--patch-overlap", "0"]))
     assert sep_cfg.patch_overlap == 0
 

@@ -14,15 +14,14 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from commands import hidden_leftovers, modes, run_module
+from test_separate import GAINS, _save_run, _song, gain_run  # noqa: F401  (module fixture)
 
 from cunet import audio
 from cunet import config as config_io
 from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
 from cunet.separation.files import find_inputs
-
-from commands import hidden_leftovers, modes, run_module
-from test_separate import GAINS, _save_run, _song, gain_run  # noqa: F401  (module fixture)
 
 TARGETS = ("bass", "drums", "other", "vocals")
 EXACT = ["--precision", "float32"]  # the stand-in's gains exactly
@@ -41,13 +40,15 @@ def _error_line(text: str) -> str:
 
 # --- separate: inputs ---------------------------------------------------------------------------------
 
+
 def test_a_one_sample_input_gives_one_sample_stems(gain_run, tmp_path):
     """A legitimate, very short input is separated: its stems are as long as it, one sample."""
     for rate, channels in ((44100, 2), (8192, 1)):
         x = np.full((channels, 1), 0.5, np.float32)
         audio.write(tmp_path / f"one{rate}.wav", x, rate, "FLOAT")
-        assert main([str(gain_run), str(tmp_path / f"one{rate}.wav"), "-o", str(tmp_path / "out"), "--quiet",
-                     *EXACT]) == 0
+        assert (
+            main([str(gain_run), str(tmp_path / f"one{rate}.wav"), "-o", str(tmp_path / "out"), "--quiet", *EXACT]) == 0
+        )
         for target in TARGETS:
             y, got_rate = audio.read(tmp_path / "out" / f"one{rate}" / f"{target}.wav")
             assert got_rate == rate and y.shape == x.shape
@@ -80,8 +81,11 @@ def test_symlink_loops_are_walked_once_and_each_real_file_is_separated_once(gain
     signal.signal(signal.SIGALRM, lambda *_: pytest.fail("the search for inputs does not end"))
     signal.alarm(60)
     try:
-        for specs in ([str(songs)], [str(songs / "**" / "*.wav")], [str(songs), str(songs / "**/*.wav"),
-                                                                    str(songs / "disc")]):
+        for specs in (
+            [str(songs)],
+            [str(songs / "**" / "*.wav")],
+            [str(songs), str(songs / "**/*.wav"), str(songs / "disc")],
+        ):
             found = find_inputs(specs)
             assert sorted(p.resolve().name for p in found) == ["a.wav", "b.wav", "c.wav"], (specs, found)
         assert find_inputs([str(songs / "*" / "*.wav")])  # a glob without ** as glob has it
@@ -93,6 +97,7 @@ def test_symlink_loops_are_walked_once_and_each_real_file_is_separated_once(gain
 
 
 # --- separate: outputs ------------------------------------------------------------------------------------
+
 
 def test_an_output_folder_that_is_a_file_is_refused_before_any_work(gain_run, tmp_path, capsys):
     song = _wav(tmp_path / "a.wav")
@@ -114,8 +119,9 @@ def test_an_output_folder_that_is_a_file_is_refused_before_any_work(gain_run, tm
 def test_an_unreadable_input_is_named_and_nothing_is_written(gain_run, tmp_path):
     _wav(tmp_path / "in" / "a.wav")
     _wav(tmp_path / "in" / "b.wav").chmod(0)
-    result = run_module("cunet.separation", gain_run, tmp_path / "in", "-o", tmp_path / "out", "--quiet",
-                         unprivileged=True)
+    result = run_module(
+        "cunet.separation", gain_run, tmp_path / "in", "-o", tmp_path / "out", "--quiet", unprivileged=True
+    )
     result.refused(tmp_path / "in" / "b.wav")
     assert not (tmp_path / "out").exists()  # not even a.wav's stems: every input is read before writing
 
@@ -124,8 +130,9 @@ def test_a_full_disk_is_named_and_leaves_no_partial_stem(gain_run, tmp_path):
     _wav(tmp_path / "a.wav", 1.0)  # each float stem 350 kB: past the 100 kB limit part-way
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "earlier.txt").write_text("kept")
-    result = run_module("cunet.separation", gain_run, tmp_path / "a.wav", "-o", tmp_path / "out", "--quiet",
-                         file_limit=100_000)
+    result = run_module(
+        "cunet.separation", gain_run, tmp_path / "a.wav", "-o", tmp_path / "out", "--quiet", file_limit=100_000
+    )
     line = result.refused(tmp_path / "out" / "a")
     assert "could not be written" in line and "disk" in line, line
     assert sorted(str(p.relative_to(tmp_path)) for p in (tmp_path / "out").rglob("*")) == ["out/earlier.txt"]
@@ -134,12 +141,17 @@ def test_a_full_disk_is_named_and_leaves_no_partial_stem(gain_run, tmp_path):
 
 def test_a_separation_killed_outright_leaves_temporaries_the_next_run_removes(gain_run, tmp_path):
     long = tmp_path / "long.wav"
-    audio.write(long, (0.1 * np.random.default_rng(0).standard_normal((2, 60 * 44100))).astype(np.float32),
-                44100, "FLOAT")
+    audio.write(
+        long, (0.1 * np.random.default_rng(0).standard_normal((2, 60 * 44100))).astype(np.float32), 44100, "FLOAT"
+    )
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "cunet.separation", str(gain_run), str(long), "-o", str(out),
-                             "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cunet.separation", str(gain_run), str(long), "-o", str(out), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+
     def writing() -> bool:  # the float stems are open in the hidden folder
         return out.is_dir() and any(p.is_file() for p in hidden_leftovers(out))
 
@@ -167,8 +179,10 @@ def test_outputs_respect_the_umask(gain_run, tmp_path, umask, file_mode, folder_
     before = os.umask(umask)
     try:
         for template in ("{name}/{target}.wav", "{target}/{name}.flac"):  # renamed float stems; transcoded
-            assert main([str(gain_run), str(song), "-o", str(tmp_path / "out" / "new"), "--quiet",
-                         "--template", template]) == 0
+            assert (
+                main([str(gain_run), str(song), "-o", str(tmp_path / "out" / "new"), "--quiet", "--template", template])
+                == 0
+            )
     finally:
         os.umask(before)
     found = {tmp_path / "out": (tmp_path / "out").stat().st_mode & 0o777, **modes(tmp_path / "out")}
@@ -179,14 +193,17 @@ def test_outputs_respect_the_umask(gain_run, tmp_path, umask, file_mode, folder_
 
 def test_templates_that_escape_or_collide_are_refused(gain_run, tmp_path, capsys):
     song = _wav(tmp_path / "a.wav")
-    for template, message in ((str(tmp_path / "abs" / "{name}" / "{target}.wav"), "outside the output folder"),
-                              ("{name}/{target}/../one.wav", "two stems one file name")):
+    for template, message in (
+        (str(tmp_path / "abs" / "{name}" / "{target}.wav"), "outside the output folder"),
+        ("{name}/{target}/../one.wav", "two stems one file name"),
+    ):
         assert main([str(gain_run), str(song), "-o", str(tmp_path / "out"), "--quiet", "--template", template]) == 2
         assert message in _error_line(capsys.readouterr().err), template
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.wav"]
 
 
 # --- separate: the model ---------------------------------------------------------------------------------
+
 
 def test_a_file_that_is_no_model_or_a_config_that_disagrees_is_named(gain_run, tmp_path, capsys):
     song = _wav(tmp_path / "a.wav")
@@ -207,10 +224,13 @@ def test_a_file_that_is_no_model_or_a_config_that_disagrees_is_named(gain_run, t
     unet.mkdir()
     mag = keras.Input((512, 128, 1), name="magnitude")
     _save_run(keras.Model(mag, keras.layers.Multiply()([mag, mag])), ModelConfig(model="cunet", control="cnn"), unet)
-    for model, named, message in ((junk, junk, "is not a Keras model file"), (song, song, "is not a Keras model"),
-                                  (archive.parent, archive, "is a zip archive but not a Keras model: it lacks"),
-                                  (dense, dense / "model_config.json", "disagrees with model.keras"),
-                                  (unet, unet / "model_card.json", "disagrees with model.keras")):
+    for model, named, message in (
+        (junk, junk, "is not a Keras model file"),
+        (song, song, "is not a Keras model"),
+        (archive.parent, archive, "is a zip archive but not a Keras model: it lacks"),
+        (dense, dense / "model_config.json", "disagrees with model.keras"),
+        (unet, unet / "model_card.json", "disagrees with model.keras"),
+    ):
         assert main([str(model), str(song), "-o", str(tmp_path / "out"), "--quiet"]) == 2
         line = _error_line(capsys.readouterr().err)
         assert f"error: {named}: {message}" in line, line
@@ -220,21 +240,26 @@ def test_a_file_that_is_no_model_or_a_config_that_disagrees_is_named(gain_run, t
 
 # --- results and export -----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def scored_run(gain_run, tmp_path_factory) -> Path:
     """The stand-in C-U-Net as a finished run trained on a store of one 1-s test track."""
     from conftest import make_musdb
+
     from cunet.preprocess.__main__ import main as preprocess
     from cunet.train.config import TrainConfig
 
     base = tmp_path_factory.mktemp("scored")
     root = make_musdb(base / "musdb", ["A - One", "B - Two"], ["C - Three"], seconds=1.0)
-    assert preprocess(["--dataset", "musdb", "--root", str(root), "--out", str(base / "store"), "--jobs", "1",
-                       "--quiet"]) == 0
+    assert (
+        preprocess(["--dataset", "musdb", "--root", str(root), "--out", str(base / "store"), "--jobs", "1", "--quiet"])
+        == 0
+    )
     run = base / "run"
     shutil.copytree(gain_run, run)
-    config_io.save(TrainConfig(model=ModelConfig(model="cunet", control="cnn"), store=str(base / "store")),
-                   run / "config.json")
+    config_io.save(
+        TrainConfig(model=ModelConfig(model="cunet", control="cnn"), store=str(base / "store")), run / "config.json"
+    )
     return run
 
 
@@ -249,16 +274,25 @@ def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scori
     assert (tmp_path / "taken").read_text() == "mine"
     assert _error_line(capsys.readouterr().err).startswith(f"error: {tmp_path / 'taken'}: is a file")
     (tmp_path / "locked").mkdir(mode=0o555)
-    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out",
-                         tmp_path / "locked" / "results", unprivileged=True, timeout=120)
+    result = run_module(
+        "cunet.evaluation.results",
+        "--runs",
+        scored_run,
+        *RESULTS,
+        "--out",
+        tmp_path / "locked" / "results",
+        unprivileged=True,
+        timeout=120,
+    )
     assert "may not be written" in result.refused(tmp_path / "locked")
     assert not os.listdir(tmp_path / "locked")
 
 
 @pytest.mark.parametrize("umask,file_mode,dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
 def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, dir_mode):
-    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
-                         umask=umask, cwd=tmp_path)
+    result = run_module(
+        "cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res", umask=umask, cwd=tmp_path
+    )
     assert result.code == 0, result.err[-2000:]
     found = {tmp_path / "res": (tmp_path / "res").stat().st_mode & 0o777, **modes(tmp_path / "res")}
     assert any(p.suffix == ".mp3" for p in found) and any(p.suffix == ".csv" for p in found)
@@ -267,8 +301,16 @@ def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, 
 
 
 def test_results_on_a_full_disk_are_named_and_leave_nothing(scored_run, tmp_path):
-    result = run_module("cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res",
-                         file_limit=20_000, cwd=tmp_path)
+    result = run_module(
+        "cunet.evaluation.results",
+        "--runs",
+        scored_run,
+        *RESULTS,
+        "--out",
+        tmp_path / "res",
+        file_limit=20_000,
+        cwd=tmp_path,
+    )
     assert "could not be written" in result.refused(tmp_path / "res")
     assert os.listdir(tmp_path) == [] and not hidden_leftovers(tmp_path)
 
@@ -280,8 +322,9 @@ def test_export_refuses_unwritable_outputs_and_a_full_disk_leaves_nothing(gain_r
     assert export([str(gain_run), "-o", str(tmp_path / "taken")]) == 2
     assert f"error: {tmp_path / 'taken'}: is a file" in _error_line(capsys.readouterr().err)
     (tmp_path / "locked").mkdir(mode=0o555)
-    result = run_module("cunet.evaluation.export", gain_run, "-o", tmp_path / "locked" / "export",
-                         unprivileged=True, timeout=120)
+    result = run_module(
+        "cunet.evaluation.export", gain_run, "-o", tmp_path / "locked" / "export", unprivileged=True, timeout=120
+    )
     assert "may not be written" in result.refused(tmp_path / "locked")
     result = run_module("cunet.evaluation.export", gain_run, "-o", tmp_path / "export", file_limit=4000)
     assert "could not be written" in result.refused(tmp_path / "export")
@@ -294,6 +337,7 @@ def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
     temporary folder, which the next write of the same folder removes (a live writer's, or another
     folder's, stays; one that no writer holds goes, whatever host its name gives)."""
     from commands import dead_pid
+
     from cunet.fileio import TEMP_MARK, atomic_dir, temporary_dir, temporary_prefix
 
     pid = dead_pid()
@@ -301,7 +345,7 @@ def test_a_whole_folder_write_removes_what_a_killed_writer_of_it_left(tmp_path):
     other = tmp_path / f"{temporary_prefix('export', pid)}abc"
     with temporary_dir(tmp_path, "results") as live:  # its writer (this process) holds its lock
         elsewhere = tmp_path / f".results{TEMP_MARK}anotherhost_{pid}-abc"  # a writer on another machine: dead too
-        for folder in (left, other, live, elsewhere):                       # when it holds no lock
+        for folder in (left, other, live, elsewhere):  # when it holds no lock
             (folder / "listen").mkdir(parents=True)
         (tmp_path / "results").mkdir()
         (tmp_path / "results" / "summary.md").write_text("old\n")
@@ -322,8 +366,9 @@ def test_results_and_export_never_replace_someone_elses_folder(scored_run, gain_
     theirs.mkdir()
     (theirs / "thesis.tex").write_text("keep")
     assert results(["--runs", str(scored_run), *RESULTS, "--out", str(theirs)]) == 2
-    assert _error_line(capsys.readouterr().err) == (f"error: {theirs}: exists and is not a results folder: "
-                                                    "choose another --out (nothing was written)")
+    assert _error_line(capsys.readouterr().err) == (
+        f"error: {theirs}: exists and is not a results folder: choose another --out (nothing was written)"
+    )
     assert export([str(gain_run), "-o", str(theirs)]) == 2
     assert "exists and is not a cunet export folder" in _error_line(capsys.readouterr().err)
     assert sorted(p.name for p in theirs.iterdir()) == ["thesis.tex"]

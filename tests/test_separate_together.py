@@ -11,12 +11,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from commands import hidden_leftovers
+from test_separate import GAINS, _band_energy, gain_run  # noqa: F401  (module fixture)
 
 from cunet import audio
 from cunet.separation.__main__ import main
-
-from commands import hidden_leftovers
-from test_separate import GAINS, _band_energy, gain_run  # noqa: F401  (module fixture)
 
 TARGETS = ("bass", "drums", "other", "vocals")
 EXACT = ["--precision", "float32"]  # the stand-in's gains exactly
@@ -55,8 +54,9 @@ def _separate(gain_run, song: Path, out: Path) -> int:
 
 def _which(stems: dict[str, np.ndarray], versions: dict[str, np.ndarray]) -> dict[str, str]:
     """For each stem, the input version (by name) it is the separation of."""
-    return {t: next(v for v, x in versions.items() if np.allclose(y, GAINS[t] * x, atol=1e-4))
-            for t, y in stems.items()}
+    return {
+        t: next(v for v, x in versions.items() if np.allclose(y, GAINS[t] * x, atol=1e-4)) for t, y in stems.items()
+    }
 
 
 def test_a_separation_killed_between_two_stem_renames_is_completed_by_the_next(gain_run, tmp_path):
@@ -68,9 +68,12 @@ def test_a_separation_killed_between_two_stem_renames_is_completed_by_the_next(g
     audio.write(other, _noise(2), 44100, "FLOAT")
     assert _separate(gain_run, song, out) == 0
     audio.write(song, versions["new"], 44100, "FLOAT")
-    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_FIRST_STEM, str(gain_run), str(song), "-o",
-                             str(out), "--quiet", *EXACT], capture_output=True, text=True,
-                            env={**os.environ, "STEMS_IN": str(out), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_FIRST_STEM, str(gain_run), str(song), "-o", str(out), "--quiet", *EXACT],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "STEMS_IN": str(out), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert _which(_stems(out / "a"), versions) == {"bass": "new", "drums": "old", "other": "old", "vocals": "old"}
 
@@ -122,8 +125,23 @@ def test_zero_extension_under_wiener_writes_the_residual_and_the_stems_add_up(ga
     x = _noise(3, 2.0)
     audio.write(tmp_path / "noise.wav", x, 44100, "FLOAT")
     out = tmp_path / "out"
-    assert main([str(gain_run), str(tmp_path / "noise.wav"), "-o", str(out), "--quiet", "--extend", "zero",
-                 "--wiener", "1", *EXACT]) == 0
+    assert (
+        main(
+            [
+                str(gain_run),
+                str(tmp_path / "noise.wav"),
+                "-o",
+                str(out),
+                "--quiet",
+                "--extend",
+                "zero",
+                "--wiener",
+                "1",
+                *EXACT,
+            ]
+        )
+        == 0
+    )
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
     assert len(notes) == 1 and "residual" in notes[0] and "4096 Hz" in notes[0], notes
     names = sorted(p.name for p in (out / "noise").iterdir())

@@ -23,8 +23,10 @@ def song():
     synthetic instruments alone are nearly band-limited, where any two least-squares solvers disagree.
     """
     rng = np.random.default_rng(1)
-    stems = {k: audio.resample((v[:1] / 32768).astype(np.float32), 44100, RATE).astype(np.float64)
-             for k, v in music_track(0, 0, 3.0).items()}
+    stems = {
+        k: audio.resample((v[:1] / 32768).astype(np.float32), 44100, RATE).astype(np.float64)
+        for k, v in music_track(0, 0, 3.0).items()
+    }
     refs = np.stack([stems[s] for s in SOURCES])
     refs = refs + 0.003 * rng.standard_normal(refs.shape)
     mixture = refs.sum(0)
@@ -37,8 +39,10 @@ def song():
     ests = np.stack(ests)
     # museval with every reference and every estimate: a target's scores depend on its estimate only
     scores = museval.evaluate(refs.transpose(0, 2, 1), ests.transpose(0, 2, 1), win=RATE, hop=RATE)
-    want = {t: {f"{m}_v4": float(np.nanmedian(s[i])) for m, s in zip(("sdr", "isr", "sir", "sar"), scores)}
-            for i, t in enumerate(SOURCES)}
+    want = {
+        t: {f"{m}_v4": float(np.nanmedian(s[i])) for m, s in zip(("sdr", "isr", "sir", "sar"), scores)}
+        for i, t in enumerate(SOURCES)
+    }
     return FullBandTrack("song", RATE, refs, mixture, {}), ests, want
 
 
@@ -55,13 +59,14 @@ def test_some_targets_score_as_museval_with_every_reference(song, targets):
     assert want["vocals"]["sir_v4"] < 20  # a blurred mask leaves interference: a score, not a formality
 
 
-
 def test_an_infinite_score_is_not_counted_as_finite():
     from cunet.evaluation.tables import SISEC, markdown, summarise
 
-    rows = [{"track": t, "target": "vocals", "protocol": "sisec", "model": m, "metric": "sir_v4", "value": v}
-            for m, values in (("unet-vocals", [np.inf, 12.0, 14.0]), ("cunet", [-np.inf, 8.0, 11.0]))
-            for t, v in zip("abc", values)]
+    rows = [
+        {"track": t, "target": "vocals", "protocol": "sisec", "model": m, "metric": "sir_v4", "value": v}
+        for m, values in (("unet-vocals", [np.inf, 12.0, 14.0]), ("cunet", [-np.inf, 8.0, 11.0]))
+        for t, v in zip("abc", values)
+    ]
     rows += [{**r, "metric": "sdr_v4", "value": 5.0} for r in rows]
     _, summary = summarise(rows)
     sir = summary[summary["metric"] == "sir_v4"].set_index("model")

@@ -8,8 +8,16 @@ import pytest
 
 from cunet import audio
 from cunet.datasets import folders, moisesdb, slakh
-from cunet.datasets.stems import (StemTrack, StemWarning, available_stems, parse_group, present_sources,
-                                  select_sources, source_signals, split_by_sources)
+from cunet.datasets.stems import (
+    StemTrack,
+    StemWarning,
+    available_stems,
+    parse_group,
+    present_sources,
+    select_sources,
+    source_signals,
+    split_by_sources,
+)
 from cunet.errors import InputError
 
 RNG = np.random.default_rng(7)
@@ -33,16 +41,19 @@ def make_moises_track(folder, stems, artist="A", song="S"):
             written.setdefault(stem, []).append(write(folder / stem / f"{file_id}.wav", noise(seconds, rate), rate))
             tracks.append({"trackType": f"{stem}_part", "id": file_id, "extension": "wav", "has_bleed": False})
         entries.append({"stemName": stem, "id": f"{stem}-id", "tracks": tracks})
-    (folder / "data.json").write_text(json.dumps({"artist": artist, "song": song, "genre": "Pop",
-                                                  "stems": entries}))
+    (folder / "data.json").write_text(json.dumps({"artist": artist, "song": song, "genre": "Pop", "stems": entries}))
     return written
 
 
 def test_moisesdb_sums_files_of_a_stem_and_every_file_into_the_mixture(tmp_path):
-    written = make_moises_track(tmp_path / "db" / "provA" / "t1", {
-        "vocals": [("v1", 1.0, 44100), ("v2", 1.0, 44100)],
-        "guitar": [("g1", 1.0, 22050)],  # another rate: resampled, and of the same duration, so not padded
-        "drums": [("d1", 1.0, 44100)]})
+    written = make_moises_track(
+        tmp_path / "db" / "provA" / "t1",
+        {
+            "vocals": [("v1", 1.0, 44100), ("v2", 1.0, 44100)],
+            "guitar": [("g1", 1.0, 22050)],  # another rate: resampled, and of the same duration, so not padded
+            "drums": [("d1", 1.0, 44100)],
+        },
+    )
     tracks, _ = moisesdb.scan(tmp_path / "db", test_fraction=0, valid_fraction=0)
     [track] = tracks
     assert (track.name, track.split, track.info["artist"], track.info["provider"]) == ("t1", "train", "A", "provA")
@@ -61,8 +72,9 @@ def test_moisesdb_sums_files_of_a_stem_and_every_file_into_the_mixture(tmp_path)
 
 
 def test_files_of_different_lengths_are_padded_with_zeros_and_named(tmp_path):
-    written = make_moises_track(tmp_path / "db" / "p" / "t1", {
-        "bass": [("b1", 1.5, 44100)], "piano": [("short", 1.0, 44100)]})
+    written = make_moises_track(
+        tmp_path / "db" / "p" / "t1", {"bass": [("b1", 1.5, 44100)], "piano": [("short", 1.0, 44100)]}
+    )
     [track], _ = moisesdb.scan(tmp_path / "db", test_fraction=0)
     with pytest.warns(StemWarning, match=r"short\.wav: 0\.500 s \(22050 samples at 44100 Hz\) shorter") as caught:
         stems = track.load(44100, 2)
@@ -95,21 +107,27 @@ def test_moisesdb_splits_are_seeded_disjoint_and_recorded(tmp_path):
     assert len(others) > 1  # the seed does choose
 
     _, given = moisesdb.scan(tmp_path / "db", test_tracks=["id04", "id07"], valid_tracks=["id01"])
-    assert (given["test_tracks"], given["valid_tracks"], given["test_chosen_by"]) == (["id04", "id07"], ["id01"],
-                                                                                      "given")
+    assert (given["test_tracks"], given["valid_tracks"], given["test_chosen_by"]) == (
+        ["id04", "id07"],
+        ["id01"],
+        "given",
+    )
     with pytest.raises(InputError, match=r"--valid-tracks names tracks not among the tracks outside the test"):
         moisesdb.scan(tmp_path / "db", test_tracks=["id04"], valid_tracks=["id04"])
     with pytest.raises(InputError, match=r"--test-tracks .*\['nope'\]"):
         moisesdb.scan(tmp_path / "db", test_tracks=["nope"])
 
 
-@pytest.mark.parametrize("damage,problem", [
-    ("missing", "missing: every track folder"),
-    ("not json", "malformed data.json: not JSON"),
-    ("no stems", "malformed data.json: expected an object with a list 'stems'"),
-    ("no id", r"malformed data.json: stems\[0\].tracks\[1\] has no 'id'"),
-    ("file gone", r"names .*v2\.wav, which is not there \(stem 'vocals'"),
-])
+@pytest.mark.parametrize(
+    "damage,problem",
+    [
+        ("missing", "missing: every track folder"),
+        ("not json", "malformed data.json: not JSON"),
+        ("no stems", "malformed data.json: expected an object with a list 'stems'"),
+        ("no id", r"malformed data.json: stems\[0\].tracks\[1\] has no 'id'"),
+        ("file gone", r"names .*v2\.wav, which is not there \(stem 'vocals'"),
+    ],
+)
 def test_moisesdb_bad_data_json_names_the_file(tmp_path, damage, problem):
     folder = tmp_path / "db" / "p" / "t1"
     make_moises_track(folder, {"vocals": [("v1", 0.1, 8000), ("v2", 0.1, 8000)]})
@@ -144,33 +162,47 @@ def _slakh_track(folder, stems, mix=True):
             written[stem_id] = write(folder / "stems" / f"{stem_id}.flac", noise(1.0, 22050, 1), 22050)
     if mix:
         written["mix"] = write(folder / "mix.flac", sum(written.values()), 22050)
-    (folder / "metadata.yaml").write_text("UUID: abc\naudio_dir: stems\nstems:\n" + "".join(
-        f"  {stem_id}:\n" + "".join(f"    {k}: {json.dumps(v)}\n" for k, v in entry.items())
-        for stem_id, entry in stems.items()))
+    (folder / "metadata.yaml").write_text(
+        "UUID: abc\naudio_dir: stems\nstems:\n"
+        + "".join(
+            f"  {stem_id}:\n" + "".join(f"    {k}: {json.dumps(v)}\n" for k, v in entry.items())
+            for stem_id, entry in stems.items()
+        )
+    )
     return written
 
 
 def test_slakh_sources_are_instrument_classes_and_unrendered_stems_are_left_out(tmp_path):
     root = tmp_path / "slakh"
-    written = _slakh_track(root / "train" / "Track00001", {
-        "S00": {"inst_class": "Guitar", "program_num": 30, "is_drum": False, "audio_rendered": True},
-        "S01": {"inst_class": "Synth Pad", "program_num": 90, "is_drum": False, "audio_rendered": True},
-        "S02": {"inst_class": "Guitar", "program_num": 25, "is_drum": False, "audio_rendered": True},
-        "S03": {"inst_class": "Piano", "program_num": 0, "is_drum": False, "audio_rendered": False},
-        "S04": {"is_drum": True, "program_num": 0},  # no inst_class: drums from is_drum
-        "S05": {"program_num": 33, "is_drum": False}})  # no inst_class: the General MIDI family of 33
+    written = _slakh_track(
+        root / "train" / "Track00001",
+        {
+            "S00": {"inst_class": "Guitar", "program_num": 30, "is_drum": False, "audio_rendered": True},
+            "S01": {"inst_class": "Synth Pad", "program_num": 90, "is_drum": False, "audio_rendered": True},
+            "S02": {"inst_class": "Guitar", "program_num": 25, "is_drum": False, "audio_rendered": True},
+            "S03": {"inst_class": "Piano", "program_num": 0, "is_drum": False, "audio_rendered": False},
+            "S04": {"is_drum": True, "program_num": 0},  # no inst_class: drums from is_drum
+            "S05": {"program_num": 33, "is_drum": False},
+        },
+    )  # no inst_class: the General MIDI family of 33
     _slakh_track(root / "validation" / "Track00002", {"S00": {"inst_class": "Bass"}})
     _slakh_track(root / "test" / "Track00003", {"S00": {"inst_class": "Piano"}}, mix=False)
     with pytest.warns(StemWarning, match=r"1 stem\(s\) left out: Track00001: stem S03 \(Piano\) not rendered"):
         tracks, info = slakh.scan(root)
     by_name = {t.name: t for t in tracks}
-    assert {n: t.split for n, t in by_name.items()} == {"Track00001": "train", "Track00002": "valid",
-                                                        "Track00003": "test"}
+    assert {n: t.split for n, t in by_name.items()} == {
+        "Track00001": "train",
+        "Track00002": "valid",
+        "Track00003": "test",
+    }
     assert info == {"valid_tracks": ["Track00002"], "valid_chosen_by": "slakh2100-validation"}
     first = by_name["Track00001"]
     assert {s: tuple(p.name for p in files) for s, files in first.stems.items()} == {
-        "guitar": ("S00.flac", "S02.flac"), "synth_pad": ("S01.flac",), "drums": ("S04.flac",),
-        "bass": ("S05.flac",)}
+        "guitar": ("S00.flac", "S02.flac"),
+        "synth_pad": ("S01.flac",),
+        "drums": ("S04.flac",),
+        "bass": ("S05.flac",),
+    }
     assert len(first.notes) == 1 and "S03" in first.notes[0]
     assert available_stems(tracks) == ("bass", "drums", "guitar", "piano", "synth_pad")
     stems = first.load(22050, 1)
@@ -179,11 +211,14 @@ def test_slakh_sources_are_instrument_classes_and_unrendered_stems_are_left_out(
     assert by_name["Track00003"].mixture is None
 
 
-@pytest.mark.parametrize("damage,problem", [
-    ("yaml", "does not parse as YAML"),
-    ("file gone", r"lists rendered stem S01 \(Piano\), but .*S01\.flac is not there"),
-    ("no class", "stem S01: no inst_class, is_drum or program_num"),
-])
+@pytest.mark.parametrize(
+    "damage,problem",
+    [
+        ("yaml", "does not parse as YAML"),
+        ("file gone", r"lists rendered stem S01 \(Piano\), but .*S01\.flac is not there"),
+        ("no class", "stem S01: no inst_class, is_drum or program_num"),
+    ],
+)
 def test_slakh_bad_metadata_names_the_file(tmp_path, damage, problem):
     root = tmp_path / "slakh"
     folder = root / "train" / "Track00001"
@@ -205,8 +240,10 @@ def test_stem_folders_missing_stem_is_silence_and_recorded(tmp_path):
     root = tmp_path / "songs"
     full = {s: write(root / "train" / "A" / f"{s}.wav", noise(1.0, 44100), 44100) for s in ("vocals", "guitar")}
     full["mixture"] = write(root / "train" / "A" / "mixture.wav", 0.5 * (full["vocals"] + full["guitar"]), 44100)
-    part = {"vocals": write(root / "train" / "B" / "vocals.flac", noise(1.0, 22050), 22050),
-            "piano": write(root / "train" / "B" / "piano.wav", noise(1.0, 44100), 44100)}
+    part = {
+        "vocals": write(root / "train" / "B" / "vocals.flac", noise(1.0, 22050), 22050),
+        "piano": write(root / "train" / "B" / "piano.wav", noise(1.0, 44100), 44100),
+    }
     (root / "train" / "B" / "notes.txt").write_text("not audio")
     for name in ("C", "D", "E"):
         write(root / "train" / name / "vocals.wav", noise(0.2, 44100), 44100)
@@ -251,27 +288,44 @@ def test_select_sources_rest_collects_the_others_and_groups_sum():
     assert chosen["other"] == ("bowed_strings", "other", "other_keys", "wind") and chosen["piano"] == ("piano",)
     keys = dict([parse_group("keys=piano+other_keys")])
     grouped = select_sources(MOISES_STEMS, ["vocals", "keys", "rest"], rest="rest", groups=keys)
-    assert grouped == {"vocals": ("vocals",), "keys": ("other_keys", "piano"),
-                       "rest": ("bass", "bowed_strings", "drums", "guitar", "other", "wind")}
+    assert grouped == {
+        "vocals": ("vocals",),
+        "keys": ("other_keys", "piano"),
+        "rest": ("bass", "bowed_strings", "drums", "guitar", "other", "wind"),
+    }
     default = select_sources(MOISES_STEMS, groups=keys)
     assert list(default) == ["bass", "bowed_strings", "drums", "guitar", "other", "keys", "vocals", "wind"]
-    loaded = {"piano": np.full((1, 4), 0.25, np.float32), "other_keys": np.full((1, 4), 0.5, np.float32),
-              "vocals": np.ones((1, 4), np.float32), "mixture": np.full((1, 4), 1.75, np.float32)}
+    loaded = {
+        "piano": np.full((1, 4), 0.25, np.float32),
+        "other_keys": np.full((1, 4), 0.5, np.float32),
+        "vocals": np.ones((1, 4), np.float32),
+        "mixture": np.full((1, 4), 1.75, np.float32),
+    }
     signals = source_signals(loaded, grouped)
     np.testing.assert_array_equal(signals["keys"], np.full((1, 4), 0.75))
     assert not signals["rest"].any() and set(signals) == {"vocals", "keys", "rest", "mixture"}
 
 
-@pytest.mark.parametrize("kwargs,problem", [
-    ({"sources": ["vocals", "flute"]}, "no source 'flute': the dataset has bass, bowed_strings, drums, guitar, "
-                                       "other, other_keys, piano, vocals, wind"),
-    ({"groups": {"keys": ["piano", "other_keys"], "ivory": ["piano"]}},
-     "stem 'piano' is in two groups, 'keys' and 'ivory'"),
-    ({"sources": ["piano", "keys"], "groups": {"keys": ["piano", "other_keys"]}},
-     "stem 'piano' is in two sources, 'keys' and 'piano'"),
-    ({"groups": {"keys": ["piano", "harpsichord"]}}, "--group keys: no stem 'harpsichord'; the dataset has bass"),
-    ({"sources": ["vocals"], "groups": {"keys": ["piano"]}}, "--group keys is not among --sources vocals"),
-])
+@pytest.mark.parametrize(
+    "kwargs,problem",
+    [
+        (
+            {"sources": ["vocals", "flute"]},
+            "no source 'flute': the dataset has bass, bowed_strings, drums, guitar, "
+            "other, other_keys, piano, vocals, wind",
+        ),
+        (
+            {"groups": {"keys": ["piano", "other_keys"], "ivory": ["piano"]}},
+            "stem 'piano' is in two groups, 'keys' and 'ivory'",
+        ),
+        (
+            {"sources": ["piano", "keys"], "groups": {"keys": ["piano", "other_keys"]}},
+            "stem 'piano' is in two sources, 'keys' and 'piano'",
+        ),
+        ({"groups": {"keys": ["piano", "harpsichord"]}}, "--group keys: no stem 'harpsichord'; the dataset has bass"),
+        ({"sources": ["vocals"], "groups": {"keys": ["piano"]}}, "--group keys is not among --sources vocals"),
+    ],
+)
 def test_select_sources_refusals_list_what_there_is(kwargs, problem):
     with pytest.raises(InputError, match=problem.replace("(", r"\(")):
         select_sources(MOISES_STEMS, **kwargs)
@@ -286,13 +340,16 @@ def test_parse_group_refuses_malformed_values():
 
 def test_tracks_without_any_selected_source_are_skipped_with_a_reason(tmp_path):
     def track(name, stems):
-        return StemTrack(name=name, split="train", path=tmp_path / name,
-                         stems={s: (tmp_path / name / f"{s}.wav",) for s in stems})
+        return StemTrack(
+            name=name, split="train", path=tmp_path / name, stems={s: (tmp_path / name / f"{s}.wav",) for s in stems}
+        )
 
     tracks = [track("A", ["vocals", "wind"]), track("B", ["wind"]), track("C", [])]
     kept, skipped = split_by_sources(tracks, select_sources(available_stems(tracks), ["vocals"]))
     assert [t.name for t in kept] == ["A"]
-    assert skipped == [{"name": "B", "split": "train", "reason": "none of the sources vocals (it holds wind)"},
-                       {"name": "C", "split": "train", "reason": "none of the sources vocals (it holds no stem)"}]
+    assert skipped == [
+        {"name": "B", "split": "train", "reason": "none of the sources vocals (it holds wind)"},
+        {"name": "C", "split": "train", "reason": "none of the sources vocals (it holds no stem)"},
+    ]
     with pytest.raises(InputError, match="holds no stem"):
         tracks[2].check()

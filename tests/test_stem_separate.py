@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from stem_layouts import SIX
 
 from cunet import audio
-from stem_layouts import SIX
 
 pytestmark = pytest.mark.xdist_group("six_runs")
 
@@ -20,14 +20,19 @@ def song(six_store, tmp_path_factory):
     folder = six_store.parent / "db" / "prov" / "s6"
     x = sum(audio.read(p)[0] for p in sorted(folder.rglob("*.wav")))
     path = tmp_path_factory.mktemp("song") / "s6.wav"
-    audio.write(path, (0.5 * x / np.abs(x).max()).astype(np.float32), audio.read(next(folder.rglob("*.wav")))[1],
-                "FLOAT")
+    audio.write(
+        path, (0.5 * x / np.abs(x).max()).astype(np.float32), audio.read(next(folder.rglob("*.wav")))[1], "FLOAT"
+    )
     return path
 
 
 def _separate(*args):
-    return subprocess.run([sys.executable, "-m", "cunet.separation", *args, "--quiet", "--precision", "float32"],
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "cunet.separation", *args, "--quiet", "--precision", "float32"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_one_stem_per_target_of_the_card_and_targets_picks_some(six_runs, song, tmp_path):
@@ -38,8 +43,11 @@ def test_one_stem_per_target_of_the_card_and_targets_picks_some(six_runs, song, 
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "some" / "s6").iterdir()) == ["guitar.wav", "piano.wav"]
     for stem in ("guitar", "piano"):  # the same stems as when all six are separated
-        np.testing.assert_allclose(audio.read(tmp_path / "some" / "s6" / f"{stem}.wav")[0],
-                                   audio.read(tmp_path / "all" / "s6" / f"{stem}.wav")[0], atol=1e-5)
+        np.testing.assert_allclose(
+            audio.read(tmp_path / "some" / "s6" / f"{stem}.wav")[0],
+            audio.read(tmp_path / "all" / "s6" / f"{stem}.wav")[0],
+            atol=1e-5,
+        )
 
 
 def test_two_stems_are_the_target_and_the_rest_summing_to_the_input(six_runs, song, tmp_path):
@@ -53,11 +61,17 @@ def test_two_stems_are_the_target_and_the_rest_summing_to_the_input(six_runs, so
     assert np.abs(vocals).max() > 1e-3 and np.abs(rest).max() > 1e-3
 
 
-@pytest.mark.parametrize("run, args, problem", [
-    ("cunet", ["--targets", "guitar", "banjo"], "--targets banjo: the model has no such target; it separates "
-                                                "vocals, drums, bass, guitar, piano, other"),
-    ("unet", ["--two-stems", "vocals"], "--two-stems vocals: the model has no such target; it separates guitar"),
-])
+@pytest.mark.parametrize(
+    "run, args, problem",
+    [
+        (
+            "cunet",
+            ["--targets", "guitar", "banjo"],
+            "--targets banjo: the model has no such target; it separates vocals, drums, bass, guitar, piano, other",
+        ),
+        ("unet", ["--two-stems", "vocals"], "--two-stems vocals: the model has no such target; it separates guitar"),
+    ],
+)
 def test_a_target_the_model_lacks_exits_2_listing_those_it_has(six_runs, song, tmp_path, run, args, problem):
     out = tmp_path / "out"
     done = _separate(str(six_runs[run]), str(song), "-o", str(out), *args)
@@ -124,28 +138,77 @@ def test_sisec_protocol_scores_every_present_source_against_all_references(six_r
     assert sdr.loc[(vocals, "cunet"), ["count", "tracks", "absent"]].tolist() == [2, 2, 0]
     assert np.isfinite(sdr["median"]).all() and len({t.split(" ")[0] for t in sdr.index.get_level_values(0)}) == 6
     # the ideal ratio mask is far above the mixture on every source: the references are the right ones
-    assert all(sdr.loc[(t, "IRM1"), "median"] > sdr.loc[(t, "mixture"), "median"] + 5
-               for t in set(sdr.index.get_level_values(0))), sdr
+    assert all(
+        sdr.loc[(t, "IRM1"), "median"] > sdr.loc[(t, "mixture"), "median"] + 5
+        for t in set(sdr.index.get_level_values(0))
+    ), sdr
 
 
 def test_a_combination_condition_is_recorded_and_separated_by_name(tmp_path):
     import json
 
     import stem_layouts
+
     from cunet.preprocess.__main__ import main as preprocess
     from cunet.separation.load import load_separator
     from cunet.train.__main__ import main as train
 
-    root = stem_layouts.folders(tmp_path / "f", {"a": ("vocals", "bass", "drums"), "b": ("vocals", "bass", "drums"),
-                                                 "c": ("vocals", "bass", "drums")}, test=("c",))
+    root = stem_layouts.folders(
+        tmp_path / "f",
+        {"a": ("vocals", "bass", "drums"), "b": ("vocals", "bass", "drums"), "c": ("vocals", "bass", "drums")},
+        test=("c",),
+    )
     store, run = tmp_path / "store", tmp_path / "run"
-    assert preprocess(["--dataset", "folders", "--root", str(root), "--out", str(store), "--valid-fraction", "0.4",
-                       "--condition", "accompaniment=bass+drums", "--patch-frames", "64", "--quiet", "--jobs", "1"]) == 0
-    assert train(["--model", "cunet", "--store", str(store), "--run-dir", str(run), "--steps", "2", "--epochs", "1",
-                  "--batch-size", "2", "--quiet", "--set", "model.first_filters=4", "--set", "model.n_frames=64"]) == 0
+    assert (
+        preprocess(
+            [
+                "--dataset",
+                "folders",
+                "--root",
+                str(root),
+                "--out",
+                str(store),
+                "--valid-fraction",
+                "0.4",
+                "--condition",
+                "accompaniment=bass+drums",
+                "--patch-frames",
+                "64",
+                "--quiet",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
+    assert (
+        train(
+            [
+                "--model",
+                "cunet",
+                "--store",
+                str(store),
+                "--run-dir",
+                str(run),
+                "--steps",
+                "2",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "2",
+                "--quiet",
+                "--set",
+                "model.first_filters=4",
+                "--set",
+                "model.n_frames=64",
+            ]
+        )
+        == 0
+    )
     card = json.loads((run / "model_card.json").read_text())
-    assert card["targets"] == ["bass", "drums", "vocals"] and card["combinations"] == [["accompaniment",
-                                                                                       ["bass", "drums"]]]
+    assert card["targets"] == ["bass", "drums", "vocals"] and card["combinations"] == [
+        ["accompaniment", ["bass", "drums"]]
+    ]
     separator = load_separator(run, targets=("accompaniment", "vocals"), precision="float32")
     np.testing.assert_array_equal(separator.conditions.reshape(2, 3), [[1, 1, 0], [0, 0, 1]])
     x = stem_layouts.tone("vocals", 0, 1.0, 8192)

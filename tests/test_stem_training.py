@@ -6,13 +6,13 @@ from collections import Counter
 
 import numpy as np
 import pytest
-
 from conftest import SIX_TRAIN
+from stem_layouts import SIX
+
 from cunet.datasets.store import Store
 from cunet.models.config import ModelConfig
 from cunet.train.config import TrainConfig
 from cunet.train.data_loader import MusicPatches
-from stem_layouts import SIX
 
 
 def _cfg(model="cunet", **kw):
@@ -74,8 +74,9 @@ def test_dedicated_unet_rows_are_its_sources_and_a_bad_name_lists_the_stores(six
 
     with pytest.raises(InputError) as err:
         MusicPatches(store, "train", _cfg("unet", target="banjo"))
-    assert str(err.value) == (f"{six_store}: no source 'banjo' in this store; its sources are "
-                              "vocals, drums, bass, guitar, piano, other")
+    assert str(err.value) == (
+        f"{six_store}: no source 'banjo' in this store; its sources are vocals, drums, bass, guitar, piano, other"
+    )
     assert json.loads((six_store / "manifest.json").read_text())["sources"] == list(SIX)
 
 
@@ -95,9 +96,16 @@ def test_cunet_of_six_sources_has_a_control_of_six_and_a_card_of_the_stores_sour
     track = [t["name"] for t in store.tracks].index("s0")  # a training song holding all six sources
     peak = store.tracks[track]["stem_max_magnitude"]["mixture"]
     patch = np.abs(np.asarray(store.array(track, "mixture"))[:512, :64]) / peak
-    outs = np.stack([np.asarray(model.predict([patch[None, ..., None].astype(np.float32),
-                                               np.eye(6, dtype=np.float32)[[k]][..., None]], verbose=0))[0, ..., 0]
-                     for k in range(6)])
+    outs = np.stack(
+        [
+            np.asarray(
+                model.predict(
+                    [patch[None, ..., None].astype(np.float32), np.eye(6, dtype=np.float32)[[k]][..., None]], verbose=0
+                )
+            )[0, ..., 0]
+            for k in range(6)
+        ]
+    )
     targets = np.stack([np.abs(np.asarray(store.array(track, s))[:512, :64]) / peak for s in SIX])
     error = np.abs(outs[:, None] - targets[None]).mean((2, 3))  # (condition, source)
     # each condition's output is nearest its own source's target (measured: all six after 250 steps)
@@ -113,12 +121,20 @@ def test_unet_target_guitar_trains_on_guitar(six_runs):
     assert json.loads((folder / "config.json").read_text())["values"]["target"] == "guitar"
 
 
-@pytest.mark.parametrize("argv, problem", [
-    (["--model", "unet", "--target", "banjo"], "no source 'banjo' in this store; its sources are vocals, drums, "
-                                               "bass, guitar, piano, other"),
-    (["--model", "cunet", "--set", "model.z_dim=4"], "holds 6 sources (vocals, drums, bass, guitar, piano, other), "
-                                                     "but the C-U-Net's condition has model.z_dim=4"),
-])
+@pytest.mark.parametrize(
+    "argv, problem",
+    [
+        (
+            ["--model", "unet", "--target", "banjo"],
+            "no source 'banjo' in this store; its sources are vocals, drums, bass, guitar, piano, other",
+        ),
+        (
+            ["--model", "cunet", "--set", "model.z_dim=4"],
+            "holds 6 sources (vocals, drums, bass, guitar, piano, other), "
+            "but the C-U-Net's condition has model.z_dim=4",
+        ),
+    ],
+)
 def test_a_bad_source_or_width_exits_2_naming_the_store(six_store, tmp_path, capsys, argv, problem):
     from cunet.train.__main__ import main as train
 
@@ -138,11 +154,13 @@ def test_asked_for_a_guitar_in_a_song_without_one_the_cunet_returns_near_nothing
     level = {}
     for name in ("s6", "s7"):  # the test songs: s6 holds a guitar, s7 none
         track = [t["name"] for t in store.tracks].index(name)
-        mix = np.abs(np.asarray(store.array(track, "mixture"))[:512]) / store.tracks[track]["stem_max_magnitude"][
-            "mixture"]
-        x = np.stack([mix[:, s: s + 64] for s in range(0, mix.shape[1] - 63, 64)])[..., None].astype(np.float32)
+        mix = (
+            np.abs(np.asarray(store.array(track, "mixture"))[:512])
+            / store.tracks[track]["stem_max_magnitude"]["mixture"]
+        )
+        x = np.stack([mix[:, s : s + 64] for s in range(0, mix.shape[1] - 63, 64)])[..., None].astype(np.float32)
         z = np.tile(np.eye(6, dtype=np.float32)[[SIX.index("guitar")]][..., None], (len(x), 1, 1))
         y = np.asarray(model.predict([x, z], verbose=0))
-        level[name] = 10 * np.log10((y ** 2).sum() / (x ** 2).sum())
+        level[name] = 10 * np.log10((y**2).sum() / (x**2).sum())
     # measured: -14.9 dB with the guitar, -28.6 dB without (silent_target_prob 0.1; -27.1 dB with 0)
     assert level["s7"] < -20 and level["s7"] < level["s6"] - 8, level

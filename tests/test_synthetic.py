@@ -44,7 +44,7 @@ def test_vocals_are_sung_lines_with_pitch_and_rests(tiny_root):
     track = sorted((tiny_root / "musdb" / "train").iterdir())[0]
     x, rate = audio.read(track / "vocals.wav", 16384, 1)
     frames = np.lib.stride_tricks.sliding_window_view(x[0], 1024)[::512]
-    loud = np.sqrt((frames ** 2).mean(1))
+    loud = np.sqrt((frames**2).mean(1))
     assert (loud < 0.05 * loud.max()).mean() > 0.05  # rests between phrases
     # A pitched voice: the autocorrelation of a loud frame peaks at a period in the singing range.
     frame = frames[np.argmax(loud)] * np.hanning(1024)
@@ -76,7 +76,7 @@ def test_mouth_follows_its_own_voice_and_not_another_singers(tiny_root):
     assert min(own) > 0.8, own
     cross = []
     for i, (si, _, mi) in enumerate(clips):
-        for sj, vj, _ in clips[i + 1:]:
+        for sj, vj, _ in clips[i + 1 :]:
             if si != sj:
                 n = min(len(mi), len(vj) // 656)
                 cross.append(np.corrcoef(_opening(mi[:n]), _loudness(vj, n))[0, 1])

@@ -22,8 +22,9 @@ TRACK_KEYS = {"trackType", "id", "extension", "has_bleed"}
 
 @pytest.fixture(scope="module")
 def six_root(tmp_path_factory) -> Path:
-    return synthetic.generate(tmp_path_factory.mktemp("six") / "data", seed=0, size="tiny", jobs=2,
-                              progress=False, sources=6)
+    return synthetic.generate(
+        tmp_path_factory.mktemp("six") / "data", seed=0, size="tiny", jobs=2, progress=False, sources=6
+    )
 
 
 def _songs(root: Path) -> list[tuple[Path, dict]]:
@@ -32,13 +33,21 @@ def _songs(root: Path) -> list[tuple[Path, dict]]:
 
 
 def _named_files(folder: Path, data: dict) -> dict[Path, tuple[str, str]]:
-    return {folder / stem["stemName"] / f"{t['id']}.{t['extension']}": (stem["stemName"], t["trackType"])
-            for stem in data["stems"] for t in stem["tracks"]}
+    return {
+        folder / stem["stemName"] / f"{t['id']}.{t['extension']}": (stem["stemName"], t["trackType"])
+        for stem in data["stems"]
+        for t in stem["tracks"]
+    }
 
 
 def test_moisesdb_layout_and_data_json_schema(six_root):
-    assert sorted(p.name for p in six_root.iterdir()) == ["acappella", "accompaniment", "moisesdb", "musdb",
-                                                           "synthetic.json"]
+    assert sorted(p.name for p in six_root.iterdir()) == [
+        "acappella",
+        "accompaniment",
+        "moisesdb",
+        "musdb",
+        "synthetic.json",
+    ]
     assert [p.name for p in (six_root / "moisesdb").iterdir()] == [sixsource.PROVIDER]
     songs = _songs(six_root)
     assert len(songs) == synthetic.SIX_SOURCE_SIZES["tiny"].songs == 4
@@ -106,13 +115,29 @@ def test_four_source_trees_are_unchanged(six_root):
     for path in files:
         digest.update(str(path.relative_to(six_root)).encode() + b"\0" + path.read_bytes())
     assert digest.hexdigest() == FOUR_SOURCE_TINY_DIGEST
-    old_marker = {"format_version": 1, "seed": 0, "size": "tiny",
-                  "spec": {"acc_clips": 1, "clip_seconds": 6.0, "eval_seconds": 5.0, "music_seconds": 8.0,
-                           "music_test": 1, "music_train": 3, "singers": 8, "train_clips": 1}}
+    old_marker = {
+        "format_version": 1,
+        "seed": 0,
+        "size": "tiny",
+        "spec": {
+            "acc_clips": 1,
+            "clip_seconds": 6.0,
+            "eval_seconds": 5.0,
+            "music_seconds": 8.0,
+            "music_test": 1,
+            "music_train": 3,
+            "singers": 8,
+            "train_clips": 1,
+        },
+    }
     assert dump_json(synthetic.marker(0, "tiny")) == dump_json(old_marker)
     six_marker = json.loads((six_root / "synthetic.json").read_text())
-    assert six_marker == {**old_marker, "sources": 6, "six_source_spec": {"songs": 4, "seconds": 8.0},
-                          "six_source_version": sixsource.VERSION}
+    assert six_marker == {
+        **old_marker,
+        "sources": 6,
+        "six_source_spec": {"songs": 4, "seconds": 8.0},
+        "six_source_version": sixsource.VERSION,
+    }
 
 
 def test_command_flag_and_ensure(six_root, tmp_path, monkeypatch):
@@ -155,7 +180,7 @@ def _partial_ratio(x: np.ndarray, f0: float, n: int = 8) -> float:
 def _envelope(x: np.ndarray) -> tuple[np.ndarray, float]:
     """RMS over 5 ms windows every 0.5 ms, and the hop in seconds."""
     frames = np.lib.stride_tricks.sliding_window_view(x, 221)[::22]
-    return np.sqrt((frames ** 2).mean(1)), 22 / RATE
+    return np.sqrt((frames**2).mean(1)), 22 / RATE
 
 
 @pytest.mark.parametrize("midi", [45, 57, 69])
@@ -186,11 +211,18 @@ def test_strings_struck_while_other_swells(midi):
         env, hop = _envelope(x[:RATE])
         return (np.argmax(env >= 0.5 * env.max()) - np.argmax(env >= 0.01 * env.max())) * hop
 
-    struck = {name: attack(play(midi, 2.0, RATE)) for name, play in
-              (("guitar", instruments.guitar_note), ("piano", instruments.piano_note))}
-    swelling = {name: attack(play(midi, 2.0, RATE)) for name, play in
-                (("pad", instruments.pad_note), ("organ", instruments.organ_note),
-                 ("strings", instruments.strings_note))}
+    struck = {
+        name: attack(play(midi, 2.0, RATE))
+        for name, play in (("guitar", instruments.guitar_note), ("piano", instruments.piano_note))
+    }
+    swelling = {
+        name: attack(play(midi, 2.0, RATE))
+        for name, play in (
+            ("pad", instruments.pad_note),
+            ("organ", instruments.organ_note),
+            ("strings", instruments.strings_note),
+        )
+    }
     assert max(struck.values()) < 0.01 and min(swelling.values()) > 0.025, (struck, swelling)
 
 

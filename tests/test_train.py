@@ -14,10 +14,10 @@ from cunet.datasets.musdb import SOURCES
 from cunet.datasets.store import Store
 from cunet.models import build_model
 from cunet.models.config import ModelConfig
+from cunet.train import data_loader
 from cunet.train.__main__ import main as train_main
 from cunet.train.__main__ import parse_args, resolve
 from cunet.train.config import TrainConfig
-from cunet.train import data_loader
 
 
 def _cfg(*argv) -> TrainConfig:
@@ -25,23 +25,45 @@ def _cfg(*argv) -> TrainConfig:
 
 
 def test_presets_flags_and_set_resolve_in_order(tmp_path):
-    cfg = _cfg("--model", "cunet", "--preset", "paper", "--film", "complex", "--control", "cnn",
-               "--epochs", "7", "--set", "learning_rate=3e-4", "--set", "model.z_dim=4")
+    cfg = _cfg(
+        "--model",
+        "cunet",
+        "--preset",
+        "paper",
+        "--film",
+        "complex",
+        "--control",
+        "cnn",
+        "--epochs",
+        "7",
+        "--set",
+        "learning_rate=3e-4",
+        "--set",
+        "model.z_dim=4",
+    )
     assert (cfg.batch_size, cfg.steps_per_epoch, cfg.beta_1) == (64, 2048, 0.5)  # the paper preset
     assert (cfg.model.film, cfg.model.control, cfg.epochs, cfg.learning_rate) == ("complex", "cnn", 7, 3e-4)
     ynet = _cfg("--model", "ynet", "--preset", "paper", "--visual", "landmarks")
-    assert (ynet.optimizer, ynet.learning_rate, ynet.momentum, ynet.batch_size, ynet.model.depth) == \
-        ("sgd", 0.01, 0.8, 10, "paper")
+    assert (ynet.optimizer, ynet.learning_rate, ynet.momentum, ynet.batch_size, ynet.model.depth) == (
+        "sgd",
+        0.01,
+        0.8,
+        10,
+        "paper",
+    )
     config_io.save(cfg, tmp_path / "c.json")
     assert config_io.load(TrainConfig, tmp_path / "c.json") == cfg
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["--model", "unet", "--film", "complex"], "--film applies to --model cunet"),
-    (["--model", "cunet", "--visual", "video"], "--visual applies to --model ynet"),
-    (["--model", "cunet", "--set", "learning_rat=1"], "unknown config key 'learning_rat'"),
-    (["--model", "ynet", "--set", "model.visual=face"], "visual='face'"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--model", "unet", "--film", "complex"], "--film applies to --model cunet"),
+        (["--model", "cunet", "--visual", "video"], "--visual applies to --model ynet"),
+        (["--model", "cunet", "--set", "learning_rat=1"], "unknown config key 'learning_rat'"),
+        (["--model", "ynet", "--set", "model.visual=face"], "visual='face'"),
+    ],
+)
 def test_nonsense_is_refused(argv, message, capsys):
     assert train_main(argv) == 2
     assert message in capsys.readouterr().err
@@ -54,10 +76,11 @@ def test_music_examples_follow_the_store(tiny_stores):
     mix, z, target = source.example(0)
     track, start, cond = store.index("valid")[0]
     scale = store.tracks[track]["stem_max_magnitude"]["mixture"]
-    want = np.abs(store.array(track, SOURCES[cond])[:512, start: start + 128]) / scale
+    want = np.abs(store.array(track, SOURCES[cond])[:512, start : start + 128]) / scale
     np.testing.assert_allclose(target[..., 0], want, rtol=1e-6)
-    np.testing.assert_allclose(mix[..., 0], np.abs(store.array(track, "mixture")[:512, start: start + 128]) / scale,
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        mix[..., 0], np.abs(store.array(track, "mixture")[:512, start : start + 128]) / scale, rtol=1e-6
+    )
     np.testing.assert_array_equal(z, np.eye(4)[cond])
     train = data_loader.examples(TrainConfig(), store, "train")
     again = data_loader.examples(TrainConfig(), store, "train")
@@ -163,7 +186,7 @@ def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):
     assert mouths.shape == (2, 100, 96, 96, 3) and mouths.dtype == np.float32
     for j in range(2):
         track, frame = (int(v) for v in store.index("valid")[j])
-        want = mouth_crops(np.asarray(store.array(track, "frames")[frame: frame + 100]))
+        want = mouth_crops(np.asarray(store.array(track, "frames")[frame : frame + 100]))
         np.testing.assert_allclose(mouths[j].numpy(), want, atol=1e-5)
         np.testing.assert_allclose(mixture[j].numpy(), source.example(j)[0], atol=1e-6)
 
@@ -197,8 +220,22 @@ def test_training_lowers_the_validation_loss(trained_runs, name):
 
 @pytest.mark.slow
 def test_sigkill_then_same_command_resumes_exactly(tiny_stores, tmp_path):
-    base = [sys.executable, "-m", "cunet.train", "--model", "cunet", "--store", str(tiny_stores / "musdb"),
-            "--epochs", "3", "--steps", "3", "--set", "model.first_filters=8", "--quiet"]
+    base = [
+        sys.executable,
+        "-m",
+        "cunet.train",
+        "--model",
+        "cunet",
+        "--store",
+        str(tiny_stores / "musdb"),
+        "--epochs",
+        "3",
+        "--steps",
+        "3",
+        "--set",
+        "model.first_filters=8",
+        "--quiet",
+    ]
     whole = subprocess.run(base + ["--run-dir", str(tmp_path / "whole")], capture_output=True, text=True)
     assert whole.returncode == 0, whole.stderr[-2000:]
     run = tmp_path / "killed"
@@ -247,6 +284,7 @@ def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
     assert "needs a music store" in capsys.readouterr().err
     broken = tmp_path / "broken"
     import shutil
+
     shutil.copytree(tiny_stores / "musdb", broken)
     np.save(broken / "indexes" / "train.npy", np.zeros((3, 2), np.float32))
     assert train_main(["--model", "cunet", "--store", str(broken), "--quiet"]) == 2
@@ -259,8 +297,9 @@ def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
     run = tmp_path / "run"
     config_io.save(_cfg("--model", "cunet", "--run-dir", str(run), "--epochs", "9"), run / "config.json")
     before = (run / "config.json").read_bytes()
-    assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
-                       "--quiet"]) == 2
+    assert (
+        train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run), "--quiet"]) == 2
+    )
     assert "another config" in capsys.readouterr().err and (run / "config.json").read_bytes() == before
 
 
@@ -268,9 +307,30 @@ def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):
 @pytest.mark.parametrize("precision", ["float16", "bfloat16"])
 def test_mixed_precision_trains_and_keeps_float32_outputs(tiny_stores, tmp_path, precision):
     run = tmp_path / "run"
-    assert train_main(["--model", "cunet", "--store", str(tiny_stores / "musdb"), "--run-dir", str(run),
-                       "--epochs", "1", "--steps", "2", "--batch-size", "2", "--mixed-precision", precision,
-                       "--set", "model.first_filters=8", "--quiet"]) == 0
+    assert (
+        train_main(
+            [
+                "--model",
+                "cunet",
+                "--store",
+                str(tiny_stores / "musdb"),
+                "--run-dir",
+                str(run),
+                "--epochs",
+                "1",
+                "--steps",
+                "2",
+                "--batch-size",
+                "2",
+                "--mixed-precision",
+                precision,
+                "--set",
+                "model.first_filters=8",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert keras.config.dtype_policy().name == "float32"  # the run's policy does not leak out of it
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
     assert model.get_layer("enc2_conv").dtype_policy.name == f"mixed_{precision}"

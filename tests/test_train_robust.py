@@ -15,15 +15,14 @@ import zipfile
 import keras
 import numpy as np
 import pytest
+from commands import Result, dead_pid, hidden_leftovers, modes, run_module
+from conftest import copy_tree, make_musdb
 
 from cunet import config as config_io
 from cunet.errors import InputError
+from cunet.fileio import TEMP_MARK, temporary_dir, temporary_prefix
 from cunet.train.__main__ import main as train_main
 from cunet.train.config import TrainConfig
-
-from commands import Result, dead_pid, hidden_leftovers, modes, run_module
-from cunet.fileio import TEMP_MARK, temporary_dir, temporary_prefix
-from conftest import copy_tree, make_musdb
 
 RUNS = pytest.mark.xdist_group("train_robust_runs")  # the tests sharing finished_run and partial_run
 # A dedicated U-Net is the cheapest model to trace; what these tests check does not depend on the model.
@@ -48,8 +47,11 @@ def history_epochs(run) -> list[int]:
 
 def snapshot(folder) -> dict:
     """Every file's bytes and modification time below ``folder`` (the lock file aside)."""
-    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in folder.rglob("*")
-            if p.is_file() and not p.name.startswith(".cunet.lock")}
+    return {
+        p: (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".cunet.lock")
+    }
 
 
 class StopAfterFirstEpoch(keras.callbacks.Callback):
@@ -89,6 +91,7 @@ def partial_run(tiny_stores, tmp_path_factory):
 
 # -- one writer per run folder ---------------------------------------------------------------------------------
 
+
 def wait_for_lock(proc, run, timeout=240):
     """Until ``proc`` holds the run folder's lock (it writes its pid into the lock file once it does)."""
     lock = run / ".cunet.lock"
@@ -127,8 +130,9 @@ def test_second_writer_stops_at_once_and_the_first_finishes(tiny_stores, tmp_pat
 def test_lock_of_a_killed_run_does_not_block_the_next(tiny_stores, tmp_path, capsys):
     run = tmp_path / "run"
     argv = music_args(tiny_stores / "musdb", run)
-    killed = subprocess.Popen([sys.executable, "-m", "cunet.train", *argv], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    killed = subprocess.Popen(
+        [sys.executable, "-m", "cunet.train", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     wait_for_lock(killed, run)
     killed.kill()
     killed.wait()
@@ -138,6 +142,7 @@ def test_lock_of_a_killed_run_does_not_block_the_next(tiny_stores, tmp_path, cap
 
 
 # -- damaged stores: refused before anything is written -------------------------------------------------------
+
 
 def _delete_stem(store):
     path = store / "tracks" / "Cunet_Synth_-_Song_000" / "vocals.npy"
@@ -197,8 +202,19 @@ def _nan_max_magnitude(store):
     return [store / "manifest.json", "nan", "stem_max_magnitude"]
 
 
-@pytest.mark.parametrize("damage", [_delete_stem, _truncate_stem, _drop_manifest_key, _drop_track_key,
-                                    _index_past_the_end, _nan_in_a_stem, _inf_in_a_test_track, _nan_max_magnitude])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        _delete_stem,
+        _truncate_stem,
+        _drop_manifest_key,
+        _drop_track_key,
+        _index_past_the_end,
+        _nan_in_a_stem,
+        _inf_in_a_test_track,
+        _nan_max_magnitude,
+    ],
+)
 def test_damaged_music_store_is_refused_naming_the_file(tiny_stores, tmp_path, capsys, damage):
     store = copy_tree(tiny_stores / "musdb", tmp_path / "store")
     names = damage(store)
@@ -245,6 +261,7 @@ def test_input_error_inside_the_pipeline_surfaces_as_itself(tiny_stores, tmp_pat
 
 # -- tracks shorter than a patch ------------------------------------------------------------------------------
 
+
 def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
     from cunet.datasets.store import Store
     from cunet.preprocess.__main__ import main as preprocess_main
@@ -253,8 +270,24 @@ def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
     root = make_musdb(tmp_path / "musdb", ["A - One", "B - Two"], ["D - Four"], seconds=4.5)
     make_musdb(root, ["S - Short"], [], seconds=1.0, seed=1)  # 33 frames: no 128-frame patch
     store = tmp_path / "store"
-    assert preprocess_main(["--dataset", "musdb", "--root", str(root), "--out", str(store),
-                            "--valid-tracks", "B - Two", "--jobs", "1", "--quiet"]) == 0
+    assert (
+        preprocess_main(
+            [
+                "--dataset",
+                "musdb",
+                "--root",
+                str(root),
+                "--out",
+                str(store),
+                "--valid-tracks",
+                "B - Two",
+                "--jobs",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     # remixing draws the other sources from random training tracks: the short one must never be drawn
     cfg = TrainConfig(remix_prob=1.0)
     source = data_loader.examples(cfg, Store(store, "music"), "train")
@@ -269,6 +302,7 @@ def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
 
 
 # -- run folders ---------------------------------------------------------------------------------------------
+
 
 def test_run_dir_that_is_a_file_is_refused(tiny_stores, tmp_path, capsys):
     run = tmp_path / "run"
@@ -296,8 +330,9 @@ def test_full_disk_while_checkpointing_leaves_nothing_half_written(tiny_stores, 
 
 @RUNS
 @pytest.mark.parametrize("damage", ["truncated", "garbled"])
-def test_damaged_last_checkpoint_is_refused_before_anything_is_rewritten(tiny_stores, partial_run, tmp_path,
-                                                                         capsys, damage):
+def test_damaged_last_checkpoint_is_refused_before_anything_is_rewritten(
+    tiny_stores, partial_run, tmp_path, capsys, damage
+):
     run = copy_tree(partial_run, tmp_path / "run")
     last = run / "checkpoints" / "last.keras"
     data = last.read_bytes()
@@ -307,7 +342,7 @@ def test_damaged_last_checkpoint_is_refused_before_anything_is_rewritten(tiny_st
         with zipfile.ZipFile(last) as archive:
             member = archive.getinfo("model.weights.h5")
         at = member.header_offset + 200
-        last.write_bytes(data[:at] + bytes(4096) + data[at + 4096:])
+        last.write_bytes(data[:at] + bytes(4096) + data[at + 4096 :])
     before = snapshot(run)
     argv = music_args(tiny_stores / "musdb", run, 2)
     line = in_process(capsys, argv).refused(last, "damaged", "delete it to restart the run from scratch")
@@ -339,8 +374,10 @@ def test_finished_run_with_a_damaged_model_is_rebuilt_or_refused(tiny_stores, fi
 def test_moved_run_folder_resumes_and_stale_temporaries_go(tiny_stores, partial_run, tmp_path, capsys):
     run = copy_tree(partial_run, tmp_path / "elsewhere" / "moved")
     pid = dead_pid()
-    stale = [run / f"{temporary_prefix('config', pid)}x1.json",
-             run / "checkpoints" / f"{temporary_prefix('last', pid)}x2.keras"]
+    stale = [
+        run / f"{temporary_prefix('config', pid)}x1.json",
+        run / "checkpoints" / f"{temporary_prefix('last', pid)}x2.keras",
+    ]
     for path in stale:
         path.write_bytes(b"half")
     with temporary_dir(run / "checkpoints", "best") as live:  # a live writer's (it holds its lock): kept
@@ -362,15 +399,34 @@ def test_outputs_follow_the_umask(finished_run, partial_run):
 
 # -- a tiny Y-Net-g ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_tiny_ynet_g_trains(tiny_stores, tmp_path):
     """ST-GCN widths under 16 once killed the process (SIGSEGV in oneDNN's weight gradient of the strided
     1x1 residual convolution)."""
     run = tmp_path / "run"
-    done = run_module("cunet.train", "--model", "ynet", "--visual", "landmarks",
-                       "--set", "model.widths=[4,8,8,8]", "--set", "model.graph_widths=[4,4,4,4,4,4,4,4]",
-                       "--epochs", "1", "--steps", "1", "--batch-size", "1", "--store", tiny_stores / "acappella",
-                       "--run-dir", run, "--quiet")
+    done = run_module(
+        "cunet.train",
+        "--model",
+        "ynet",
+        "--visual",
+        "landmarks",
+        "--set",
+        "model.widths=[4,8,8,8]",
+        "--set",
+        "model.graph_widths=[4,4,4,4,4,4,4,4]",
+        "--epochs",
+        "1",
+        "--steps",
+        "1",
+        "--batch-size",
+        "1",
+        "--store",
+        tiny_stores / "acappella",
+        "--run-dir",
+        run,
+        "--quiet",
+    )
     assert done.code == 0, (done.code, done.err[-3000:])
     keras.saving.load_model(run / "model.keras", safe_mode=True)
 
@@ -391,6 +447,7 @@ def test_strided_residual_is_subsampling_then_1x1():
 
 
 # -- a split of one recording ----------------------------------------------------------------------------------
+
 
 def _one_recording_valid_split(tiny_stores, tmp_path):
     """The tiny Acappella store with its 'valid' index cut down to two clips of its first recording (5 s
@@ -417,9 +474,27 @@ def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path,
 
     store, name = _one_recording_valid_split(tiny_stores, tmp_path)
     run = tmp_path / "run"
-    argv = ["--model", "ynet", "--visual", "landmarks", "--set", "model.widths=[4,8,8,8]",
-            "--set", "model.graph_widths=[4,4,4,4,4,4,4,4]", "--epochs", "1", "--steps", "1", "--batch-size", "1",
-            "--store", store, "--run-dir", run, "--quiet"]
+    argv = [
+        "--model",
+        "ynet",
+        "--visual",
+        "landmarks",
+        "--set",
+        "model.widths=[4,8,8,8]",
+        "--set",
+        "model.graph_widths=[4,4,4,4,4,4,4,4]",
+        "--epochs",
+        "1",
+        "--steps",
+        "1",
+        "--batch-size",
+        "1",
+        "--store",
+        store,
+        "--run-dir",
+        run,
+        "--quiet",
+    ]
     line = in_process(capsys, argv).refused(store, "'valid' index", name, "second_singer_prob=0")
     assert "one recording" in line
     assert not run.exists()

@@ -11,10 +11,10 @@ from cunet import config as config_io
 from cunet.datasets import face
 from cunet.datasets.acappella import FRAME_SHAPE, mouth_crops
 from cunet.errors import InputError
+from cunet.models import ModelConfig, build_model
 from cunet.separation.__main__ import main
 from cunet.separation.load import load_separator as _load
 from cunet.separation.visual import load_visual, read_video
-from cunet.models import ModelConfig, build_model
 
 RATE = 16384
 
@@ -135,7 +135,7 @@ def test_real_ynet_keeps_length_and_channels(tmp_path):
     marks = np.random.default_rng(6).uniform(0, 96, (125, 68, 2)).astype(np.float32)
     out = separator.separate(x, 22050, visual=marks)["vocals"]
     assert out.shape == x.shape and np.all(np.isfinite(out)) and np.any(out)
-    high = np.abs(np.fft.rfft(out, axis=-1))[:, int(8500 * out.shape[1] / 22050):]
+    high = np.abs(np.fft.rfft(out, axis=-1))[:, int(8500 * out.shape[1] / 22050) :]
     assert high.mean() > 1e-3 * np.abs(np.fft.rfft(x, axis=-1)).mean()  # the band above 8192 Hz is there
 
 
@@ -169,8 +169,10 @@ def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, c
     x = (0.1 * np.random.default_rng(7).standard_normal(3 * RATE)).astype(np.float32)
     audio.write(songs / "good.wav", x, RATE, "FLOAT")
     np.save(songs / "good.landmarks.npy", np.full((75, 68, 2), 500.0, np.float32), allow_pickle=False)
-    assert main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet",
-                 "--precision", "float32"]) == 0
+    assert (
+        main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet", "--precision", "float32"])
+        == 0
+    )
     y, rate = audio.read(tmp_path / "out/good/vocals.wav")
     assert rate == RATE and y.shape == (1, len(x))
     np.testing.assert_allclose(y[0, 100:-100], 0.5 * x[100:-100], atol=2e-3)
@@ -213,8 +215,9 @@ def test_blocks_stream_long_inputs_without_seams(tmp_path):
 def _offset_video(path: Path, video_start: float, audio_start: float, audio_codec: str, n_frames: int = 50):
     """A 25 fps video whose frame k is a flat grey of level 20 + 4k (its index, readable through a lossy
     codec), its stream starting at ``video_start`` s, beside 2 s of audio starting at ``audio_start`` s."""
-    import av
     from fractions import Fraction
+
+    import av
 
     rate = 16000
     with av.open(str(path), "w") as container:
@@ -230,7 +233,7 @@ def _offset_video(path: Path, video_start: float, audio_start: float, audio_code
             container.mux(packet)
         x = (0.1 * np.sin(np.arange(2 * rate) / 5)).astype(np.float32)
         for s in range(0, len(x), 1024):
-            frame = av.AudioFrame.from_ndarray(x[None, s: s + 1024], format="flt", layout="mono")
+            frame = av.AudioFrame.from_ndarray(x[None, s : s + 1024], format="flt", layout="mono")
             frame.sample_rate, frame.pts, frame.time_base = rate, round(audio_start * rate) + s, Fraction(1, rate)
             for packet in sound.encode(frame):
                 container.mux(packet)
@@ -239,8 +242,9 @@ def _offset_video(path: Path, video_start: float, audio_start: float, audio_code
     return path
 
 
-@pytest.mark.parametrize("name,video_start,audio_start,codec", [("late.mp4", 0.5, 0.0, "aac"),
-                                                               ("early.mkv", 0.0, 0.5, "pcm_s16le")])
+@pytest.mark.parametrize(
+    "name,video_start,audio_start,codec", [("late.mp4", 0.5, 0.0, "aac"), ("early.mkv", 0.0, 0.5, "pcm_s16le")]
+)
 def test_video_frames_are_timed_on_the_audio_clock(tmp_path, name, video_start, audio_start, codec):
     """Frame i of a video is what it shows i/25 s after its audio starts: a video starting 0.5 s after its
     audio holds its first frame for those 0.5 s; one starting 0.5 s before has its first 0.5 s dropped.

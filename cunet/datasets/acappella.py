@@ -56,22 +56,29 @@ class SingingSample:
                 raise InputError(path, f"missing file of sample {self.id!r}")
         frames = load_npy(self.frames_path)
         if frames.dtype != np.uint8 or frames.ndim != 4 or frames.shape[1:] != FRAME_SHAPE:
-            raise InputError(self.frames_path, f"frames must be uint8 (T, 128, 96, 3), got {frames.dtype} "
-                                               f"{frames.shape}")
+            raise InputError(
+                self.frames_path, f"frames must be uint8 (T, 128, 96, 3), got {frames.dtype} {frames.shape}"
+            )
         marks = load_npy(self.landmarks_path)
         if marks.ndim != 3 or marks.shape[1:] != (N_LANDMARKS, 2) or marks.dtype.kind not in "iuf":
-            raise InputError(self.landmarks_path, f"landmarks must be (T, 68, 2) numbers, got {marks.dtype} "
-                                                  f"{marks.shape}")
+            raise InputError(
+                self.landmarks_path, f"landmarks must be (T, 68, 2) numbers, got {marks.dtype} {marks.shape}"
+            )
         if marks.shape[0] != frames.shape[0]:
-            raise InputError(self.landmarks_path, f"{marks.shape[0]} landmark frames but {frames.shape[0]} "
-                                                  f"video frames in {self.frames_path.name}")
+            raise InputError(
+                self.landmarks_path,
+                f"{marks.shape[0]} landmark frames but {frames.shape[0]} video frames in {self.frames_path.name}",
+            )
         meta = checks.header(self.audio_path)
         checks.require_duration(self.audio_path, meta.frames, meta.samplerate, min_seconds, "a voice")
         n_samples = round(meta.frames * SAMPLE_RATE / meta.samplerate)
         if abs(frames.shape[0] - n_samples / SAMPLES_PER_FRAME) > 1.0:
-            raise InputError(self.frames_path, f"{frames.shape[0]} frames disagree with the audio "
-                                               f"({meta.frames / meta.samplerate:.2f} s = "
-                                               f"{n_samples / SAMPLES_PER_FRAME:.1f} frames at 25 fps)")
+            raise InputError(
+                self.frames_path,
+                f"{frames.shape[0]} frames disagree with the audio "
+                f"({meta.frames / meta.samplerate:.2f} s = "
+                f"{n_samples / SAMPLES_PER_FRAME:.1f} frames at 25 fps)",
+            )
         return n_samples, frames.shape[0]
 
     def load_audio(self) -> np.ndarray:
@@ -88,8 +95,7 @@ class AccompanimentClip:
 
 
 def _split_dirs(root: Path) -> list[Path]:
-    return sorted(p for p in root.iterdir()
-                  if p.is_dir() and (p.name in SPLITS or p.name.startswith("test_unseen")))
+    return sorted(p for p in root.iterdir() if p.is_dir() and (p.name in SPLITS or p.name.startswith("test_unseen")))
 
 
 def scan(root: str | Path) -> list[SingingSample]:
@@ -98,8 +104,10 @@ def scan(root: str | Path) -> list[SingingSample]:
         raise InputError(root, "dataset folder not found")
     splits = _split_dirs(root)
     if not splits:
-        raise InputError(root, f"not an Acappella layout: expected one of {', '.join(SPLITS)} holding "
-                               "audio/<Language>/<Gender>/<id>.wav")
+        raise InputError(
+            root,
+            f"not an Acappella layout: expected one of {', '.join(SPLITS)} holding audio/<Language>/<Gender>/<id>.wav",
+        )
     samples = []
     for split_dir in splits:
         audio_dir = split_dir / "audio"
@@ -109,11 +117,17 @@ def scan(root: str | Path) -> list[SingingSample]:
         for wav in wavs:
             rel = wav.relative_to(audio_dir).with_suffix(".npy")
             # Names go into the manifest and messages (printable); paths keep the files' own bytes.
-            samples.append(SingingSample(
-                id=checks.printable(wav.stem), split=split_dir.name, language=checks.printable(rel.parts[0]),
-                gender=checks.printable(rel.parts[1]),
-                audio_path=wav, frames_path=split_dir / "frames" / rel,
-                landmarks_path=split_dir / "landmarks" / rel))
+            samples.append(
+                SingingSample(
+                    id=checks.printable(wav.stem),
+                    split=split_dir.name,
+                    language=checks.printable(rel.parts[0]),
+                    gender=checks.printable(rel.parts[1]),
+                    audio_path=wav,
+                    frames_path=split_dir / "frames" / rel,
+                    landmarks_path=split_dir / "landmarks" / rel,
+                )
+            )
     ids = [s.id for s in samples]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -127,12 +141,16 @@ def acc_split_for(split: str, acc_root: Path) -> Path:
     for name in candidates:
         if (acc_root / name / "audio").is_dir():
             return acc_root / name / "audio"
-    raise InputError(acc_root, f"no accompaniment for split {split!r}: expected one of "
-                               f"{', '.join(c + '/audio/<Category>/' for c in candidates)}")
+    raise InputError(
+        acc_root,
+        f"no accompaniment for split {split!r}: expected one of "
+        f"{', '.join(c + '/audio/<Category>/' for c in candidates)}",
+    )
 
 
-def scan_accompaniment(acc_root: str | Path, splits: list[str],
-                       min_seconds: float = 0.0) -> tuple[list[AccompanimentClip], dict[str, str]]:
+def scan_accompaniment(
+    acc_root: str | Path, splits: list[str], min_seconds: float = 0.0
+) -> tuple[list[AccompanimentClip], dict[str, str]]:
     """Clips of the accompaniment folders feeding ``splits``, and which folder feeds which split;
     every clip's header is checked, and its length against ``min_seconds``."""
     acc_root = Path(acc_root)
@@ -150,8 +168,15 @@ def scan_accompaniment(acc_root: str | Path, splits: list[str],
         for p in found:
             meta = checks.header(p)
             checks.require_duration(p, meta.frames, meta.samplerate, min_seconds, "an accompaniment clip")
-        clips += [AccompanimentClip(name=checks.printable(p.stem), split=folder.parent.name,
-                                    category=checks.printable(p.parent.name), path=p) for p in found]
+        clips += [
+            AccompanimentClip(
+                name=checks.printable(p.stem),
+                split=folder.parent.name,
+                category=checks.printable(p.parent.name),
+                path=p,
+            )
+            for p in found
+        ]
     return clips, feeds
 
 

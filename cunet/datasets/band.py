@@ -28,10 +28,14 @@ class Song:
     seconds: float
 
     @staticmethod
-    def random(rng: np.random.Generator, seconds: float) -> "Song":
-        return Song(key=int(rng.integers(28, 40)), mode=MAJOR if rng.random() < 0.6 else MINOR,
-                    tempo=float(rng.uniform(80, 140)), progression=list(PROGRESSIONS[rng.integers(len(PROGRESSIONS))]),
-                    seconds=seconds)
+    def random(rng: np.random.Generator, seconds: float) -> Song:
+        return Song(
+            key=int(rng.integers(28, 40)),
+            mode=MAJOR if rng.random() < 0.6 else MINOR,
+            tempo=float(rng.uniform(80, 140)),
+            progression=list(PROGRESSIONS[rng.integers(len(PROGRESSIONS))]),
+            seconds=seconds,
+        )
 
     @property
     def bar(self) -> float:
@@ -53,7 +57,7 @@ def _midi_hz(m):
 
 
 def _place(out: np.ndarray, start: int, sound: np.ndarray) -> None:
-    seg = out[..., start: start + sound.shape[-1]]
+    seg = out[..., start : start + sound.shape[-1]]
     seg += sound[..., : seg.shape[-1]]
 
 
@@ -131,7 +135,7 @@ def _tone(freq: float, seconds: float, sample_rate: int, harmonics: int, decay: 
     t = np.arange(int(seconds * sample_rate)) / sample_rate
     k = np.arange(1, harmonics + 1)[:, None]
     k = k[(k[:, 0] * freq) < 0.45 * sample_rate]
-    wave = (np.sin(2 * np.pi * freq * k * t) / k ** 1.3).sum(0)
+    wave = (np.sin(2 * np.pi * freq * k * t) / k**1.3).sum(0)
     env = np.clip(t / attack, 0, 1) * np.exp(-t / decay) * np.clip((seconds - t) / 0.02, 0, 1)
     return wave * env
 
@@ -166,7 +170,11 @@ def chords(song: Song, sample_rate: int, rng: np.random.Generator) -> np.ndarray
             note = notes[a % 3] + 12 * (a // 3 % 2) + 12
             pluck = _tone(_midi_hz(note), song.bar / arp_rate, sample_rate, 5, 0.12, 0.003) * 0.3
             pan = rng.uniform(-0.6, 0.6)
-            _place(out, start + int(a * song.bar / arp_rate * sample_rate), np.stack([pluck * (1 - pan), pluck * (1 + pan)]))
+            _place(
+                out,
+                start + int(a * song.bar / arp_rate * sample_rate),
+                np.stack([pluck * (1 - pan), pluck * (1 + pan)]),
+            )
     return out
 
 
@@ -305,8 +313,11 @@ def sustained(song: Song, sample_rate: int, rng: np.random.Generator, kind: str)
         if kind == "pad":
             voices = [(note, t0, song.bar * 0.95) for note in close_voicing(chord, PAD_LOW)]
         elif kind == "organ":
-            voices = [(note, t0 + half * song.bar / 2, song.bar * 0.47) for half in (0, 1)
-                      for note in [*close_voicing(chord, ORGAN_LOW), close_voicing(chord, ORGAN_LOW)[0] + 12]]
+            voices = [
+                (note, t0 + half * song.bar / 2, song.bar * 0.47)
+                for half in (0, 1)
+                for note in [*close_voicing(chord, ORGAN_LOW), close_voicing(chord, ORGAN_LOW)[0] + 12]
+            ]
         else:
             cello = 48 + (int(chord[0]) - 48) % 12
             voices = [(n, t0, song.bar * 0.97) for n in [cello, *close_voicing(chord, 67)]]

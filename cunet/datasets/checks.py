@@ -36,8 +36,11 @@ def require_duration(path: Path, frames: int, rate: int, min_seconds: float, wha
     few samples cannot even be padded for the STFT (let alone resampled to a lower rate)."""
     need = int(np.ceil(min_seconds * rate))
     if frames < need:
-        raise InputError(path, f"too short: {frames} samples ({frames / rate:.4f} s at {rate} Hz); {what} needs "
-                               f"at least {need} samples ({min_seconds:.4f} s), one STFT frame of the store")
+        raise InputError(
+            path,
+            f"too short: {frames} samples ({frames / rate:.4f} s at {rate} Hz); {what} needs "
+            f"at least {need} samples ({min_seconds:.4f} s), one STFT frame of the store",
+        )
 
 
 def refuse_non_finite(x: np.ndarray, path: Path, rate: int, native: bool = True) -> None:
@@ -48,8 +51,11 @@ def refuse_non_finite(x: np.ndarray, path: Path, rate: int, native: bool = True)
     bad = ~np.isfinite(x)
     first = int(np.flatnonzero(bad.any(axis=0))[0])
     channel = int(np.flatnonzero(bad[:, first])[0])
-    where = (f"; the first, {x[channel, first]}, is sample {first} ({first / rate:.3f} s) of channel {channel}"
-             if native else "")
+    where = (
+        f"; the first, {x[channel, first]}, is sample {first} ({first / rate:.3f} s) of channel {channel}"
+        if native
+        else ""
+    )
     raise InputError(path, f"has samples that are NaN or infinite ({int(bad.sum())} of them){where}")
 
 

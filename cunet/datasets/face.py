@@ -30,15 +30,21 @@ class FaceStyle:
     max_open: float  # inner-lip gap in pixels at full opening
 
     @staticmethod
-    def random(rng: np.random.Generator) -> "FaceStyle":
+    def random(rng: np.random.Generator) -> FaceStyle:
         tone = rng.uniform(0.35, 0.95)
         skin = (tone * 235, tone * 190 + 10, tone * 160 + 15)
         return FaceStyle(
-            skin=skin, lips=(rng.uniform(150, 210), rng.uniform(50, 90), rng.uniform(60, 100)),
-            hair=tuple(rng.uniform(10, 120, 3) * [1.0, 0.8, 0.6]), background=tuple(rng.uniform(30, 220, 3)),
-            face_half_width=float(rng.uniform(33, 40)), eye_y=float(rng.uniform(48, 54)),
-            eye_dx=float(rng.uniform(14, 17)), mouth_y=float(rng.uniform(90, 96)),
-            mouth_half_width=float(rng.uniform(10, 13)), max_open=float(rng.uniform(13, 17)))
+            skin=skin,
+            lips=(rng.uniform(150, 210), rng.uniform(50, 90), rng.uniform(60, 100)),
+            hair=tuple(rng.uniform(10, 120, 3) * [1.0, 0.8, 0.6]),
+            background=tuple(rng.uniform(30, 220, 3)),
+            face_half_width=float(rng.uniform(33, 40)),
+            eye_y=float(rng.uniform(48, 54)),
+            eye_dx=float(rng.uniform(14, 17)),
+            mouth_y=float(rng.uniform(90, 96)),
+            mouth_half_width=float(rng.uniform(10, 13)),
+            max_open=float(rng.uniform(13, 17)),
+        )
 
 
 def _geometry(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray, blink: np.ndarray) -> dict:
@@ -49,7 +55,9 @@ def _geometry(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray,
         "jaw": 0.6 * gap,
         "half_width": style.mouth_half_width * (0.75 + 0.35 * np.clip(mouth_width, 0, 1)) * (1 - 0.01 * gap),
         "eye_half_height": 2.8 * (1 - np.clip(blink, 0, 1)) + 0.2,
-        "face_top": 14.0, "face_cy": style.eye_y + 4, "chin": HEIGHT - 10 - style.eye_y - 4,
+        "face_top": 14.0,
+        "face_cy": style.eye_y + 4,
+        "chin": HEIGHT - 10 - style.eye_y - 4,
     }
 
 
@@ -63,8 +71,8 @@ def landmarks(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray,
     pts[:, :17, 1] = g["face_cy"] + (g["chin"] + g["jaw"][:, None]) * np.sin(th)
     for side, first in ((-1, 17), (1, 22)):  # eyebrows, drawn left to right
         x = CX + side * style.eye_dx + np.linspace(-7, 7, 5)
-        pts[:, first: first + 5, 0] = x
-        pts[:, first: first + 5, 1] = style.eye_y - 8 - 2 * np.cos((x - CX - side * style.eye_dx) / 7 * np.pi / 2)
+        pts[:, first : first + 5, 0] = x
+        pts[:, first : first + 5, 1] = style.eye_y - 8 - 2 * np.cos((x - CX - side * style.eye_dx) / 7 * np.pi / 2)
     pts[:, 27:31, 0] = CX
     pts[:, 27:31, 1] = np.linspace(style.eye_y, style.mouth_y - 16, 4)
     pts[:, 31:36, 0] = CX + np.linspace(-6, 6, 5)
@@ -73,8 +81,8 @@ def landmarks(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray,
     for side, first in ((-1, 36), (1, 42)):
         ex = CX + side * style.eye_dx
         angles = eye_angles if side < 0 else np.pi - eye_angles[[3, 2, 1, 0, 5, 4]]
-        pts[:, first: first + 6, 0] = ex + 6 * np.cos(angles)
-        pts[:, first: first + 6, 1] = style.eye_y - g["eye_half_height"][:, None] * np.sin(angles)
+        pts[:, first : first + 6, 0] = ex + 6 * np.cos(angles)
+        pts[:, first : first + 6, 1] = style.eye_y - g["eye_half_height"][:, None] * np.sin(angles)
     hw, half_gap = g["half_width"][:, None], g["gap"][:, None] / 2
     outer = np.radians([180, 150, 120, 90, 60, 30, 0, -30, -60, -90, -120, -150])
     lip = np.where(np.sin(outer) > 0, 3.0, 4.0)  # upper and lower lip thickness
@@ -106,8 +114,14 @@ def _paint(img, xx, yy, colour, cx, cy, a, b_top, b_bottom=None):
     return alpha, rows, cols
 
 
-def render(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray, blink: np.ndarray,
-           rng: np.random.Generator, chunk: int = 250) -> np.ndarray:
+def render(
+    style: FaceStyle,
+    mouth_open: np.ndarray,
+    mouth_width: np.ndarray,
+    blink: np.ndarray,
+    rng: np.random.Generator,
+    chunk: int = 250,
+) -> np.ndarray:
     """(T, 128, 96, 3) uint8 frames of the face."""
     g = _geometry(style, mouth_open, mouth_width, blink)
     t = len(g["gap"])
@@ -116,13 +130,23 @@ def render(style: FaceStyle, mouth_open: np.ndarray, mouth_width: np.ndarray, bl
     out = np.empty((t, HEIGHT, WIDTH, 3), dtype=np.uint8)
     for s in range(0, t, chunk):
         sl = slice(s, min(t, s + chunk))
-        col = lambda v: np.asarray(v[sl], dtype=np.float32)[:, None, None]  # noqa: E731
+        col = lambda v, sl=sl: np.asarray(v[sl], dtype=np.float32)[:, None, None]  # noqa: E731
         img = np.repeat(background, sl.stop - sl.start, axis=0)
         jaw = col(g["jaw"])
-        _paint(img, xx, yy, style.hair, CX, g["face_cy"], style.face_half_width + 2, g["face_cy"] - 6,
-               g["chin"] + jaw + 1)
-        _paint(img, xx, yy, style.skin, CX, g["face_cy"], style.face_half_width, g["face_cy"] - g["face_top"],
-               g["chin"] + jaw)
+        _paint(
+            img, xx, yy, style.hair, CX, g["face_cy"], style.face_half_width + 2, g["face_cy"] - 6, g["chin"] + jaw + 1
+        )
+        _paint(
+            img,
+            xx,
+            yy,
+            style.skin,
+            CX,
+            g["face_cy"],
+            style.face_half_width,
+            g["face_cy"] - g["face_top"],
+            g["chin"] + jaw,
+        )
         for side in (-1, 1):
             ex = CX + side * style.eye_dx
             _paint(img, xx, yy, style.hair, ex, style.eye_y - 9, 7.5, 1.6)
@@ -150,6 +174,6 @@ def blinks(rng: np.random.Generator, n_frames: int, fps: float) -> np.ndarray:
     t = rng.uniform(0.5, 3.0)
     while t * fps < n_frames:
         i = int(t * fps)
-        lid[i: i + 4] = [0.6, 1.0, 0.7, 0.3][: len(lid[i: i + 4])]
+        lid[i : i + 4] = [0.6, 1.0, 0.7, 0.3][: len(lid[i : i + 4])]
         t += rng.uniform(2.0, 6.0)
     return lid

@@ -41,12 +41,18 @@ def read_track(folder: Path, split: str) -> StemTrack:
             raise InputError(folder, f"two files for stem {stem!r}: {found[stem].name} and {path.name}; keep one")
         found[stem] = path
     mixture = found.pop(MIXTURE, None)
-    return StemTrack(name=checks.printable(folder.name), split=split, path=folder,
-                     stems={stem: (path,) for stem, path in found.items()}, mixture=mixture)
+    return StemTrack(
+        name=checks.printable(folder.name),
+        split=split,
+        path=folder,
+        stems={stem: (path,) for stem, path in found.items()},
+        mixture=mixture,
+    )
 
 
-def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15,
-         seed: int = 0) -> tuple[list[StemTrack], dict]:
+def scan(
+    root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15, seed: int = 0
+) -> tuple[list[StemTrack], dict]:
     """List the tracks under ``root`` with their splits; raise :class:`InputError` on a mis-laid folder.
 
     Args:
@@ -61,15 +67,20 @@ def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction
         raise InputError(root, "dataset folder not found")
     missing = [s + "/" for s in SUBSETS if not (root / s).is_dir()]
     if missing:
-        raise InputError(root, f"not a stem-folders layout: missing {', '.join(missing)} (expected "
-                               "ROOT/{train,test}/<track>/<stem>.wav)")
-    listed = {s: [p for p in sorted((root / s).iterdir()) if p.is_dir() and not p.name.startswith(".")]
-              for s in SUBSETS}
+        raise InputError(
+            root,
+            f"not a stem-folders layout: missing {', '.join(missing)} (expected "
+            "ROOT/{train,test}/<track>/<stem>.wav)",
+        )
+    listed = {
+        s: [p for p in sorted((root / s).iterdir()) if p.is_dir() and not p.name.startswith(".")] for s in SUBSETS
+    }
     for subset, entries in listed.items():
         if not entries:
             raise InputError(root / subset, "no track folders found (expected <track>/<stem>.wav)")
-    valid, how = choose_validation([checks.printable(p.name) for p in listed["train"]], valid_tracks,
-                                   valid_fraction, seed)
+    valid, how = choose_validation(
+        [checks.printable(p.name) for p in listed["train"]], valid_tracks, valid_fraction, seed
+    )
     tracks, seen = [], {}
     for subset, entries in listed.items():
         for folder in entries:

@@ -65,7 +65,7 @@ def guitar_note(midi: float, held: float, sample_rate: int, pluck: float = 0.137
     f0 = hz(midi)
     n = int(round((held + GUITAR_RELEASE) * sample_rate))
     k = np.arange(1, 61)
-    freqs = k * f0 * np.sqrt(1 + 1e-5 * k ** 2)  # a steel string's B is ~1e-5: harmonic to 0.03 %
+    freqs = k * f0 * np.sqrt(1 + 1e-5 * k**2)  # a steel string's B is ~1e-5: harmonic to 0.03 %
     keep = freqs < min(TOP_HZ, 0.45 * sample_rate)
     k, freqs = k[keep], freqs[keep]
     amps = (np.abs(np.sin(np.pi * k * pluck)) + 0.03) / k ** (1.0 + 0.6 * (1 - bright))
@@ -90,12 +90,11 @@ def piano_note(midi: float, held: float, sample_rate: int, velocity: float = 0.8
     f0 = hz(midi)
     n = int(round((held + PIANO_RELEASE) * sample_rate))
     k = np.arange(1, 41)
-    freqs = k * f0 * np.sqrt(1 + piano_stiffness(midi) * k ** 2)
+    freqs = k * f0 * np.sqrt(1 + piano_stiffness(midi) * k**2)
     keep = freqs < min(TOP_HZ, 0.45 * sample_rate)
     k, freqs = k[keep], freqs[keep]
     # Felt hammer: a low-pass whose corner rises with velocity; the strike point thins the 7th partial.
-    amps = (np.abs(np.sin(np.pi * k * PIANO_STRIKE)) + 0.05) / k ** 0.7 \
-        / (1 + (freqs / (800 + 2400 * velocity)) ** 2)
+    amps = (np.abs(np.sin(np.pi * k * PIANO_STRIKE)) + 0.05) / k**0.7 / (1 + (freqs / (800 + 2400 * velocity)) ** 2)
     prompt = 0.5 * (261.6 / f0) ** 0.5 / (1 + (freqs / 2500.0) ** 2)
     after = np.clip(6.0 * (261.6 / f0) ** 0.6, 1.5, 15.0) / (1 + (freqs / 2000.0) ** 2)
     # Each partial: prompt and aftersound, on two unison strings, the second 0.8 cent sharp and weaker (slow
@@ -156,7 +155,7 @@ def pad_note(midi: float, held: float, sample_rate: int) -> np.ndarray:
     for cents in (-7.0, 7.0):
         f0 = hz(midi + cents / 100)
         k = np.arange(1, int(min(5000.0, 0.45 * sample_rate) / f0) + 1)
-        out += _sustained(k, 1.0 / k ** 1.6, 2 * np.pi * f0 * t)
+        out += _sustained(k, 1.0 / k**1.6, 2 * np.pi * f0 * t)
     return out / 3 * _ramp(n, sample_rate, 0.35, held, 0.4)
 
 

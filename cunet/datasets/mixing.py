@@ -9,13 +9,13 @@ from .acappella import CLIP_SAMPLES
 
 def clip_at(samples: np.ndarray, start: int) -> np.ndarray:
     """A Y-Net clip (CLIP_SAMPLES float32 samples) from ``start``, wrapped round where the array ends first."""
-    x = np.asarray(samples[start: start + CLIP_SAMPLES], np.float32)
+    x = np.asarray(samples[start : start + CLIP_SAMPLES], np.float32)
     return np.pad(x, (0, CLIP_SAMPLES - len(x)), mode="wrap") if len(x) < CLIP_SAMPLES else x
 
 
 def unit_rms(x: np.ndarray) -> np.ndarray:
     x = x / max(float(np.abs(x).max()), 1e-8)
-    return x / max(float(np.sqrt(np.mean(x ** 2))), 1e-8)
+    return x / max(float(np.sqrt(np.mean(x**2))), 1e-8)
 
 
 def singing_levels(voice: np.ndarray, acc: np.ndarray, k: float, other: np.ndarray | None = None):

@@ -79,8 +79,13 @@ def read_track(folder: Path, provider: str, split: str = "train") -> StemTrack:
                 bleed.append(checks.printable(file.relative_to(folder)))
     info = {"provider": checks.printable(provider), "track_types": types, "has_bleed": bleed}
     info.update({key: str(data[key]) for key in ("artist", "song", "genre") if key in data})
-    return StemTrack(name=checks.printable(folder.name), split=split, path=folder,
-                     stems={name: tuple(files) for name, files in stems.items()}, info=info)
+    return StemTrack(
+        name=checks.printable(folder.name),
+        split=split,
+        path=folder,
+        stems={name: tuple(files) for name, files in stems.items()},
+        info=info,
+    )
 
 
 def _track_folders(root: Path) -> list[tuple[str, Path]]:
@@ -95,8 +100,14 @@ def _track_folders(root: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def scan(root: str | Path, test_tracks=(), test_fraction: float = 0.2, valid_tracks=(),
-         valid_fraction: float = 0.15, seed: int = 0) -> tuple[list[StemTrack], dict]:
+def scan(
+    root: str | Path,
+    test_tracks=(),
+    test_fraction: float = 0.2,
+    valid_tracks=(),
+    valid_fraction: float = 0.15,
+    seed: int = 0,
+) -> tuple[list[StemTrack], dict]:
     """List the tracks under ``root`` with their splits; raise :class:`InputError` naming a bad file.
 
     Args:
@@ -119,12 +130,18 @@ def scan(root: str | Path, test_tracks=(), test_fraction: float = 0.2, valid_tra
     names = sorted(seen)
     test, test_how = seeded_pick(names, test_tracks, test_fraction, seed, "--test-tracks")
     rest = [n for n in names if n not in test]
-    valid, valid_how = seeded_pick(rest, valid_tracks, valid_fraction, seed, "--valid-tracks",
-                                   "the tracks outside the test split")
+    valid, valid_how = seeded_pick(
+        rest, valid_tracks, valid_fraction, seed, "--valid-tracks", "the tracks outside the test split"
+    )
     tracks = []
     for provider, folder in found:
         name = checks.printable(folder.name)
         split = "test" if name in test else "valid" if name in valid else "train"
         tracks.append(read_track(folder, provider, split))
-    return tracks, {"test_tracks": test, "test_chosen_by": test_how, "valid_tracks": valid,
-                    "valid_chosen_by": valid_how, "seed": seed}
+    return tracks, {
+        "test_tracks": test,
+        "test_chosen_by": test_how,
+        "valid_tracks": valid,
+        "valid_chosen_by": valid_how,
+        "seed": seed,
+    }

@@ -81,13 +81,17 @@ class MusicTrack:
         mix = headers["mixture"]
         for stem, meta in headers.items():
             if meta.samplerate != mix.samplerate:
-                raise InputError(self.stem_path(stem), f"sample rate {meta.samplerate} Hz, but the mixture of "
-                                                       f"track {self.name!r} has {mix.samplerate} Hz")
+                raise InputError(
+                    self.stem_path(stem),
+                    f"sample rate {meta.samplerate} Hz, but the mixture of track {self.name!r} has {mix.samplerate} Hz",
+                )
         for stem, meta in headers.items():
             if meta.frames != mix.frames:
                 detail = ", ".join(f"{s} {m.frames}" for s, m in headers.items())
-                raise InputError(self.stem_path(stem), f"stems differ in length: {meta.frames} samples, the "
-                                                       f"mixture {mix.frames} (samples: {detail})")
+                raise InputError(
+                    self.stem_path(stem),
+                    f"stems differ in length: {meta.frames} samples, the mixture {mix.frames} (samples: {detail})",
+                )
         checks.require_duration(self.stem_path("mixture"), mix.frames, mix.samplerate, min_seconds, "a track")
         return mix.frames
 
@@ -112,8 +116,11 @@ def _load_stem_mp4(track: MusicTrack) -> dict[str, tuple[np.ndarray, int]]:
     try:
         import musdb
     except ImportError:
-        raise InputError(track.path, "reading .stem.mp4 needs the optional 'musdb' extra and ffmpeg "
-                                     "(pip install 'cunet[musdb]'); or convert to MUSDB18-HQ wav folders") from None
+        raise InputError(
+            track.path,
+            "reading .stem.mp4 needs the optional 'musdb' extra and ffmpeg "
+            "(pip install 'cunet[musdb]'); or convert to MUSDB18-HQ wav folders",
+        ) from None
     try:
         db = musdb.DB(root=str(track.path.parent.parent), subsets=[track.subset], is_wav=False)
         [mt] = [t for t in db.tracks if t.name == track.name]
@@ -135,8 +142,9 @@ def _tracks_in(folder: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def choose_validation(train_names: list[str], valid_tracks: list[str] | None,
-                      valid_fraction: float, seed: int) -> tuple[list[str], str]:
+def choose_validation(
+    train_names: list[str], valid_tracks: list[str] | None, valid_fraction: float, seed: int
+) -> tuple[list[str], str]:
     """The held-out tracks, and how they were chosen (recorded in the manifest)."""
     if valid_tracks:
         valid_tracks = [checks.printable(n) for n in valid_tracks]  # as the track names are made
@@ -154,8 +162,9 @@ def choose_validation(train_names: list[str], valid_tracks: list[str] | None,
     return sorted(train_names[i] for i in picked), f"seeded-fraction-{valid_fraction}"
 
 
-def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15,
-         seed: int = 0) -> tuple[list[MusicTrack], dict]:
+def scan(
+    root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15, seed: int = 0
+) -> tuple[list[MusicTrack], dict]:
     """List the tracks under ``root`` with their splits; raise :class:`InputError` on a mis-laid folder."""
     root = Path(root)
     if not root.is_dir():

@@ -84,15 +84,23 @@ def song_parts(seed: int, index: int, seconds: float) -> tuple[dict, list[Part]]
     has_guitar, has_piano = lineup(seed, index)
     stems: dict[str, list[tuple[str, np.ndarray, float | None]]] = {"vocals": _vocals(song, rng, index)}
     kit = band.drum_kit(song, RATE, rng)
-    stems["drums"] = [(name, x, None) for name, x in kit.items()] if rng.random() < 0.5 \
+    stems["drums"] = (
+        [(name, x, None) for name, x in kit.items()]
+        if rng.random() < 0.5
         else [("full_acoustic_drumkit", sum(kit.values()), None)]
+    )
     stems["bass"] = [("bass_guitar", band.bass(song, RATE, rng), 0.0)]
     if has_guitar:
         styles = [["strum"], ["pick"], ["strum", "pick"]][rng.integers(3)]
         side = rng.choice([-1.0, 1.0])
-        stems["guitar"] = [("acoustic_guitar" if style == "strum" else "clean_electric_guitar",
-                            band.guitar(song, RATE, rng, style, side * (0.3 if k == 0 else -0.4)),
-                            0.0 if k == 0 else rng.uniform(-5, 0)) for k, style in enumerate(styles)]
+        stems["guitar"] = [
+            (
+                "acoustic_guitar" if style == "strum" else "clean_electric_guitar",
+                band.guitar(song, RATE, rng, style, side * (0.3 if k == 0 else -0.4)),
+                0.0 if k == 0 else rng.uniform(-5, 0),
+            )
+            for k, style in enumerate(styles)
+        ]
     if has_piano:
         style = ("comp", "broken", "ballad")[rng.integers(3)]
         stems["piano"] = [("grand_piano", band.piano(song, RATE, rng, style), 0.0)]
@@ -103,8 +111,10 @@ def song_parts(seed: int, index: int, seconds: float) -> tuple[dict, list[Part]]
     for stem, parts in stems.items():
         # A part's gain sets its level relative to the stem's other parts (None: as played, a kit's balance);
         # the stem as a whole then gets its own level in the mix.
-        scaled = [(kind, x if gain is None else x / (np.sqrt(np.mean(x ** 2)) + 1e-12) * 10 ** (gain / 20))
-                  for kind, x, gain in parts]
+        scaled = [
+            (kind, x if gain is None else x / (np.sqrt(np.mean(x**2)) + 1e-12) * 10 ** (gain / 20))
+            for kind, x, gain in parts
+        ]
         total = np.sqrt(np.mean(sum(x for _, x in scaled) ** 2)) + 1e-12
         level = 10 ** ((rng.uniform(-4, 2) if stem == "vocals" else rng.uniform(-7, 0)) / 20)
         floats += [(stem, kind, x / total * level) for kind, x in scaled]

@@ -29,9 +29,24 @@ from .stems import StemTrack, StemWarning
 METADATA = "metadata.yaml"
 SPLITS = {"train": "train", "validation": "valid", "test": "test"}
 # The 16 General MIDI 1 program families, eight programs each (program_num 0-127).
-GM_FAMILIES = ("Piano", "Chromatic Percussion", "Organ", "Guitar", "Bass", "Strings", "Ensemble", "Brass",
-               "Reed", "Pipe", "Synth Lead", "Synth Pad", "Synth Effects", "Ethnic", "Percussive",
-               "Sound Effects")
+GM_FAMILIES = (
+    "Piano",
+    "Chromatic Percussion",
+    "Organ",
+    "Guitar",
+    "Bass",
+    "Strings",
+    "Ensemble",
+    "Brass",
+    "Reed",
+    "Pipe",
+    "Synth Lead",
+    "Synth Pad",
+    "Synth Effects",
+    "Ethnic",
+    "Percussive",
+    "Sound Effects",
+)
 
 
 def source_name(inst_class: str) -> str:
@@ -86,13 +101,20 @@ def read_track(folder: Path, split: str) -> StemTrack:
         stems.setdefault(source_name(inst_class), []).append(file)
         classes[stem_id] = inst_class
     mix = folder / "mix.flac"
-    return StemTrack(name=checks.printable(folder.name), split=split, path=folder,
-                     stems={name: tuple(files) for name, files in stems.items()},
-                     mixture=mix if mix.is_file() else None, info={"inst_class": classes}, notes=tuple(notes))
+    return StemTrack(
+        name=checks.printable(folder.name),
+        split=split,
+        path=folder,
+        stems={name: tuple(files) for name, files in stems.items()},
+        mixture=mix if mix.is_file() else None,
+        info={"inst_class": classes},
+        notes=tuple(notes),
+    )
 
 
-def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15,
-         seed: int = 0) -> tuple[list[StemTrack], dict]:
+def scan(
+    root: str | Path, valid_tracks: list[str] | None = None, valid_fraction: float = 0.15, seed: int = 0
+) -> tuple[list[StemTrack], dict]:
     """List the tracks under ``root`` with their splits; raise :class:`InputError` naming a bad file.
 
     Args:
@@ -107,16 +129,23 @@ def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction
         raise InputError(root, "dataset folder not found")
     missing = [s + "/" for s in ("train", "test") if not (root / s).is_dir()]
     if missing:
-        hint = "; it looks like a split folder" if (root / METADATA).is_file() or any(
-            (p / METADATA).is_file() for p in root.iterdir() if p.is_dir()) else ""
+        hint = (
+            "; it looks like a split folder"
+            if (root / METADATA).is_file() or any((p / METADATA).is_file() for p in root.iterdir() if p.is_dir())
+            else ""
+        )
         raise InputError(root, f"not a Slakh2100 layout: missing {', '.join(missing)}{hint}")
-    listed = {folder: [p for p in sorted((root / folder).iterdir()) if p.is_dir() and not p.name.startswith(".")]
-              for folder in SPLITS if (root / folder).is_dir()}
+    listed = {
+        folder: [p for p in sorted((root / folder).iterdir()) if p.is_dir() and not p.name.startswith(".")]
+        for folder in SPLITS
+        if (root / folder).is_dir()
+    }
     if "validation" in listed:
         valid, how = sorted(checks.printable(p.name) for p in listed["validation"]), "slakh2100-validation"
     else:
-        valid, how = choose_validation([checks.printable(p.name) for p in listed["train"]], valid_tracks,
-                                       valid_fraction, seed)
+        valid, how = choose_validation(
+            [checks.printable(p.name) for p in listed["train"]], valid_tracks, valid_fraction, seed
+        )
     tracks, seen = [], {}
     for folder, entries in listed.items():
         for entry in entries:
@@ -129,6 +158,5 @@ def scan(root: str | Path, valid_tracks: list[str] | None = None, valid_fraction
     noted = [f"{t.name}: {note}" for t in tracks for note in t.notes]
     if noted:
         more = f" and {len(noted) - 5} more" if len(noted) > 5 else ""
-        warnings.warn(f"{root}: {len(noted)} stem(s) left out: {'; '.join(noted[:5])}{more}", StemWarning,
-                      stacklevel=2)
+        warnings.warn(f"{root}: {len(noted)} stem(s) left out: {'; '.join(noted[:5])}{more}", StemWarning, stacklevel=2)
     return tracks, {"valid_tracks": valid, "valid_chosen_by": how}

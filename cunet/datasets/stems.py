@@ -112,10 +112,13 @@ class StemTrack:
             # rates are not, whatever rounding their resampling leaves
             shortfall = long_frames * rate - frames * long_rate
             if shortfall >= long_rate:
-                warnings.warn(f"{path}: {shortfall / (rate * long_rate):.3f} s ({shortfall // long_rate} samples at "
-                              f"{rate} Hz) shorter than {longest} "
-                              f"({self._owner(path)} of track {self.name!r}); padded with zeros", StemWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"{path}: {shortfall / (rate * long_rate):.3f} s ({shortfall // long_rate} samples at "
+                    f"{rate} Hz) shorter than {longest} "
+                    f"({self._owner(path)} of track {self.name!r}); padded with zeros",
+                    StemWarning,
+                    stacklevel=2,
+                )
         length = max(x.shape[-1] for x in converted.values())
         padded = {p: np.pad(x, ((0, 0), (0, length - x.shape[-1]))) for p, x in converted.items()}
         out = {stem: _sum(padded[p] for p in paths) for stem, paths in self.stems.items()}
@@ -145,8 +148,11 @@ def _header(path: Path) -> tuple[int, int]:
             if not container.streams.audio:
                 raise InputError(path, "holds no audio stream")
             stream = container.streams.audio[0]
-            seconds = (float(stream.duration * stream.time_base) if stream.duration
-                       else (container.duration or 0) / av.time_base)
+            seconds = (
+                float(stream.duration * stream.time_base)
+                if stream.duration
+                else (container.duration or 0) / av.time_base
+            )
             rate = int(stream.rate)
     except InputError:
         raise
@@ -190,8 +196,12 @@ def parse_group(text: str) -> tuple[str, tuple[str, ...]]:
     return name.strip(), parts
 
 
-def select_sources(available: Sequence[str], sources: Sequence[str] | None = None, rest: str = "other",
-                   groups: Mapping[str, Sequence[str]] | None = None) -> dict[str, tuple[str, ...]]:
+def select_sources(
+    available: Sequence[str],
+    sources: Sequence[str] | None = None,
+    rest: str = "other",
+    groups: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, tuple[str, ...]]:
     """Which stems make each source of a store.
 
     A name in ``sources`` that is a group is the sum of the group's stems; one that is a stem selects it;
@@ -211,8 +221,9 @@ def select_sources(available: Sequence[str], sources: Sequence[str] | None = Non
     owner: dict[str, str] = {}
     for name, members in groups.items():
         if name in available and name not in members:
-            raise InputError(None, f"--group {name}: {name!r} is a stem of the dataset and not in the group; "
-                                   "choose another name")
+            raise InputError(
+                None, f"--group {name}: {name!r} is a stem of the dataset and not in the group; choose another name"
+            )
         for stem in members:
             if stem not in available:
                 raise InputError(None, f"--group {name}: no stem {stem!r}; {have}")
@@ -255,8 +266,9 @@ def present_sources(track: StemTrack, selection: Mapping[str, Sequence[str]]) ->
     return tuple(source for source, stems in selection.items() if any(s in track.stems for s in stems))
 
 
-def split_by_sources(tracks: Sequence[StemTrack], selection: Mapping[str, Sequence[str]]
-                     ) -> tuple[list[StemTrack], list[dict]]:
+def split_by_sources(
+    tracks: Sequence[StemTrack], selection: Mapping[str, Sequence[str]]
+) -> tuple[list[StemTrack], list[dict]]:
     """The tracks holding at least one selected source, and the others, each with the reason (for the
     builder's warning and the manifest): ``{"name", "split", "reason"}``."""
     kept, skipped = [], []
@@ -265,13 +277,17 @@ def split_by_sources(tracks: Sequence[StemTrack], selection: Mapping[str, Sequen
             kept.append(track)
         else:
             holds = ", ".join(track.stems) or "no stem"
-            skipped.append({"name": track.name, "split": track.split,
-                            "reason": f"none of the sources {', '.join(selection)} (it holds {holds})"})
+            skipped.append(
+                {
+                    "name": track.name,
+                    "split": track.split,
+                    "reason": f"none of the sources {', '.join(selection)} (it holds {holds})",
+                }
+            )
     return kept, skipped
 
 
-def source_signals(loaded: Mapping[str, np.ndarray], selection: Mapping[str, Sequence[str]]
-                   ) -> dict[str, np.ndarray]:
+def source_signals(loaded: Mapping[str, np.ndarray], selection: Mapping[str, Sequence[str]]) -> dict[str, np.ndarray]:
     """Each selected source as the sum of its stems in ``loaded`` (:meth:`StemTrack.load`), silence where
     the track holds none of them, and the mixture as it was loaded."""
     mixture = loaded[MIXTURE]
@@ -283,8 +299,14 @@ def source_signals(loaded: Mapping[str, np.ndarray], selection: Mapping[str, Seq
     return out
 
 
-def seeded_pick(names: Sequence[str], given: Sequence[str], fraction: float, seed: int, flag: str,
-                among: str = "the dataset's tracks") -> tuple[list[str], str]:
+def seeded_pick(
+    names: Sequence[str],
+    given: Sequence[str],
+    fraction: float,
+    seed: int,
+    flag: str,
+    among: str = "the dataset's tracks",
+) -> tuple[list[str], str]:
     """Tracks for a split with no official list: the ``given`` names, or a seeded ``fraction`` of ``names``
     (at least one, never all); and how they were chosen, for the manifest.
 

@@ -27,8 +27,10 @@ CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memor
 Number = (int, float)
 # The fields each part of a manifest must have, and their JSON types: what the loaders and the checks read.
 TOP = {"tracks": list, "indexes": dict, "stft": dict}
-TOP_KIND = {"music": {"stems": list, "sources": list, "conditions": dict},
-            "singing": {"accompaniment": list, "accompaniment_for_split": dict, "samples_per_frame": Number}}
+TOP_KIND = {
+    "music": {"stems": list, "sources": list, "conditions": dict},
+    "singing": {"accompaniment": list, "accompaniment_for_split": dict, "samples_per_frame": Number},
+}
 TRACK = {"name": str, "folder": str, "split": str, "n_frames": int}
 TRACK_KIND = {"music": {"stem_max_magnitude": dict}, "singing": {"n_samples": int}}
 INDEX = {"file": str, "columns": list, "rows": int}
@@ -38,8 +40,9 @@ CLIP = {"name": str, "folder": str, "split": str, "n_samples": int}
 
 def _repair(path: Path) -> str:
     # Re-running preprocessing skips a track whose folder is complete by its records, whatever its arrays.
-    return (f"delete its folder {path.parent} and re-run python -m cunet.preprocess (with the same options) "
-            "to rewrite it")
+    return (
+        f"delete its folder {path.parent} and re-run python -m cunet.preprocess (with the same options) to rewrite it"
+    )
 
 
 def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int, bool]:
@@ -62,13 +65,15 @@ def npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype, int, bool]:
     need = offset + math.prod(shape) * dtype.itemsize
     size = os.path.getsize(path)
     if size < need:
-        raise InputError(path, f"truncated: its header describes {dtype} {shape}, {need} bytes, but the file "
-                               f"holds {size}")
+        raise InputError(
+            path, f"truncated: its header describes {dtype} {shape}, {need} bytes, but the file holds {size}"
+        )
     return tuple(shape), dtype, offset, fortran
 
 
-def first_non_finite(path: Path, shape: tuple[int, ...], dtype: np.dtype, offset: int,
-                     fortran: bool = False) -> tuple[int, ...] | None:
+def first_non_finite(
+    path: Path, shape: tuple[int, ...], dtype: np.dtype, offset: int, fortran: bool = False
+) -> tuple[int, ...] | None:
     """Where the first NaN or infinity in a float or complex .npy file is (an index into ``shape``), or None.
 
     Read a chunk at a time with plain reads rather than through a memory map, whose pages would stay
@@ -97,16 +102,22 @@ class Store:
         self.path = Path(path)
         manifest_path = self.path / "manifest.json"
         if not manifest_path.is_file():
-            hint = " (run python -m cunet.preprocess first)" if not self.path.exists() else \
-                " (preprocessing did not finish: re-run it)"
+            hint = (
+                " (run python -m cunet.preprocess first)"
+                if not self.path.exists()
+                else " (preprocessing did not finish: re-run it)"
+            )
             raise InputError(self.path, f"no store here: manifest.json is missing{hint}")
         self.manifest = load_json(manifest_path)
         if not isinstance(self.manifest, dict):
             raise InputError(manifest_path, "not a cunet store manifest (not a JSON object)")
         found = (self.manifest.get("format"), self.manifest.get("version"))
         if found != (FORMAT, VERSION):
-            raise InputError(manifest_path, f"store format {found} is not {(FORMAT, VERSION)}: "
-                                            "re-run python -m cunet.preprocess with this version of cunet")
+            raise InputError(
+                manifest_path,
+                f"store format {found} is not {(FORMAT, VERSION)}: "
+                "re-run python -m cunet.preprocess with this version of cunet",
+            )
         if kind is not None and self.manifest.get("kind") != kind:
             raise InputError(manifest_path, f"a {self.manifest.get('kind')} store, but this needs a {kind} store")
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
@@ -141,23 +152,38 @@ class Store:
         """Refuse a missing or ill-typed field, naming the manifest and where in it (a KeyError deep in a
         loader would name neither)."""
         if not isinstance(record, dict):
-            raise InputError(self.manifest_path, f"{where or 'the manifest'} is not a JSON object: the manifest "
-                                                 "is damaged (re-run python -m cunet.preprocess)")
+            raise InputError(
+                self.manifest_path,
+                f"{where or 'the manifest'} is not a JSON object: the manifest "
+                "is damaged (re-run python -m cunet.preprocess)",
+            )
         for key, kind in fields.items():
             if key not in record:
                 place = f" in {where}" if where else ""
-                raise InputError(self.manifest_path, f"missing key {key!r}{place}: the manifest is incomplete "
-                                                     "or damaged (re-run python -m cunet.preprocess)")
+                raise InputError(
+                    self.manifest_path,
+                    f"missing key {key!r}{place}: the manifest is incomplete "
+                    "or damaged (re-run python -m cunet.preprocess)",
+                )
             value = record[key]
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 place = f"{where}[{key!r}]" if where else repr(key)
-                raise InputError(self.manifest_path, f"{place} is {value!r}, not a {_type_name(kind)}: the "
-                                                     "manifest is damaged (re-run python -m cunet.preprocess)")
-            if isinstance(value, (int, float)) and not isinstance(value, bool) and not (
-                    math.isfinite(value) and value >= 0):
+                raise InputError(
+                    self.manifest_path,
+                    f"{place} is {value!r}, not a {_type_name(kind)}: the "
+                    "manifest is damaged (re-run python -m cunet.preprocess)",
+                )
+            if (
+                isinstance(value, (int, float))
+                and not isinstance(value, bool)
+                and not (math.isfinite(value) and value >= 0)
+            ):
                 place = f"{where}[{key!r}]" if where else repr(key)
-                raise InputError(self.manifest_path, f"{place} is {value!r}, not a finite number >= 0: the "
-                                                     "manifest is damaged (re-run python -m cunet.preprocess)")
+                raise InputError(
+                    self.manifest_path,
+                    f"{place} is {value!r}, not a finite number >= 0: the "
+                    "manifest is damaged (re-run python -m cunet.preprocess)",
+                )
 
     def check_manifest(self) -> None:
         """Every field a loader reads is there, with its type: refused naming manifest.json and the key."""
@@ -180,8 +206,10 @@ class Store:
             self._fields(m["conditions"], {"file": str}, "conditions")
             missing = [s for s in ["mixture", *m["sources"]] if s not in m["stems"]]
             if missing:
-                raise InputError(self.manifest_path, f"'stems' lacks {missing}: the manifest is damaged "
-                                                     "(re-run python -m cunet.preprocess)")
+                raise InputError(
+                    self.manifest_path,
+                    f"'stems' lacks {missing}: the manifest is damaged (re-run python -m cunet.preprocess)",
+                )
         else:
             for i, clip in enumerate(m["accompaniment"]):
                 self._fields(clip, CLIP, f"accompaniment[{i}]")
@@ -198,8 +226,10 @@ class Store:
         rows = load_npy(file, mmap=False)
         columns = meta["columns"]
         if rows.dtype.kind != "i" or rows.ndim != 2 or rows.shape[1] != len(columns) or len(rows) != meta["rows"]:
-            raise InputError(file, f"corrupt index: expected {meta['rows']} integer rows of "
-                                   f"{columns}, found {rows.dtype} {rows.shape}")
+            raise InputError(
+                file,
+                f"corrupt index: expected {meta['rows']} integer rows of {columns}, found {rows.dtype} {rows.shape}",
+            )
         if not len(rows):
             return rows
         if rows[:, 0].min() < 0 or rows[:, 0].max() >= len(self.tracks):
@@ -216,15 +246,21 @@ class Store:
         if past.any():
             r = int(np.flatnonzero(past)[0])
             track = self.tracks[int(tracks[r])]
-            raise InputError(file, f"corrupt index: row {r} (start frame {int(starts[r])}, {span} frames) points "
-                                   f"past the end of track {track['name']!r} ({track['n_frames']} frames; "
-                                   f"{int(past.sum())} such row(s)): re-run python -m cunet.preprocess")
+            raise InputError(
+                file,
+                f"corrupt index: row {r} (start frame {int(starts[r])}, {span} frames) points "
+                f"past the end of track {track['name']!r} ({track['n_frames']} frames; "
+                f"{int(past.sum())} such row(s)): re-run python -m cunet.preprocess",
+            )
         own = meta.get("split", split)
         foreign = np.flatnonzero(np.array([t["split"] != own for t in self.tracks])[tracks])
         if len(foreign):  # a test track in the training index would leak it into training
             track = self.tracks[int(tracks[foreign[0]])]
-            raise InputError(file, f"corrupt index: row {int(foreign[0])} draws track {track['name']!r} of "
-                                   f"split {track['split']!r} into the {own!r} index")
+            raise InputError(
+                file,
+                f"corrupt index: row {int(foreign[0])} draws track {track['name']!r} of "
+                f"split {track['split']!r} into the {own!r} index",
+            )
         if self.kind == "music" and (rows[:, 2].min() < 0 or rows[:, 2].max() >= len(self.conditions)):
             raise InputError(file, f"corrupt index: condition ids outside the {len(self.conditions)} conditions")
         return rows
@@ -237,8 +273,7 @@ class Store:
             bins = m["stft"]["n_fft"] // 2 + 1
             for t in m["tracks"]:
                 for stem in m["stems"]:
-                    yield self.path / t["folder"] / f"{stem}.npy", t["name"], (bins, t["n_frames"]), \
-                        "(bins, frames)"
+                    yield self.path / t["folder"] / f"{stem}.npy", t["name"], (bins, t["n_frames"]), "(bins, frames)"
             return
         for t in m["tracks"]:
             folder = self.path / t["folder"]
@@ -259,12 +294,16 @@ class Store:
             shape = header[0]
             if len(shape) != len(expected) or any(e is not None and s != e for s, e in zip(shape, expected)):
                 want = tuple("any" if e is None else e for e in expected)
-                raise InputError(path, f"shape {shape}, but the manifest's track {name!r} implies {dims} = "
-                                       f"{want}: {_repair(path)}")
+                raise InputError(
+                    path, f"shape {shape}, but the manifest's track {name!r} implies {dims} = {want}: {_repair(path)}"
+                )
             if path.name == "frames.npy" and (shape[1] < MOUTH_ROWS.stop or shape[2] < MOUTH_COLS.stop):
-                raise InputError(path, f"frames of {shape[1]}x{shape[2]} pixels hold no mouth region (rows "
-                                       f"{MOUTH_ROWS.start}-{MOUTH_ROWS.stop}, columns {MOUTH_COLS.start}-"
-                                       f"{MOUTH_COLS.stop}) (track {name!r}): {_repair(path)}")
+                raise InputError(
+                    path,
+                    f"frames of {shape[1]}x{shape[2]} pixels hold no mouth region (rows "
+                    f"{MOUTH_ROWS.start}-{MOUTH_ROWS.stop}, columns {MOUTH_COLS.start}-"
+                    f"{MOUTH_COLS.stop}) (track {name!r}): {_repair(path)}",
+                )
             yield path, name, dims, header
 
     def check(self, values: bool = True) -> None:
@@ -278,10 +317,15 @@ class Store:
         if self.kind == "music":
             conditions = self.path / self.manifest["conditions"]["file"]
             shape, dtype, offset, fortran = npy_header(conditions)
-            if len(shape) != 2 or dtype.kind != "f" or first_non_finite(conditions, shape, dtype, offset,
-                                                                        fortran) is not None:
-                raise InputError(conditions, f"corrupt condition vectors: expected finite floats "
-                                             f"(conditions, sources), found {dtype} {shape}")
+            if (
+                len(shape) != 2
+                or dtype.kind != "f"
+                or first_non_finite(conditions, shape, dtype, offset, fortran) is not None
+            ):
+                raise InputError(
+                    conditions,
+                    f"corrupt condition vectors: expected finite floats (conditions, sources), found {dtype} {shape}",
+                )
         for _ in self._checked_arrays():
             pass
         if values:
@@ -293,8 +337,11 @@ class Store:
         for path, name, dims, (shape, dtype, offset, fortran) in self._checked_arrays():
             bad = first_non_finite(path, shape, dtype, offset, fortran)
             if bad is not None:
-                raise InputError(path, f"NaN or infinite values in track {name!r} (the first at index "
-                                       f"{list(bad)} of its {dims} = {shape} array): {_repair(path)}")
+                raise InputError(
+                    path,
+                    f"NaN or infinite values in track {name!r} (the first at index "
+                    f"{list(bad)} of its {dims} = {shape} array): {_repair(path)}",
+                )
 
     @cached_property
     def conditions(self) -> np.ndarray:

@@ -41,8 +41,6 @@ ACC_SPLITS = {"unbalanced_train": "train", "eval": "val_seen", "test": "test"}
 FORMAT_VERSION = 1
 
 
-
-
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed, *key])
 
@@ -72,14 +70,16 @@ def music_track(seed: int, index: int, seconds: float) -> dict[str, np.ndarray]:
     syl = voice.melody(rng, seconds, song.tempo, song.scale(), _midi(singer.f0))
     vocal, _ = voice.sing(singer, syl, seconds, MUSIC_RATE, rng)
     pan = rng.uniform(-0.15, 0.15)
-    parts = {"vocals": np.stack([vocal * (1 - pan), vocal * (1 + pan)]),
-             "drums": band.drums(song, MUSIC_RATE, rng),
-             "bass": band.bass(song, MUSIC_RATE, rng),
-             "other": band.chords(song, MUSIC_RATE, rng)}
+    parts = {
+        "vocals": np.stack([vocal * (1 - pan), vocal * (1 + pan)]),
+        "drums": band.drums(song, MUSIC_RATE, rng),
+        "bass": band.bass(song, MUSIC_RATE, rng),
+        "other": band.chords(song, MUSIC_RATE, rng),
+    }
     stems = {}
     for name, x in parts.items():
         level_db = rng.uniform(-4, 2) if name == "vocals" else rng.uniform(-8, 0)
-        stems[name] = x / (np.sqrt(np.mean(x ** 2)) + 1e-9) * 10 ** (level_db / 20)
+        stems[name] = x / (np.sqrt(np.mean(x**2)) + 1e-9) * 10 ** (level_db / 20)
     return _quantise(stems)
 
 
@@ -107,8 +107,11 @@ def performer(seed: int, index: int) -> Performer:
     low = 190.0 if gender == "Female" else 98.0
     slot = (index // 2 + int(_rng(seed, 2).integers(5))) % 5
     f0 = low * 2 ** (3 * slot / 12) * rng.uniform(0.98, 1.02)
-    return Performer(voice.Singer.random(rng, f"singer{index:02d}", gender, f0), face.FaceStyle.random(rng),
-                     LANGUAGES[(index // 2) % len(LANGUAGES)])
+    return Performer(
+        voice.Singer.random(rng, f"singer{index:02d}", gender, f0),
+        face.FaceStyle.random(rng),
+        LANGUAGES[(index // 2) % len(LANGUAGES)],
+    )
 
 
 def singing_voice(seed: int, singer_index: int, clip: int, seconds: float):
@@ -180,14 +183,18 @@ def accompaniment_clip(seed: int, category: str, split: str, index: int, seconds
         t = np.arange(int(seconds * sr)) / sr
         semis = np.interp(t, np.arange(len(ctl["pitch"])) / voice.CONTROL_RATE, ctl["pitch"])
         f0 = 440 * 2 ** ((semis + 0.3 * np.sin(2 * np.pi * 5.5 * t) - 69) / 12)
-        x = np.sin(2 * np.pi * np.cumsum(f0) / sr) * np.interp(t, np.arange(len(ctl["env"])) / voice.CONTROL_RATE,
-                                                               ctl["env"])
+        x = np.sin(2 * np.pi * np.cumsum(f0) / sr) * np.interp(
+            t, np.arange(len(ctl["env"])) / voice.CONTROL_RATE, ctl["env"]
+        )
     return (0.5 * x / max(1e-9, np.abs(x).max())).astype(np.float32)
 
 
 def acc_plan(size: Size) -> list[tuple[str, str, int, float]]:
-    counts = {"unbalanced_train": (size.acc_clips, size.clip_seconds), "eval": (1, size.eval_seconds),
-              "test": (2, size.eval_seconds)}
+    counts = {
+        "unbalanced_train": (size.acc_clips, size.clip_seconds),
+        "eval": (1, size.eval_seconds),
+        "test": (2, size.eval_seconds),
+    }
     return [(split, cat, i, sec) for split, (n, sec) in counts.items() for cat in CATEGORIES for i in range(n)]
 
 
@@ -207,8 +214,9 @@ def _run(task):
     {"music": write_music, "av": write_av, "acc": write_acc, "six": write_six_source}[kind](root, seed, *item)
 
 
-def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, progress: bool = True,
-             sources: int = 4) -> Path:
+def generate(
+    out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1, progress: bool = True, sources: int = 4
+) -> Path:
     """Write the dataset to ``out`` (atomically: a complete tree or nothing) and return ``out``.
 
     Args:
@@ -236,8 +244,7 @@ def generate(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 
             tasks = [("six", tmp, seed, (i, six.seconds)) for i in range(six.songs)] + tasks
         tasks += [("av", tmp, seed, (item,)) for item in av_plan(spec)]
         tasks += [("acc", tmp, seed, (item,)) for item in acc_plan(spec)]
-        bar = tqdm(total=len(tasks), desc=f"synthetic dataset (seed {seed}, {size})", disable=not progress,
-                   unit="file")
+        bar = tqdm(total=len(tasks), desc=f"synthetic dataset (seed {seed}, {size})", disable=not progress, unit="file")
         if jobs > 1:
             with ProcessPoolExecutor(jobs) as pool:
                 for _ in pool.map(_run, tasks):
@@ -263,8 +270,11 @@ def marker(seed: int, size: str, sources: int = 4) -> dict:
     """
     meta = {"seed": seed, "size": size, "format_version": FORMAT_VERSION, "spec": dataclasses.asdict(SIZES[size])}
     if sources != 4:
-        meta |= {"sources": sources, "six_source_spec": dataclasses.asdict(SIX_SOURCE_SIZES[size]),
-                 "six_source_version": sixsource.VERSION}
+        meta |= {
+            "sources": sources,
+            "six_source_spec": dataclasses.asdict(SIX_SOURCE_SIZES[size]),
+            "six_source_version": sixsource.VERSION,
+        }
     return meta
 
 
@@ -275,9 +285,11 @@ def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1,
     path = out / "synthetic.json"
     if path.is_file():
         meta = load_json(path)
-        if (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION) \
-                and meta.get("sources", 4) >= sources \
-                and (sources == 4 or meta.get("six_source_version", 1) == sixsource.VERSION):
+        if (
+            (meta.get("seed"), meta.get("size"), meta.get("format_version")) == (seed, size, FORMAT_VERSION)
+            and meta.get("sources", 4) >= sources
+            and (sources == 4 or meta.get("six_source_version", 1) == sixsource.VERSION)
+        ):
             return out
     elif out.exists() and any(out.iterdir()):
         raise FileExistsError(f"{out}: exists and is not a synthetic dataset; refusing to overwrite it")
@@ -285,22 +297,33 @@ def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1,
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cunet.datasets.synthetic", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m cunet.datasets.synthetic",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--out", default="cunet_data/synthetic", help="folder to write (replaced if it exists)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--sources", type=int, choices=SOURCE_COUNTS, default=4,
-                        help="6: also write moisesdb/, songs of vocals, drums, bass, guitar, piano and other")
+    parser.add_argument(
+        "--sources",
+        type=int,
+        choices=SOURCE_COUNTS,
+        default=4,
+        help="6: also write moisesdb/, songs of vocals, drums, bass, guitar, piano and other",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
-    trees = "musdb/, acappella/, accompaniment/ and moisesdb/" if args.sources == 6 \
+    trees = (
+        "musdb/, acappella/, accompaniment/ and moisesdb/"
+        if args.sources == 6
         else "musdb/, acappella/ and accompaniment/"
+    )
     print(f"wrote {args.out}: {trees} (seed {args.seed}, size {args.size})")
     return 0
 

@@ -42,17 +42,23 @@ class Singer:
     ring_gain: float  # ... and its strength
 
     @staticmethod
-    def random(rng: np.random.Generator, name: str, gender: str, f0: float | None = None) -> "Singer":
+    def random(rng: np.random.Generator, name: str, gender: str, f0: float | None = None) -> Singer:
         male = gender == "Male"
         if f0 is None:
             f0 = rng.uniform(110, 190) if male else rng.uniform(200, 360)
         return Singer(
-            name=name, gender=gender, f0=float(f0),
+            name=name,
+            gender=gender,
+            f0=float(f0),
             tract=float(rng.uniform(0.9, 1.05) if male else rng.uniform(1.08, 1.25)),
-            vibrato_rate=float(rng.uniform(4.5, 6.8)), vibrato_depth=float(rng.uniform(0.15, 0.6)),
-            breath=float(rng.uniform(0.01, 0.2)), tilt=float(rng.uniform(-16, -6)),
+            vibrato_rate=float(rng.uniform(4.5, 6.8)),
+            vibrato_depth=float(rng.uniform(0.15, 0.6)),
+            breath=float(rng.uniform(0.01, 0.2)),
+            tilt=float(rng.uniform(-16, -6)),
             formant_shift=tuple(float(v) for v in rng.uniform(0.85, 1.15, 3)),
-            ring_hz=float(rng.uniform(2300, 3700)), ring_gain=float(rng.uniform(0.0, 3.0)))
+            ring_hz=float(rng.uniform(2300, 3700)),
+            ring_gain=float(rng.uniform(0.0, 3.0)),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,8 +73,7 @@ class Syllables:
     level: np.ndarray  # 0..1
 
 
-def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.ndarray,
-           centre: float) -> Syllables:
+def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.ndarray, centre: float) -> Syllables:
     """Phrases of 1-3 bars of notes in ``scale`` (MIDI numbers) near ``centre``, separated by rests."""
     beat = 60.0 / tempo
     # Start anywhere in a phrase, possibly before the clip: clips must not share a silent lead-in.
@@ -80,16 +85,27 @@ def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.nda
         while t < min(phrase_end, seconds):
             length = beat * float(rng.choice([0.5, 1.0, 1.0, 1.5, 2.0]))
             idx = int(np.clip(idx + rng.choice([-2, -1, -1, 0, 1, 1, 2]), 0, len(candidates) - 1))
-            rows.append((t, min(length * 0.85, seconds - t), candidates[idx], rng.integers(len(VOWELS)),
-                         rng.choice(len(CONSONANTS), p=[0.3, 0.3, 0.2, 0.2]), rng.uniform(0.6, 1.0)))
+            rows.append(
+                (
+                    t,
+                    min(length * 0.85, seconds - t),
+                    candidates[idx],
+                    rng.integers(len(VOWELS)),
+                    rng.choice(len(CONSONANTS), p=[0.3, 0.3, 0.2, 0.2]),
+                    rng.uniform(0.6, 1.0),
+                )
+            )
             t += length
         t += beat * float(rng.choice([0.5, 1.0, 1.5, 2.0, 3.0]))
     rows = [(max(0.0, on), dur + min(0.0, on), *rest) for on, dur, *rest in rows if on + dur > 0.05]
     if not rows:  # a clip too short for a phrase still gets one note
         rows.append((0.05, seconds * 0.8, candidates[len(candidates) // 2], 0, 0, 0.8))
     cols = list(zip(*rows))
-    return Syllables(*(np.asarray(c, dtype=float) for c in cols[:3]),
-                     *(np.asarray(c, dtype=int) for c in cols[3:5]), np.asarray(cols[5], dtype=float))
+    return Syllables(
+        *(np.asarray(c, dtype=float) for c in cols[:3]),
+        *(np.asarray(c, dtype=int) for c in cols[3:5]),
+        np.asarray(cols[5], dtype=float),
+    )
 
 
 def _smooth(x: np.ndarray, rate: float, seconds: float) -> np.ndarray:
@@ -117,7 +133,7 @@ def controls(syl: Syllables, seconds: float, rate: float = CONTROL_RATE) -> dict
         pitch[i0:i1] = p
         vowel_w[v, i0:i1] = 1.0
         if CONSONANTS[c] in ("plosive", "nasal"):
-            closure[i0: i0 + int(0.06 * rate)] = 1.0
+            closure[i0 : i0 + int(0.06 * rate)] = 1.0
     # Hold the last pitch and vowel through rests, so glides start where the previous note ended.
     idx = np.where(np.isnan(pitch), 0, np.arange(n))
     np.maximum.accumulate(idx, out=idx)
@@ -132,13 +148,19 @@ def controls(syl: Syllables, seconds: float, rate: float = CONTROL_RATE) -> dict
     open_w = (shape[:, 0] @ vowel_w) / vowel_w.sum(0)
     width = (shape[:, 1] @ vowel_w) / vowel_w.sum(0)
     closure = _smooth(closure, rate, 0.01)
-    return {"env": env, "pitch": _smooth(pitch, rate, 0.025), "vowel_w": vowel_w,
-            # Singers open the mouth with loudness first, vowel quality second.
-            "mouth_open": np.clip(env, 0, 1) * (0.55 + 0.45 * open_w) * (1 - 0.9 * closure), "mouth_width": width}
+    return {
+        "env": env,
+        "pitch": _smooth(pitch, rate, 0.025),
+        "vowel_w": vowel_w,
+        # Singers open the mouth with loudness first, vowel quality second.
+        "mouth_open": np.clip(env, 0, 1) * (0.55 + 0.45 * open_w) * (1 - 0.9 * closure),
+        "mouth_width": width,
+    }
 
 
-def sing(singer: Singer, syl: Syllables, seconds: float, sample_rate: int,
-         rng: np.random.Generator) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def sing(
+    singer: Singer, syl: Syllables, seconds: float, sample_rate: int, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Render the syllables as a float32 waveform (peak about 0.5) and return the controls used."""
     ctl = controls(syl, seconds)
     n = int(round(seconds * sample_rate))
@@ -152,19 +174,26 @@ def sing(singer: Singer, syl: Syllables, seconds: float, sample_rate: int,
     f0 = 440.0 * 2 ** ((semis - 69) / 12)
     phase = 2 * np.pi * np.cumsum(f0) / sample_rate
 
-    formants = np.array([VOWELS[v][0] for v in VOWEL_NAMES], dtype=float) * singer.tract \
-        * np.asarray(singer.formant_shift)  # (vowels, 3)
+    formants = (
+        np.array([VOWELS[v][0] for v in VOWEL_NAMES], dtype=float) * singer.tract * np.asarray(singer.formant_shift)
+    )  # (vowels, 3)
     f_ctl = (formants.T @ ctl["vowel_w"]) / ctl["vowel_w"].sum(0)  # (3, n_ctl)
     bw = np.array([80.0, 100.0, 140.0])[:, None] * singer.tract
     f0_ctl = 440.0 * 2 ** ((ctl["pitch"] - 69) / 12)
     top = min(7500.0, 0.45 * sample_rate)
     ks = np.arange(1, int(top / f0.min()) + 1)[:, None]
     fk = ks * f0_ctl
-    gains = (np.sum(1.0 / (1.0 + ((fk[:, None] - f_ctl[None]) / bw[None]) ** 2), axis=1) + 0.02
-             + singer.ring_gain / (1.0 + ((fk - singer.ring_hz) / 250.0) ** 2)) \
-        * 10 ** (singer.tilt * np.log2(ks) / 20) * (fk < top)
+    gains = (
+        (
+            np.sum(1.0 / (1.0 + ((fk[:, None] - f_ctl[None]) / bw[None]) ** 2), axis=1)
+            + 0.02
+            + singer.ring_gain / (1.0 + ((fk - singer.ring_hz) / 250.0) ** 2)
+        )
+        * 10 ** (singer.tilt * np.log2(ks) / 20)
+        * (fk < top)
+    )
     # Equal power for every vowel and pitch: the singer, not the vowel, sets the loudness.
-    gains /= np.sqrt(0.5 * np.sum(gains ** 2, axis=0))
+    gains /= np.sqrt(0.5 * np.sum(gains**2, axis=0))
     voiced = np.zeros(n)
     for k, gain in zip(ks[:, 0], gains):
         voiced += up(gain) * np.sin(k * phase)
@@ -187,6 +216,6 @@ def _consonants(syl: Syllables, n: int, sample_rate: int, rng: np.random.Generat
         i0 = int(on * sample_rate)
         burst = np.diff(rng.standard_normal(length + 1)) * np.hanning(length) * lvl
         burst *= 0.25 if kind == "plosive" else 0.12
-        seg = out[i0: i0 + length]
+        seg = out[i0 : i0 + length]
         seg += burst[: len(seg)]
     return out

@@ -54,12 +54,27 @@ def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
         for j, target in enumerate(sources):
             if target not in present:
                 empty = np.zeros((0, n), np.float32)
-                yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, empty, mixture, {},
-                              split=split, absent=True)
+                yield Example(
+                    store.tracks[i]["name"],
+                    target,
+                    audio.CUNET_STFT.sample_rate,
+                    empty,
+                    mixture,
+                    {},
+                    split=split,
+                    absent=True,
+                )
                 continue
             order = [j] + [k for k in range(len(sources)) if k != j]
-            yield Example(store.tracks[i]["name"], target, audio.CUNET_STFT.sample_rate, stems[order], mixture,
-                          {name: est[j] for name, est in oracles.items()}, split=split)
+            yield Example(
+                store.tracks[i]["name"],
+                target,
+                audio.CUNET_STFT.sample_rate,
+                stems[order],
+                mixture,
+                {name: est[j] for name, est in oracles.items()},
+                split=split,
+            )
 
 
 def singing_clips(store: Store, split: str = "test") -> list[tuple[int, int]]:
@@ -67,7 +82,7 @@ def singing_clips(store: Store, split: str = "test") -> list[tuple[int, int]]:
     test_unseen; valid: val_seen, the seen singers' validation clips), clips not overlapping."""
     clips = []
     for i, t in enumerate(store.tracks):
-        if (t["split"].startswith("test") if split == "test" else t["split"] == "val_seen"):
+        if t["split"].startswith("test") if split == "test" else t["split"] == "val_seen":
             for frame in range(0, t["n_frames"] - CLIP_FRAMES + 1, CLIP_FRAMES):
                 if int(round(frame * SAMPLES_PER_FRAME)) + CLIP_SAMPLES <= t["n_samples"]:
                     clips.append((i, frame))
@@ -85,8 +100,10 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
         return clip_at(store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))
 
     def visual(track, frame):
-        return {kind: np.asarray(store.array(track, name)[frame: frame + CLIP_FRAMES])
-                for kind, name in (("video", "frames"), ("landmarks", "landmarks"))}
+        return {
+            kind: np.asarray(store.array(track, name)[frame : frame + CLIP_FRAMES])
+            for kind, name in (("video", "frames"), ("landmarks", "landmarks"))
+        }
 
     for c, (track, frame) in enumerate(clips[: max_tracks or None]):
         rng = np.random.default_rng([seed, c])
@@ -103,6 +120,14 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
             mixture = sources.sum(0)
             specs = audio.stft(sources, audio.YNET_STFT)
             oracles = oracle_estimates(specs, specs.sum(0), audio.YNET_STFT, CLIP_SAMPLES)
-            yield Example(f"{store.tracks[track]['name']}@{frame}", target, audio.YNET_STFT.sample_rate, sources,
-                          mixture, {name: est[0] for name, est in oracles.items()}, visual(track, frame),
-                          visual(other_track, other_frame), store.tracks[track]["split"])
+            yield Example(
+                f"{store.tracks[track]['name']}@{frame}",
+                target,
+                audio.YNET_STFT.sample_rate,
+                sources,
+                mixture,
+                {name: est[0] for name, est in oracles.items()},
+                visual(track, frame),
+                visual(other_track, other_frame),
+                store.tracks[track]["split"],
+            )

@@ -37,14 +37,16 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
         raise InputError(None, f"export needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()}")
     run = load_run(model_path)
     model = run.model
+
     def signature(batch):
         return [tf.TensorSpec((batch, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
 
     def write_saved_model(path, specs):
         archive = keras.export.ExportArchive()
         archive.track(model)
-        archive.add_endpoint("serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False),
-                             input_signature=specs)
+        archive.add_endpoint(
+            "serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False), input_signature=specs
+        )
         try:
             archive.write_out(str(path), verbose=False)
         except tf.errors.OpError as err:
@@ -66,14 +68,20 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
         try:
             tflite = converter.convert()
         except Exception:  # an op TFLite lacks: TensorFlow's own kernels then (the flex delegate)
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS,
-                                                   tf.lite.OpsSet.SELECT_TF_OPS]
+            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS, tf.lite.OpsSet.SELECT_TF_OPS]
             tflite, flex = converter.convert(), True
         shutil.rmtree(single)
         (tmp / "model.tflite").write_bytes(tflite)
-        save_json(tmp / "signature.json", {
-            "model": run.model_cfg.model, "inputs": [{"name": s.name, "shape": list(s.shape[1:])} for s in specs],
-            "output_shape": list(model.outputs[0].shape[1:]), "tflite_batch": 1, "tflite_needs_select_tf_ops": flex})
+        save_json(
+            tmp / "signature.json",
+            {
+                "model": run.model_cfg.model,
+                "inputs": [{"name": s.name, "shape": list(s.shape[1:])} for s in specs],
+                "output_shape": list(model.outputs[0].shape[1:]),
+                "tflite_batch": 1,
+                "tflite_needs_select_tf_ops": flex,
+            },
+        )
     return out
 
 
@@ -85,8 +93,11 @@ def check_out(out: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cunet.evaluation.export", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m cunet.evaluation.export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("model", help="a run folder, or its model.keras")
     p.add_argument("-o", "--out", help="output folder (default: <run>/export)")
     return p

@@ -9,8 +9,8 @@ does, nothing is guessed: the caller asks for the path.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from ..datasets.store import Store
 from ..errors import InputError
@@ -46,11 +46,13 @@ def is_store(path: Path) -> bool:
 
 
 # The multi-stem layouts: the folders their tracks lie in (MoisesDB's are <provider>/<track id>, of any split).
-STEM_LAYOUTS = {"moisesdb": lambda root: [t for p in root.iterdir() if p.is_dir() for t in p.iterdir()],
-                "slakh": lambda root: [t for s in ("train", "validation", "test") if (root / s).is_dir()
-                                       for t in (root / s).iterdir()],
-                "folders": lambda root: [t for s in ("train", "test") if (root / s).is_dir()
-                                         for t in (root / s).iterdir()]}
+STEM_LAYOUTS = {
+    "moisesdb": lambda root: [t for p in root.iterdir() if p.is_dir() for t in p.iterdir()],
+    "slakh": lambda root: [
+        t for s in ("train", "validation", "test") if (root / s).is_dir() for t in (root / s).iterdir()
+    ],
+    "folders": lambda root: [t for s in ("train", "test") if (root / s).is_dir() for t in (root / s).iterdir()],
+}
 
 
 def holds_tracks(root: Path, names: list[str], split: str, dataset: str = "musdb") -> bool:
@@ -88,15 +90,23 @@ def dataset_root(store: Store, split: str = "test", given: str | Path | None = N
         return root  # the names are checked against its listing when it is read
     recorded = (store.manifest.get("source") or {}).get("root")
     if not recorded:
-        raise InputError(store.manifest_path, "records no dataset folder: give --dataset-root PATH, where the "
-                                              "dataset is, or use --protocol paper")
+        raise InputError(
+            store.manifest_path,
+            "records no dataset folder: give --dataset-root PATH, where the dataset is, or use --protocol paper",
+        )
     names = [t["name"] for t in store.tracks if t["split"] == split]
     found = find_recorded(recorded, store.path, lambda root: holds_tracks(root, names, split, dataset))
     if found is None:
-        relative = "" if Path(recorded).is_absolute() else (
-            f" (a relative path, tried from {store.path} and each folder above it, and from the current folder)")
-        raise InputError(recorded, f"the sisec protocol reads the original audio of {store.path} from this "
-                                   f"folder, recorded in its manifest{relative}, which does not hold the store's "
-                                   f"{split} tracks: give --dataset-root PATH, where the dataset is now, "
-                                   "or use --protocol paper")
+        relative = (
+            ""
+            if Path(recorded).is_absolute()
+            else (f" (a relative path, tried from {store.path} and each folder above it, and from the current folder)")
+        )
+        raise InputError(
+            recorded,
+            f"the sisec protocol reads the original audio of {store.path} from this "
+            f"folder, recorded in its manifest{relative}, which does not hold the store's "
+            f"{split} tracks: give --dataset-root PATH, where the dataset is now, "
+            "or use --protocol paper",
+        )
     return found

@@ -67,7 +67,7 @@ def _frames(x: np.ndarray, window: int, hop: int) -> np.ndarray:
     if window >= n:
         return x[None]
     count = (n - window + hop) // hop
-    view = np.lib.stride_tricks.sliding_window_view(x, window, axis=1)[:, : (count - 1) * hop + 1: hop]
+    view = np.lib.stride_tricks.sliding_window_view(x, window, axis=1)[:, : (count - 1) * hop + 1 : hop]
     return np.moveaxis(view, (1, 3), (0, 2))  # (src, win_idx, chan, t) -> (win_idx, src, t, chan)
 
 
@@ -108,7 +108,7 @@ def _correlations(refs: np.ndarray, ests: np.ndarray, length: int, block: int = 
     count = -(-n // block)
     size = scipy.fft.next_fast_len(block + 2 * pad, real=True)
     wide = np.zeros((k, count * block + 2 * pad))
-    wide[:, pad: pad + n] = refs
+    wide[:, pad : pad + n] = refs
     total = np.zeros((k, count * block))
     total[:, :n] = refs
     est = np.zeros((k, count * block))
@@ -118,12 +118,17 @@ def _correlations(refs: np.ndarray, ests: np.ndarray, length: int, block: int = 
     s_re = np.zeros((k, k, bins), complex)
     for first in range(0, count, group):
         blocks = range(first, min(count, first + group))
-        segments = np.stack([wide[:, b * block: b * block + block + 2 * pad] for b in blocks], 1)  # (k, g, B+2L-2)
+        segments = np.stack([wide[:, b * block : b * block + block + 2 * pad] for b in blocks], 1)  # (k, g, B+2L-2)
         x = scipy.fft.rfft(segments, size, axis=-1, workers=-1)
-        y = scipy.fft.rfft(total[:, first * block: blocks[-1] * block + block].reshape(k, len(blocks), block),
-                           size, axis=-1, workers=-1)
-        z = scipy.fft.rfft(est[:, first * block: blocks[-1] * block + block].reshape(k, len(blocks), block),
-                           size, axis=-1, workers=-1)
+        y = scipy.fft.rfft(
+            total[:, first * block : blocks[-1] * block + block].reshape(k, len(blocks), block),
+            size,
+            axis=-1,
+            workers=-1,
+        )
+        z = scipy.fft.rfft(
+            est[:, first * block : blocks[-1] * block + block].reshape(k, len(blocks), block), size, axis=-1, workers=-1
+        )
         # per frequency a (k, blocks) x (blocks, k) product: batched matrix products, not einsum's loops
         s_rr += np.matmul(x.transpose(2, 0, 1), y.conj().transpose(2, 1, 0)).transpose(1, 2, 0)
         s_re += np.matmul(x.transpose(2, 0, 1), z.conj().transpose(2, 1, 0)).transpose(1, 2, 0)
@@ -138,8 +143,9 @@ def _correlations(refs: np.ndarray, ests: np.ndarray, length: int, block: int = 
     return xc, xd
 
 
-def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length: int,
-              chunk: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _energies(
+    refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length: int, chunk: int
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Per source and window, the energies of the BSS Eval decomposition, and which windows are silent.
 
     With s the reference, P_own / P_all the projections of the estimate on its own / on every delayed
@@ -170,16 +176,23 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
     weight /= nfft
 
     def energy(x):  # (w, j, F, c) complex -> (j, w)
-        return ((x.real ** 2 + x.imag ** 2).sum(axis=-1) @ weight).T
+        return ((x.real**2 + x.imag**2).sum(axis=-1) @ weight).T
 
     for start in range(0, nwin, chunk):
-        r, e = ref_frames[start: start + chunk], est_frames[start: start + chunk]
+        r, e = ref_frames[start : start + chunk], est_frames[start : start + chunk]
         s = scipy.fft.rfft(r, nfft, axis=2, workers=-1)  # (w, src, F, chan)
         est = scipy.fft.rfft(e, nfft, axis=2, workers=-1)
         p_all = np.einsum("wsfi,jsifo->wjfo", s, f_all, optimize=True)
         p_own = np.einsum("wjfi,jifo->wjfo", s, f_own, optimize=True)
-        parts = {"true": s, "own": p_own, "all": p_all, "dist": est - s, "spat": p_own - s,
-                 "interf": p_all - p_own, "artif": est - p_all}
+        parts = {
+            "true": s,
+            "own": p_own,
+            "all": p_all,
+            "dist": est - s,
+            "spat": p_own - s,
+            "interf": p_all - p_own,
+            "artif": est - p_all,
+        }
         rows = slice(start, start + len(r))
         for name, x in parts.items():
             out[name][:, rows] = energy(x)
@@ -188,8 +201,9 @@ def _energies(refs: np.ndarray, ests: np.ndarray, window: int, hop: int, length:
 
 
 def _prepare(references, estimates, channels: bool) -> tuple[np.ndarray, np.ndarray]:
-    refs, ests = _match_lengths(_as_sources(references, "references", channels),
-                                _as_sources(estimates, "estimates", channels))
+    refs, ests = _match_lengths(
+        _as_sources(references, "references", channels), _as_sources(estimates, "estimates", channels)
+    )
     if not channels:
         refs, ests = refs[..., None], ests[..., None]
     if refs.shape[2] != ests.shape[2]:
@@ -197,28 +211,36 @@ def _prepare(references, estimates, channels: bool) -> tuple[np.ndarray, np.ndar
     return refs, ests
 
 
-def bss_eval_v3(references: np.ndarray, estimates: np.ndarray,
-                filter_length: int = FILTER_LENGTH) -> dict[str, np.ndarray]:
+def bss_eval_v3(
+    references: np.ndarray, estimates: np.ndarray, filter_length: int = FILTER_LENGTH
+) -> dict[str, np.ndarray]:
     """SDR, SIR and SAR (dB) per source, on the whole track; inputs are (sources, samples), mono."""
     refs, ests = _prepare(references, estimates, channels=False)
     if _silent(refs).any() or _silent(ests).any():
-        warnings.warn("a reference or an estimate is silent: BSS Eval v3 scores are NaN", SilentSignalWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "a reference or an estimate is silent: BSS Eval v3 scores are NaN", SilentSignalWarning, stacklevel=2
+        )
         return {k: np.full(refs.shape[0], np.nan) for k in ("sdr", "sir", "sar")}
     d, c_all, c_own = _filters(refs, ests, filter_length)
     # Least-squares projections are orthogonal, so their energies come from the normal equations:
     # |P e|^2 = c . d, and the residuals' by Pythagoras; no projection is formed in time.
     length = filter_length
-    own = np.array([c[:, 0] @ d[j * length: (j + 1) * length, j] for j, c in enumerate(c_own)])
+    own = np.array([c[:, 0] @ d[j * length : (j + 1) * length, j] for j, c in enumerate(c_own)])
     full = np.einsum("kj,kj->j", c_all, d)
     energy = np.einsum("jt,jt->j", ests[..., 0], ests[..., 0])
     # bss_eval_sources: the target is the reference through its distortion filter (s + e_spat = P_own).
     return {"sdr": _db(own, energy - own), "sir": _db(own, full - own), "sar": _db(full, energy - full)}
 
 
-def bss_eval_v4(references: np.ndarray, estimates: np.ndarray, rate: int = 44100, window: float = 1.0,
-                hop: float = 1.0, filter_length: int = FILTER_LENGTH,
-                chunk: int = 8) -> dict[str, np.ndarray]:
+def bss_eval_v4(
+    references: np.ndarray,
+    estimates: np.ndarray,
+    rate: int = 44100,
+    window: float = 1.0,
+    hop: float = 1.0,
+    filter_length: int = FILTER_LENGTH,
+    chunk: int = 8,
+) -> dict[str, np.ndarray]:
     """Framewise SDR, ISR, SIR, SAR (dB), each (sources, windows); inputs (sources, samples, channels).
 
     ``window`` and ``hop`` are in seconds at ``rate`` (SiSEC 2018: 1 s and 1 s); only whole windows are
@@ -228,12 +250,17 @@ def bss_eval_v4(references: np.ndarray, estimates: np.ndarray, rate: int = 44100
     win, step = int(window * rate), int(hop * rate)
     nwin = 1 if win >= refs.shape[1] else (refs.shape[1] - win + step) // step
     if _silent(refs).any() or _silent(ests).any():
-        warnings.warn("a reference or an estimate is silent: BSS Eval v4 scores are NaN", SilentSignalWarning,
-                      stacklevel=2)
+        warnings.warn(
+            "a reference or an estimate is silent: BSS Eval v4 scores are NaN", SilentSignalWarning, stacklevel=2
+        )
         return {k: np.full((refs.shape[0], nwin), np.nan) for k in ("sdr", "isr", "sir", "sar")}
     en, quiet = _energies(refs, ests, win, step, filter_length, chunk)
-    out = {"sdr": _db(en["true"], en["dist"]), "isr": _db(en["true"], en["spat"]),
-           "sir": _db(en["own"], en["interf"]), "sar": _db(en["all"], en["artif"])}
+    out = {
+        "sdr": _db(en["true"], en["dist"]),
+        "isr": _db(en["true"], en["spat"]),
+        "sir": _db(en["own"], en["interf"]),
+        "sar": _db(en["all"], en["artif"]),
+    }
     for value in out.values():
         value[:, quiet] = np.nan
     return out
@@ -249,7 +276,7 @@ def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
         warnings.warn("a reference or an estimate is silent: SI-SDR is NaN", SilentSignalWarning, stacklevel=2)
         return float("nan")
     target = (est @ ref) / (ref @ ref) * ref
-    return float(_db(np.sum(target ** 2), np.sum((est - target) ** 2)))
+    return float(_db(np.sum(target**2), np.sum((est - target) ** 2)))
 
 
 def track_score(framewise: np.ndarray) -> np.ndarray:

@@ -21,8 +21,9 @@ def ideal_ratio_mask(specs: np.ndarray, alpha: float) -> np.ndarray:
     return np.divide(power, total, out=np.full_like(power, 1 / len(specs)), where=total > 0)
 
 
-def oracle_estimates(specs: np.ndarray, mix_spec: np.ndarray, stft: audio.StftConfig,
-                     length: int) -> dict[str, np.ndarray]:
+def oracle_estimates(
+    specs: np.ndarray, mix_spec: np.ndarray, stft: audio.StftConfig, length: int
+) -> dict[str, np.ndarray]:
     """Sources' (sources, bins, frames) and the mixture's STFT -> {oracle: (sources, samples) estimates}."""
     mixture = audio.istft(mix_spec, stft, length=length)
     out = {"mixture": np.repeat(mixture[None], len(specs), 0)}

@@ -28,12 +28,18 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, sk
 
     out = Path(cfg.out)
     check_out(out)  # again: the folder may have changed while the models were scored
-    heading = [] if cfg.split == "test" else [
-        f"Scored on the {cfg.split} split (tracks held out of training), not the test split.", ""]
+    heading = (
+        []
+        if cfg.split == "test"
+        else [f"Scored on the {cfg.split} split (tracks held out of training), not the test split.", ""]
+    )
     if cfg.complete_tracks:
         rows, left_out = complete_tracks(rows)
-        heading += [f"Only the tracks holding every source are scored (--complete-tracks, as MoisesDB's benchmark): "
-                    f"{len(left_out)} left out{': ' + ', '.join(left_out) if left_out else ''}.", ""]
+        heading += [
+            f"Only the tracks holding every source are scored (--complete-tracks, as MoisesDB's benchmark): "
+            f"{len(left_out)} left out{': ' + ', '.join(left_out) if left_out else ''}.",
+            "",
+        ]
     frame, summary = summarise(rows)
     heading += [f"⚠ Not scored: {line}" for line in skipped] + ([""] if skipped else [])
     table = "\n".join([*heading, markdown(summary)])

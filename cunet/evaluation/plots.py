@@ -67,13 +67,22 @@ def spectrogram_panel(panels: list, path: Path) -> None:
     fig, axes = plt.subplots(len(panels), 3, figsize=(12, 2.6 * len(panels)), squeeze=False)
     for row, (mixture, estimate, reference, rate, title) in zip(axes, panels):
         stft = audio.CUNET_STFT if rate == audio.CUNET_STFT.sample_rate else audio.YNET_STFT
-        specs = [20 * np.log10(np.abs(audio.stft(np.asarray(x, np.float32), stft)) + 1e-6)
-                 for x in (mixture, estimate, reference)]
+        specs = [
+            20 * np.log10(np.abs(audio.stft(np.asarray(x, np.float32), stft)) + 1e-6)
+            for x in (mixture, estimate, reference)
+        ]
         top = max(float(s.max()) for s in specs)
         seconds = len(mixture) / rate
         for ax, spec, name in zip(row, specs, ("mixture", "estimate", "reference")):
-            image = ax.imshow(spec, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma",
-                              extent=(0, seconds, 0, rate / 2000))
+            image = ax.imshow(
+                spec,
+                origin="lower",
+                aspect="auto",
+                vmin=top - 80,
+                vmax=top,
+                cmap="magma",
+                extent=(0, seconds, 0, rate / 2000),
+            )
             ax.set_title(f"{name}" if name != "estimate" else title, fontsize=9)
             ax.set_xlabel("s")
         row[0].set_ylabel("kHz")
@@ -91,8 +100,15 @@ def spectrogram_rows(signals: dict, rate: int, path: Path) -> None:
     fig, axes = plt.subplots(1, len(specs), figsize=(2.4 * len(specs), 2.4), squeeze=False, sharey=True)
     seconds = len(next(iter(signals.values()))) / rate
     for ax, (name, spec) in zip(axes[0], specs.items()):
-        ax.imshow(spec, origin="lower", aspect="auto", vmin=top - 80, vmax=top, cmap="magma",
-                  extent=(0, seconds, 0, rate / 2000))
+        ax.imshow(
+            spec,
+            origin="lower",
+            aspect="auto",
+            vmin=top - 80,
+            vmax=top,
+            cmap="magma",
+            extent=(0, seconds, 0, rate / 2000),
+        )
         ax.set_title(name, fontsize=8)
         ax.set_xlabel("s", fontsize=8)
     axes[0, 0].set_ylabel("kHz")

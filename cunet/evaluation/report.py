@@ -43,9 +43,12 @@ def _markdown_to_html(text: str) -> str:
     def flush():
         if rows:
             head, body = rows[0], rows[2:]
-            out.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr></thead>"
-                       "<tbody>" + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-                                           for r in body) + "</tbody></table>")
+            out.append(
+                "<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr></thead>"
+                "<tbody>"
+                + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body)
+                + "</tbody></table>"
+            )
             rows.clear()
 
     for line in text.splitlines():
@@ -86,15 +89,19 @@ def write_report(folder: Path, tables: str, listening: dict, plots: list[str]) -
             peak = float(np.abs(clip).max(initial=0.0))
             file = f"listen/{name}-{slug(row)}.mp3"
             audio.write(folder / file, clip / max(peak, 1.0), EXCERPT_RATE)  # never clipped
-            players.append(f'<figure><figcaption>{html.escape(row)}</figcaption>'
-                           f'<audio controls preload="metadata" src="{file}"></audio></figure>')
+            players.append(
+                f"<figure><figcaption>{html.escape(row)}</figcaption>"
+                f'<audio controls preload="metadata" src="{file}"></audio></figure>'
+            )
         picture = f"listen/{name}.png"
         spectrogram_rows(signals, rate, folder / picture)
         seconds = f"{first:.1f}–{first + len(signals['reference']) / rate:.1f} s"
-        sections.append(f"<section><h3>{html.escape(target)}: {html.escape(track)} ({seconds})</h3>"
-                        f"<div class=players>{''.join(players)}</div>"
-                        f'<img src="{picture}" alt="spectrograms of {html.escape(target)}, {html.escape(track)}">'
-                        "</section>")
+        sections.append(
+            f"<section><h3>{html.escape(target)}: {html.escape(track)} ({seconds})</h3>"
+            f"<div class=players>{''.join(players)}</div>"
+            f'<img src="{picture}" alt="spectrograms of {html.escape(target)}, {html.escape(track)}">'
+            "</section>"
+        )
     images = "".join(f'<img src="{html.escape(p)}" alt="{html.escape(p)}">' for p in plots)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cunet results</title><link rel="icon" href="data:,">
@@ -114,7 +121,7 @@ figure {{ margin: 0; }} figcaption {{ font-size: 0.85em; }}
 <h2>Listen</h2>
 <p>Up to {EXCERPT_SECONDS:g} seconds of each track or clip, where its reference is loudest; mono, at the models' rate
 (resampled to {EXCERPT_RATE} Hz for the players), each clip normalised only if it would clip.</p>
-{''.join(sections)}
+{"".join(sections)}
 </body></html>
 """
     (folder / "report.html").write_text(page)

@@ -38,31 +38,45 @@ from .output import check_out, write
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cunet.evaluation.results", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m cunet.evaluation.results",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--runs", nargs="+", metavar="DIR", help="run folders (default: every finished run in runs/)")
     p.add_argument("--runs-root", help="where to look for runs (default: runs)")
     p.add_argument("--store", help="score on this store instead of the runs' training store")
-    p.add_argument("--split", choices=("test", "valid"),
-                   help="test (default), or valid: a music store's tracks held out of training (a singing "
-                        "store's val_seen clips)")
-    p.add_argument("--dataset-root", metavar="PATH",
-                   help="where a music store's MUSDB18 folder is now, if it moved since preprocessing "
-                        "(the sisec protocol reads its original audio)")
+    p.add_argument(
+        "--split",
+        choices=("test", "valid"),
+        help="test (default), or valid: a music store's tracks held out of training (a singing store's val_seen clips)",
+    )
+    p.add_argument(
+        "--dataset-root",
+        metavar="PATH",
+        help="where a music store's MUSDB18 folder is now, if it moved since preprocessing "
+        "(the sisec protocol reads its original audio)",
+    )
     p.add_argument("--out", help="folder for the tables and plots (default: results)")
     p.add_argument("--wiener", type=int, metavar="N", help="Wiener iterations for unet/cunet (default 0)")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--loudness", type=float, help="Y-Net clips: voice RMS over accompaniment RMS (default 1)")
     p.add_argument("--max-tracks", type=int, help="only the first N test tracks or clips")
-    p.add_argument("--protocol", choices=("paper", "sisec", "both"),
-                   help="music scores: paper (BSS Eval v3 on whole tracks at the model's rate, mono, as both papers), "
-                        "sisec (v4 at full band on the original-rate stereo stems, as museval), both (default)")
+    p.add_argument(
+        "--protocol",
+        choices=("paper", "sisec", "both"),
+        help="music scores: paper (BSS Eval v3 on whole tracks at the model's rate, mono, as both papers), "
+        "sisec (v4 at full band on the original-rate stereo stems, as museval), both (default)",
+    )
     p.add_argument("--report-tracks", type=int, help="tracks (or clips) of each target in report.html (default 2)")
     p.add_argument("--no-v4", action="store_true", help="skip BSS Eval v4 (faster)")
-    p.add_argument("--complete-tracks", action="store_true",
-                   help="score only the tracks holding every source of their store, as MoisesDB's own benchmark "
-                        "(default: a track lacking a source is left out of that source's scores only, and counted)")
+    p.add_argument(
+        "--complete-tracks",
+        action="store_true",
+        help="score only the tracks holding every source of their store, as MoisesDB's own benchmark "
+        "(default: a track lacking a source is left out of that source's scores only, and counted)",
+    )
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -73,12 +87,23 @@ def parse_args(argv):
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    values = {"runs": tuple(args.runs) if args.runs else None, "runs_root": args.runs_root, "store": args.store,
-              "out": args.out, "wiener": args.wiener, "batch_size": args.batch_size, "seed": args.seed,
-              "loudness": args.loudness, "max_tracks": args.max_tracks,
-              "report_tracks": args.report_tracks, "protocol": args.protocol, "v4": False if args.no_v4 else None,
-              "split": args.split, "dataset_root": args.dataset_root,
-              "complete_tracks": True if args.complete_tracks else None}
+    values = {
+        "runs": tuple(args.runs) if args.runs else None,
+        "runs_root": args.runs_root,
+        "store": args.store,
+        "out": args.out,
+        "wiener": args.wiener,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "loudness": args.loudness,
+        "max_tracks": args.max_tracks,
+        "report_tracks": args.report_tracks,
+        "protocol": args.protocol,
+        "v4": False if args.no_v4 else None,
+        "split": args.split,
+        "dataset_root": args.dataset_root,
+        "complete_tracks": True if args.complete_tracks else None,
+    }
 
     def body():
         cfg = ResultsConfig(**{k: v for k, v in values.items() if v is not None})
@@ -89,8 +114,10 @@ def main(argv: list[str] | None = None) -> int:
         for line in skipped:  # the rest is written: these are named here and at the top of summary.md
             print(f"warning: not scored: {line}", file=sys.stderr)
         print(write(cfg, rows, panels, listening, skipped))
-        print(f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "
-              "report.html, listen/)")
+        print(
+            f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "
+            "report.html, listen/)"
+        )
 
     return run_command(body)
 

@@ -14,9 +14,9 @@ from ..outputs import problem
 from .config import ResultsConfig
 from .examples import Example, music_examples, singing_examples
 from .locate import dataset_root, find_recorded, is_store
+from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .oracle import ORACLES
 from .report import excerpt_window
-from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .runs import latest_runs, run_folders, run_names, train_config
 from .sisec import full_band_tracks, sisec_rows
 from .tables import ABSENT
@@ -53,8 +53,9 @@ def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.n
     own = example.visual.get(kind) if kind != "none" else None
     out = {"": separator.separate(example.mixture, example.rate, visual=own)["vocals"]}
     if kind != "none":  # the proof the visual branch is used: the other singer's frames
-        out[" (other singer)"] = separator.separate(example.mixture, example.rate,
-                                                    visual=example.other_visual[kind])["vocals"]
+        out[" (other singer)"] = separator.separate(example.mixture, example.rate, visual=example.other_visual[kind])[
+            "vocals"
+        ]
     return out
 
 
@@ -84,8 +85,9 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     for store_path in sorted({s for _, _, s in separators}, key=str):
         store = Store(store_path)
         here = [(name, sep) for name, sep, s in separators if s == store_path]
-        protocols = (["paper", "sisec"] if cfg.protocol == "both" else [cfg.protocol]) if store.kind == "music" \
-            else ["paper"]  # Y-Net clips have the one protocol
+        protocols = (
+            (["paper", "sisec"] if cfg.protocol == "both" else [cfg.protocol]) if store.kind == "music" else ["paper"]
+        )  # Y-Net clips have the one protocol
         for protocol in protocols:
             try:
                 if protocol == "sisec":
@@ -112,8 +114,12 @@ def _sisec(store: Store, here: list, cfg: ResultsConfig, progress: bool) -> list
 
     root = dataset_root(store, cfg.split, cfg.dataset_root)
     rows = []
-    for track in tqdm(full_band_tracks(store, cfg.max_tracks, root, cfg.split), desc=f"SiSEC protocol, {store.path}",
-                      disable=not progress, unit="track"):
+    for track in tqdm(
+        full_band_tracks(store, cfg.max_tracks, root, cfg.split),
+        desc=f"SiSEC protocol, {store.path}",
+        disable=not progress,
+        unit="track",
+    ):
         rows += sisec_rows(track, here, cfg.split)
     return rows
 
@@ -122,13 +128,25 @@ def _paper(store: Store, here: list, cfg: ResultsConfig, progress: bool):
     """(rows, panels, listening) of the paper protocol on a store's examples of ``cfg.split``."""
     from tqdm import tqdm
 
-    examples = (music_examples(store, cfg.max_tracks, cfg.split) if store.kind == "music"
-                else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks, cfg.split))
+    examples = (
+        music_examples(store, cfg.max_tracks, cfg.split)
+        if store.kind == "music"
+        else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks, cfg.split)
+    )
     rows, panels, listening, heard, cache = [], {}, {}, {}, {}
     for ex in tqdm(examples, desc=f"scoring {store.path}", disable=not progress, unit="example"):
         if ex.absent:  # no reference, no score: one row that the tables count apart (tables.ABSENT)
-            rows.append({"track": ex.track, "split": ex.split, "target": ex.target, "protocol": "paper",
-                         "model": "", "metric": ABSENT, "value": 1.0})
+            rows.append(
+                {
+                    "track": ex.track,
+                    "split": ex.split,
+                    "target": ex.target,
+                    "protocol": "paper",
+                    "model": "",
+                    "metric": ABSENT,
+                    "value": 1.0,
+                }
+            )
             continue
         cache = {k: v for k, v in cache.items() if k[1] == ex.track}  # only the current track's
         estimates = {name: est for name, est in ex.oracles.items()}
@@ -136,17 +154,35 @@ def _paper(store: Store, here: list, cfg: ResultsConfig, progress: bool):
             estimates.update({name + suffix: est for suffix, est in _estimates(sep, ex, cache).items()})
         for model, est in estimates.items():
             values = score(ex, est, cfg.v4, mixture_row=model == "mixture")
-            rows += [{"track": ex.track, "split": ex.split, "target": ex.target, "protocol": "paper",
-                      "model": model, "metric": m, "value": v} for m, v in values.items()]
-            panels.setdefault((ex.target, model), (ex.mixture, est, ex.sources[0], ex.rate,
-                                                   f"{model}: {ex.target}, {ex.track}"))
+            rows += [
+                {
+                    "track": ex.track,
+                    "split": ex.split,
+                    "target": ex.target,
+                    "protocol": "paper",
+                    "model": model,
+                    "metric": m,
+                    "value": v,
+                }
+                for m, v in values.items()
+            ]
+            panels.setdefault(
+                (ex.target, model), (ex.mixture, est, ex.sources[0], ex.rate, f"{model}: {ex.target}, {ex.track}")
+            )
         heard[ex.target] = heard.get(ex.target, 0) + 1
         if heard[ex.target] <= cfg.report_tracks:  # the listening report's excerpt of this example
             window = excerpt_window(ex.sources[0], ex.rate)
-            rows_heard = {"mixture": ex.mixture, "reference": ex.sources[0], "IRM1": ex.oracles["IRM1"],
-                          **{m: e for m, e in estimates.items() if m not in ORACLES}}
-            listening[ex.target, ex.track] = (ex.rate, window.start / ex.rate,
-                                              {k: np.asarray(v[window], np.float32) for k, v in rows_heard.items()})
+            rows_heard = {
+                "mixture": ex.mixture,
+                "reference": ex.sources[0],
+                "IRM1": ex.oracles["IRM1"],
+                **{m: e for m, e in estimates.items() if m not in ORACLES},
+            }
+            listening[ex.target, ex.track] = (
+                ex.rate,
+                window.start / ex.rate,
+                {k: np.asarray(v[window], np.float32) for k, v in rows_heard.items()},
+            )
     return rows, panels, listening
 
 

@@ -6,9 +6,9 @@ band, and each model's targets are scored against all the store's references (MU
 multi-stem store chose, summed from the dataset's files as the store's selection says) with BSS Eval v4 (1-s
 windows and hops; the median over windows, then, in the tables, over tracks), a model that gives fewer targets
 completed with the mixture less its estimates (see :func:`score_targets`). A source a track does not hold is
-no reference and no score there: a row of metric ``absent`` counts it (tables.ABSENT). The oracle rows are computed the same
-way at full band, as sigsep-mus-oracle does: the mixture itself, and the ideal ratio masks |S|^1 and |S|^2
-on a 4096-point STFT (hop 1024) of the original audio.
+no reference and no score there: a row of metric ``absent`` counts it (tables.ABSENT). The oracle rows are
+computed the same way at full band, as sigsep-mus-oracle does: the mixture itself, and the ideal ratio masks
+|S|^1 and |S|^2 on a 4096-point STFT (hop 1024) of the original audio.
 """
 
 from __future__ import annotations
@@ -67,8 +67,11 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
         return _stem_tracks(store, max_tracks, root, split)
     subset = "test" if split == "test" else "train"  # the validation songs are held out of train/
     if not (root / subset).is_dir():
-        raise InputError(root, f"the sisec protocol reads the original audio of {store.path}, recorded here, which "
-                               "is not a MUSDB18 folder (here): use --protocol paper, or give --dataset-root")
+        raise InputError(
+            root,
+            f"the sisec protocol reads the original audio of {store.path}, recorded here, which "
+            "is not a MUSDB18 folder (here): use --protocol paper, or give --dataset-root",
+        )
     on_disk = {t.name: t for t in musdb.scan(root)[0] if t.subset == subset}
     names = [t["name"] for t in store.tracks if t["split"] == split][: max_tracks or None]
     if not names:
@@ -98,8 +101,9 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
 
 # How each multi-stem layout is read again, with the splits the store recorded (the names of its tracks).
 STEM_READERS = {
-    "moisesdb": lambda root, test, valid: moisesdb.scan(root, test_tracks=test, test_fraction=0, valid_tracks=valid,
-                                                        valid_fraction=0)[0],
+    "moisesdb": lambda root, test, valid: moisesdb.scan(
+        root, test_tracks=test, test_fraction=0, valid_tracks=valid, valid_fraction=0
+    )[0],
     "slakh": lambda root, test, valid: slakh.scan(root, valid or None, 0)[0],
     "folders": lambda root, test, valid: folders.scan(root, valid or None, 0)[0],
 }
@@ -127,11 +131,9 @@ def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
             stems = source_signals(track.load(int(first.samplerate), int(first.channels)), selection)
             refs = np.stack([stems[s] for s in selection])
             stft = oracle_stft(int(first.samplerate))
-            oracles = oracle_estimates(audio.stft(refs, stft), audio.stft(stems["mixture"], stft), stft,
-                                       refs.shape[-1])
+            oracles = oracle_estimates(audio.stft(refs, stft), audio.stft(stems["mixture"], stft), stft, refs.shape[-1])
             present = tuple(by_name[name].get("sources_present", list(selection)))
-            yield FullBandTrack(name, int(first.samplerate), refs, stems["mixture"], oracles, tuple(selection),
-                                present)
+            yield FullBandTrack(name, int(first.samplerate), refs, stems["mixture"], oracles, tuple(selection), present)
 
     return read()
 
@@ -181,9 +183,17 @@ def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dic
 
 def sisec_rows(track: FullBandTrack, separators: list, split: str = "test") -> list[dict]:
     """Long-format rows for the oracles and every (name, separator) on one full-band track of ``split``."""
+
     def row(target, model, metric, value):
-        return {"track": track.name, "split": split, "target": target, "protocol": "sisec", "model": model,
-                "metric": metric, "value": value}
+        return {
+            "track": track.name,
+            "split": split,
+            "target": target,
+            "protocol": "sisec",
+            "model": model,
+            "metric": metric,
+            "value": value,
+        }
 
     rows = [row(t, "", ABSENT, 1.0) for t in track.sources if track.present is not None and t not in track.present]
     estimates = {name: {t: est[i] for i, t in enumerate(track.sources)} for name, est in track.oracles.items()}

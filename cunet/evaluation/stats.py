@@ -42,7 +42,7 @@ class PairedDifference:
         return not math.isnan(self.low)
 
     def interval_text(self) -> str:
-        """"[-0.24, +0.50] (96.1 %)", or "too few tracks (n=4, best coverage 87.5 %)" without an interval."""
+        """ "[-0.24, +0.50] (96.1 %)", or "too few tracks (n=4, best coverage 87.5 %)" without an interval."""
         if self.has_interval:
             return f"[{self.low:+.2f}, {self.high:+.2f}] ({self.coverage:.1%})"
         return f"too few tracks (n={self.n}, best coverage {self.coverage:.1%})"
@@ -58,7 +58,7 @@ class PairedDifference:
         return f"{self.median:+.2f} dB {self.interval_text()}, sign test p = {self.p_text()}, n = {self.n}"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def order_statistic_ranks(n: int, level: float) -> tuple[int, float]:
     """The 1-based rank k of the narrowest interval [d_(k), d_(n+1-k)] of a median that covers it with
     probability >= ``level``, and that coverage.
@@ -90,7 +90,7 @@ def sign_test(d: np.ndarray) -> tuple[float, float]:
     if not m:
         return 1.0, 1.0
     fewer = int(min((nonzero > 0).sum(), (nonzero < 0).sum()))
-    return float(min(1.0, 2 * binom.cdf(fewer, m, 0.5))), float(min(1.0, 2 * 0.5 ** m))
+    return float(min(1.0, 2 * binom.cdf(fewer, m, 0.5))), float(min(1.0, 2 * 0.5**m))
 
 
 def paired_difference(a, b, level: float = 0.95) -> PairedDifference:

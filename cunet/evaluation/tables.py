@@ -60,24 +60,38 @@ def summarise(rows: list[dict]):
 def markdown(summary) -> str:
     """One table per target: the oracles first, then the models; medians over each row's tracks (mean SDR
     too), with how many tracks each row's SDR is over and a flag where a track is NaN or missing."""
-    columns = [("sdr", "median", "SDR"), ("sdr", "mean", "SDR mean"), ("sir", "median", "SIR"),
-               ("sar", "median", "SAR"), ("sdr_v4", "median", "SDR v4"), ("si_sdr", "median", "SI-SDR")]
+    columns = [
+        ("sdr", "median", "SDR"),
+        ("sdr", "mean", "SDR mean"),
+        ("sir", "median", "SIR"),
+        ("sar", "median", "SAR"),
+        ("sdr_v4", "median", "SDR v4"),
+        ("si_sdr", "median", "SI-SDR"),
+    ]
     lines = []
     for target in dict.fromkeys(summary["target"]):
         part = summary[summary["target"] == target]
         shown = [c for c in columns if c[0] in set(part["metric"])]
         if target.endswith(SISEC):
-            shown = [("sdr_v4", "median", "SDR"), ("sdr_v4", "mean", "SDR mean"), ("isr_v4", "median", "ISR"),
-                     ("sir_v4", "median", "SIR"), ("sar_v4", "median", "SAR")]
+            shown = [
+                ("sdr_v4", "median", "SDR"),
+                ("sdr_v4", "mean", "SDR mean"),
+                ("isr_v4", "median", "ISR"),
+                ("sir_v4", "median", "SIR"),
+                ("sar_v4", "median", "SAR"),
+            ]
         models = [m for m in ORACLES if m in set(part["model"])]
         models += sorted(set(part["model"]) - set(ORACLES))
         n = int(part["tracks"].max())
         what = "v4" if target.endswith(SISEC) else "v3 unless marked"
         lacking = int(part["absent"].max()) if "absent" in part else 0
         what += f"; absent in {lacking} tracks, which are not scored" if lacking else ""
-        lines += [f"### {target} (dB, medians over the tracks in the last column, of {n}; {what})", "",
-                  "| model | " + " | ".join(c[2] for c in shown) + " | tracks |",
-                  "|---|" + "---:|" * (len(shown) + 1)]
+        lines += [
+            f"### {target} (dB, medians over the tracks in the last column, of {n}; {what})",
+            "",
+            "| model | " + " | ".join(c[2] for c in shown) + " | tracks |",
+            "|---|" + "---:|" * (len(shown) + 1),
+        ]
         flagged = []
         for model in models:
             cells = []

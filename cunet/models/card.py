@@ -58,12 +58,17 @@ class ModelCard:
             raise ValueError(f"model card: targets {sorted(unknown)} have no condition")
         bins = self.n_fft // 2 + 1
         if self.model != "ynet" and self.patch_bins != bins - 1:
-            raise ValueError(f"model card: a magnitude model's patches hold every STFT bin but the Nyquist "
-                             f"one ({bins - 1}), not {self.patch_bins}")
-        if self.model == "ynet" and (bins % self.patch_bins or min(self.mixture_slots, self.clip_samples,
-                                                                      self.clip_frames, self.fps) <= 0):
-            raise ValueError("model card: a Y-Net needs patch_bins dividing the STFT's bins and positive "
-                             "mixture_slots, clip_samples, clip_frames and fps")
+            raise ValueError(
+                f"model card: a magnitude model's patches hold every STFT bin but the Nyquist "
+                f"one ({bins - 1}), not {self.patch_bins}"
+            )
+        if self.model == "ynet" and (
+            bins % self.patch_bins or min(self.mixture_slots, self.clip_samples, self.clip_frames, self.fps) <= 0
+        ):
+            raise ValueError(
+                "model card: a Y-Net needs patch_bins dividing the STFT's bins and positive "
+                "mixture_slots, clip_samples, clip_frames and fps"
+            )
         if self.mixture_level not in ("peak", "slots"):
             raise ValueError(f"model card: mixture_level must be peak or slots, not {self.mixture_level!r}")
 
@@ -72,9 +77,14 @@ class ModelCard:
         return audio.StftConfig(self.sample_rate, self.n_fft, self.hop)
 
 
-
-def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
-             mixture_level: str = "peak", sources=None, combinations=()) -> ModelCard:
+def card_for(
+    model_cfg: ModelConfig,
+    target: str = "vocals",
+    remix: bool = True,
+    mixture_level: str = "peak",
+    sources=None,
+    combinations=(),
+) -> ModelCard:
     """The card of a model built from ``model_cfg``.
 
     Args:
@@ -89,20 +99,42 @@ def card_for(model_cfg: ModelConfig, target: str = "vocals", remix: bool = True,
         The card a separator reads."""
     if model_cfg.model == "ynet":
         stft = audio.YNET_STFT
-        return ModelCard("ynet", ("vocals",), stft.sample_rate, stft.n_fft, stft.hop,
-                         patch_bins=stft.n_bins // 2, patch_frames=stft.n_frames(CLIP_SAMPLES),
-                         visual=model_cfg.visual, mixture_slots=3 if remix else 2, mixture_level=mixture_level,
-                         clip_samples=CLIP_SAMPLES, clip_frames=CLIP_FRAMES, fps=FPS)
+        return ModelCard(
+            "ynet",
+            ("vocals",),
+            stft.sample_rate,
+            stft.n_fft,
+            stft.hop,
+            patch_bins=stft.n_bins // 2,
+            patch_frames=stft.n_frames(CLIP_SAMPLES),
+            visual=model_cfg.visual,
+            mixture_slots=3 if remix else 2,
+            mixture_level=mixture_level,
+            clip_samples=CLIP_SAMPLES,
+            clip_frames=CLIP_FRAMES,
+            fps=FPS,
+        )
     stft = audio.CUNET_STFT
-    common = dict(sample_rate=stft.sample_rate, n_fft=stft.n_fft, hop=stft.hop,
-                  patch_bins=model_cfg.n_bins, patch_frames=model_cfg.n_frames)
+    common = dict(
+        sample_rate=stft.sample_rate,
+        n_fft=stft.n_fft,
+        hop=stft.hop,
+        patch_bins=model_cfg.n_bins,
+        patch_frames=model_cfg.n_frames,
+    )
     if model_cfg.model == "unet":
         return ModelCard("unet", (target,), **common)
     sources = tuple(SOURCES if sources is None else sources)
     if len(sources) != model_cfg.z_dim:
         raise ValueError(f"a C-U-Net with a condition of {model_cfg.z_dim} needs as many sources, got {list(sources)}")
-    return ModelCard("cunet", sources, conditions=sources, condition_shape=model_cfg.condition_shape,
-                     combinations=tuple(combinations), **common)
+    return ModelCard(
+        "cunet",
+        sources,
+        conditions=sources,
+        condition_shape=model_cfg.condition_shape,
+        combinations=tuple(combinations),
+        **common,
+    )
 
 
 def save_card(card: ModelCard, folder: str | Path) -> None:
@@ -131,5 +163,9 @@ def load_card(folder: str | Path, model_cfg: ModelConfig) -> ModelCard:
     if model_cfg.model == "unet" and "target" not in train:
         raise InputError(folder / "config.json", "is missing: a U-Net's target is recorded there")
     # Runs from before mixture_level divided their mixtures by the slots.
-    return card_for(model_cfg, target=train.get("target", "vocals"), remix=bool(train.get("remix", True)),
-                    mixture_level=train.get("mixture_level", "slots"))
+    return card_for(
+        model_cfg,
+        target=train.get("target", "vocals"),
+        remix=bool(train.get("remix", True)),
+        mixture_level=train.get("mixture_level", "slots"),
+    )

@@ -44,8 +44,13 @@ class ModelConfig:
     video_stride: int = 2
 
     def __post_init__(self):
-        choices = {"model": MODELS, "film": ("simple", "complex"), "control": ("dense", "cnn"),
-                   "visual": ("video", "landmarks", "none"), "depth": tuple(DEPTHS)}
+        choices = {
+            "model": MODELS,
+            "film": ("simple", "complex"),
+            "control": ("dense", "cnn"),
+            "visual": ("video", "landmarks", "none"),
+            "depth": tuple(DEPTHS),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"model config {name}={getattr(self, name)!r}: choose one of {allowed}")
@@ -54,15 +59,18 @@ class ModelConfig:
         if self.graph_widths and len(self.graph_widths) != 8:
             raise ValueError(f"graph_widths needs 8 entries (one per ST-GCN block), got {len(self.graph_widths)}")
         if len(self.video_widths) != 3 or min(self.video_widths) < 1:
-            raise ValueError(f"video_widths needs 3 positive channel counts (stem and first stage, second, "
-                             f"third), got {list(self.video_widths)}")
+            raise ValueError(
+                f"video_widths needs 3 positive channel counts (stem and first stage, second, "
+                f"third), got {list(self.video_widths)}"
+            )
         if not 1 <= self.video_stride <= self.mouth_size // 8:
-            raise ValueError(f"video_stride must be between 1 and mouth_size/8 = {self.mouth_size // 8}, "
-                             f"got {self.video_stride}")
+            raise ValueError(
+                f"video_stride must be between 1 and mouth_size/8 = {self.mouth_size // 8}, got {self.video_stride}"
+            )
         if not 0 <= self.control_dropout < 1:
             raise ValueError(f"control_dropout must be in [0, 1), got {self.control_dropout}")
-        if self.model != "ynet" and (self.n_bins % 2 ** self.n_layers or self.n_frames % 2 ** self.n_layers):
-            raise ValueError(f"n_bins and n_frames must be multiples of 2**n_layers = {2 ** self.n_layers}")
+        if self.model != "ynet" and (self.n_bins % 2**self.n_layers or self.n_frames % 2**self.n_layers):
+            raise ValueError(f"n_bins and n_frames must be multiples of 2**n_layers = {2**self.n_layers}")
 
     @property
     def condition_shape(self) -> tuple[int, int]:

@@ -30,8 +30,14 @@ def cnn_control(z, n_params: int, film: str, dropout: float = 0.5):
     filters = CNN_FILTERS[film]
     for i, f in enumerate(filters):
         last = i == len(filters) - 1
-        x = layers.Conv1D(f, z.shape[1] if last else 4, padding="valid" if last else "same", activation="relu",
-                          kernel_initializer=init(), name=f"control_conv{i}")(x)
+        x = layers.Conv1D(
+            f,
+            z.shape[1] if last else 4,
+            padding="valid" if last else "same",
+            activation="relu",
+            kernel_initializer=init(),
+            name=f"control_conv{i}",
+        )(x)
         if i > 0:
             x = _regularise(x, i, dropout)
     return _heads(x, n_params)

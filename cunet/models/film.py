@@ -22,8 +22,10 @@ class FiLM(keras.layers.Layer):
         self.start, self.size, self.gamma_offset = start, size, float(gamma_offset)
 
     def call(self, x, gammas, betas):
-        gamma = ops.reshape(gammas[:, 0, self.start: self.start + self.size], (-1, 1, 1, self.size)) + self.gamma_offset
-        beta = ops.reshape(betas[:, 0, self.start: self.start + self.size], (-1, 1, 1, self.size))
+        gamma = (
+            ops.reshape(gammas[:, 0, self.start : self.start + self.size], (-1, 1, 1, self.size)) + self.gamma_offset
+        )
+        beta = ops.reshape(betas[:, 0, self.start : self.start + self.size], (-1, 1, 1, self.size))
         return x * ops.cast(gamma, x.dtype) + ops.cast(beta, x.dtype)
 
     def get_config(self):

@@ -18,8 +18,16 @@ BN = {"momentum": 0.9, "epsilon": 1e-5}
 FACE_PARTS = ((0, 16), (17, 21), (22, 26), (27, 30), (31, 35), (36, 41), (42, 47), (48, 59), (60, 67))
 CENTER = 0
 # (out channels, temporal stride, residual) of the 8 blocks
-BLOCKS = ((32, 1, False), (32, 1, True), (64, 2, True), (64, 1, True), (128, 2, True), (128, 1, True),
-          (256, 2, True), (256, 1, True))
+BLOCKS = (
+    (32, 1, False),
+    (32, 1, True),
+    (64, 2, True),
+    (64, 1, True),
+    (128, 2, True),
+    (128, 1, True),
+    (256, 2, True),
+    (256, 1, True),
+)
 
 
 def face_adjacency(n: int = 68) -> np.ndarray:
@@ -62,12 +70,14 @@ class GraphConv(keras.layers.Layer):
     def build(self, shape):
         adjacency = face_adjacency(shape[2])
         self.k = adjacency.shape[0]
-        self.kernel = self.add_weight(name="kernel", shape=(shape[-1], self.k * self.units),
-                                      initializer="glorot_uniform")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(shape[-1], self.k * self.units), initializer="glorot_uniform"
+        )
         self.bias = self.add_weight(name="bias", shape=(self.k * self.units,), initializer="zeros")
         self.importance = self.add_weight(name="edge_importance", shape=adjacency.shape, initializer="ones")
-        self.adjacency = self.add_weight(name="adjacency", shape=adjacency.shape, trainable=False,
-                                         initializer=keras.initializers.Constant(adjacency))
+        self.adjacency = self.add_weight(
+            name="adjacency", shape=adjacency.shape, trainable=False, initializer=keras.initializers.Constant(adjacency)
+        )
 
     def call(self, x):
         y = ops.einsum("btvc,cd->btvd", x, self.kernel) + self.bias

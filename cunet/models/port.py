@@ -53,16 +53,21 @@ def _plan(model: keras.Model) -> list[tuple[keras.layers.Layer, list[str], calla
     layers = {layer.name: layer for layer in model.layers}
     n = sum(1 for name in layers if re.fullmatch(r"encoder\d+_conv", name))
     for i in range(n):
-        plan += [(layers[f"encoder{i}_conv"], [f"encoder.{i}.layer.0.weight"], lambda w: [_conv(w)]),
-                 (layers[f"encoder{i}_bn"], _bn(f"encoder.{i}.layer.1"), _as_list)]
+        plan += [
+            (layers[f"encoder{i}_conv"], [f"encoder.{i}.layer.0.weight"], lambda w: [_conv(w)]),
+            (layers[f"encoder{i}_bn"], _bn(f"encoder.{i}.layer.1"), _as_list),
+        ]
     for i in range(n + 1):
-        plan += [(layers[f"decoder{i}_conv"], [f"decoder.{i}.layer.0.weight"], lambda w: [_conv(w)]),
-                 (layers[f"decoder{i}_bn"], _bn(f"decoder.{i}.layer.1"), _as_list)]
+        plan += [
+            (layers[f"decoder{i}_conv"], [f"decoder.{i}.layer.0.weight"], lambda w: [_conv(w)]),
+            (layers[f"decoder{i}_bn"], _bn(f"decoder.{i}.layer.1"), _as_list),
+        ]
     plan.append((layers["mask"], ["final_conv.weight", "final_conv.bias"], lambda w, b: [_conv(w), b]))
     if "film_scale" in layers:
         for ours, theirs in (("film_scale", "scaling"), ("film_shift", "bias")):
-            plan.append((layers[ours], [f"fusion_layer.{theirs}.weight", f"fusion_layer.{theirs}.bias"],
-                         lambda w, b: [w.T, b]))
+            plan.append(
+                (layers[ours], [f"fusion_layer.{theirs}.weight", f"fusion_layer.{theirs}.bias"], lambda w, b: [w.T, b])
+            )
     if "graph_net" in layers:
         plan += _graph_plan(layers["graph_net"])
     if "video_net" in layers:
@@ -76,33 +81,47 @@ def _graph_plan(net):
     for i in range(8):
         q, ours = f"{p}.st_gcn_networks.{i}", f"st_gcn{i}"
         plan += [
-            (get(f"{ours}_gcn"), [f"{q}.gcn.conv.weight", f"{q}.gcn.conv.bias", f"{q}.edge_importance"],
-             lambda w, b, imp: [w[:, :, 0, 0].T, b, imp, face_adjacency()]),
+            (
+                get(f"{ours}_gcn"),
+                [f"{q}.gcn.conv.weight", f"{q}.gcn.conv.bias", f"{q}.edge_importance"],
+                lambda w, b, imp: [w[:, :, 0, 0].T, b, imp, face_adjacency()],
+            ),
             (get(f"{ours}_tcn_bn1"), _bn(f"{q}.tcn.0"), _as_list),
             (get(f"{ours}_tcn_conv"), [f"{q}.tcn.2.weight", f"{q}.tcn.2.bias"], lambda w, b: [_conv(w), b]),
-            (get(f"{ours}_tcn_bn2"), _bn(f"{q}.tcn.3"), _as_list)]
+            (get(f"{ours}_tcn_bn2"), _bn(f"{q}.tcn.3"), _as_list),
+        ]
         if f"{ours}_res_conv" in [layer.name for layer in net.layers]:
-            plan += [(get(f"{ours}_res_conv"), [f"{q}.residual.0.weight", f"{q}.residual.0.bias"],
-                      lambda w, b: [_conv(w), b]),
-                     (get(f"{ours}_res_bn"), _bn(f"{q}.residual.1"), _as_list)]
+            plan += [
+                (
+                    get(f"{ours}_res_conv"),
+                    [f"{q}.residual.0.weight", f"{q}.residual.0.bias"],
+                    lambda w, b: [_conv(w), b],
+                ),
+                (get(f"{ours}_res_bn"), _bn(f"{q}.residual.1"), _as_list),
+            ]
     return plan
 
 
 def _video_plan(net):
     names = {layer.name for layer in net.layers}
     p = "motion_net"
-    plan = [(net.get_layer("stem_conv"), [f"{p}.stem.0.weight"], lambda w: [_conv(w)]),
-            (net.get_layer("stem_bn"), _bn(f"{p}.stem.1"), _as_list)]
+    plan = [
+        (net.get_layer("stem_conv"), [f"{p}.stem.0.weight"], lambda w: [_conv(w)]),
+        (net.get_layer("stem_bn"), _bn(f"{p}.stem.1"), _as_list),
+    ]
     for stage in (1, 2, 3):
         for block in (0, 1):
             ours, theirs = f"layer{stage}_{block}", f"{p}.layer{stage}.{block}"
             for conv in ("conv1", "conv2"):
-                plan += [(net.get_layer(f"{ours}_{conv}_conv"), [f"{theirs}.{conv}.0.weight"], lambda w: [_conv(w)]),
-                         (net.get_layer(f"{ours}_{conv}_bn"), _bn(f"{theirs}.{conv}.1"), _as_list)]
+                plan += [
+                    (net.get_layer(f"{ours}_{conv}_conv"), [f"{theirs}.{conv}.0.weight"], lambda w: [_conv(w)]),
+                    (net.get_layer(f"{ours}_{conv}_bn"), _bn(f"{theirs}.{conv}.1"), _as_list),
+                ]
             if f"{ours}_down_conv" in names:
-                plan += [(net.get_layer(f"{ours}_down_conv"), [f"{theirs}.downsample.0.weight"],
-                          lambda w: [_conv(w)]),
-                         (net.get_layer(f"{ours}_down_bn"), _bn(f"{theirs}.downsample.1"), _as_list)]
+                plan += [
+                    (net.get_layer(f"{ours}_down_conv"), [f"{theirs}.downsample.0.weight"], lambda w: [_conv(w)]),
+                    (net.get_layer(f"{ours}_down_bn"), _bn(f"{theirs}.downsample.1"), _as_list),
+                ]
     return plan
 
 
@@ -118,8 +137,11 @@ def load_original_ynet(model: keras.Model, state: dict[str, np.ndarray], source:
         arrays = convert(*(np.asarray(state[k], dtype=np.float32) for k in keys))
         expected = [tuple(w.shape) for w in layer.weights]
         if [a.shape for a in arrays] != expected:
-            raise InputError(source, f"{keys[0]}: shapes {[a.shape for a in arrays]} do not fit layer "
-                                     f"{layer.name!r} {expected}; are the widths and depth right?")
+            raise InputError(
+                source,
+                f"{keys[0]}: shapes {[a.shape for a in arrays]} do not fit layer "
+                f"{layer.name!r} {expected}; are the widths and depth right?",
+            )
         layer.set_weights(arrays)
         used.update(keys)
     left = sorted(k for k in state if k not in used and not IGNORED.search(k))

@@ -67,12 +67,18 @@ def load_run(path: str | Path) -> Run:
     expected = network_inputs(card)
     takes = [tuple(t.shape[1:]) for t in model.inputs]
     gives = tuple(model.outputs[0].shape[1:])
-    if (len(takes) != len(expected) or not all(_fits(t, shape) for t, (_, shape) in zip(takes, expected))
-            or not _fits(gives, expected[0][1])):
+    if (
+        len(takes) != len(expected)
+        or not all(_fits(t, shape) for t, (_, shape) in zip(takes, expected))
+        or not _fits(gives, expected[0][1])
+    ):
         wanted = " and ".join(f"{what} {shape}" for what, shape in expected)
-        raise InputError(described, f"disagrees with {model_file.name}: it describes a {_kind(card)} taking "
-                                    f"{wanted}, the network in {model_file.name} takes "
-                                    f"{' and '.join(map(str, takes))} and gives {gives}")
+        raise InputError(
+            described,
+            f"disagrees with {model_file.name}: it describes a {_kind(card)} taking "
+            f"{wanted}, the network in {model_file.name} takes "
+            f"{' and '.join(map(str, takes))} and gives {gives}",
+        )
     return Run(folder, model, model_cfg, card)
 
 
@@ -110,8 +116,11 @@ def _check_keras_archive(model_file: Path) -> None:
     except (OSError, zipfile.BadZipFile) as err:
         raise InputError(model_file, f"cannot be read as a model file ({err})") from None
     if not is_zip:
-        raise InputError(model_file, "is not a Keras model file (a .keras model, as python -m cunet.train "
-                                     "saves it, is a zip archive; this file is not one)")
+        raise InputError(
+            model_file,
+            "is not a Keras model file (a .keras model, as python -m cunet.train "
+            "saves it, is a zip archive; this file is not one)",
+        )
     missing = [n for n in KERAS_ARCHIVE_FILES if n not in names]
     if missing:
         raise InputError(model_file, f"is a zip archive but not a Keras model: it lacks {', '.join(missing)}")

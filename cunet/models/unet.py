@@ -14,7 +14,7 @@ from .film import FiLM
 
 
 def encoder_widths(cfg: ModelConfig) -> list[int]:
-    return [cfg.first_filters * 2 ** i for i in range(cfg.n_layers)]
+    return [cfg.first_filters * 2**i for i in range(cfg.n_layers)]
 
 
 def n_film_params(cfg: ModelConfig) -> int:
@@ -44,14 +44,16 @@ def _decoder(skips, cfg: ModelConfig):
         if i > 0:
             x = layers.Concatenate(name=f"dec{i}_concat")([x, skips[n - 1 - i]])
         width = 1 if last else skips[n - 1 - i].shape[-1] // 2
-        x = layers.Conv2DTranspose(width, 5, strides=2, padding="same", kernel_initializer=init(),
-                                   name=f"dec{i}_deconv")(x)
+        x = layers.Conv2DTranspose(
+            width, 5, strides=2, padding="same", kernel_initializer=init(), name=f"dec{i}_deconv"
+        )(x)
         x = layers.BatchNormalization(momentum=0.9, name=f"dec{i}_bn")(x)
         if 0 < i < n - 2:
             x = layers.Dropout(0.5, name=f"dec{i}_dropout")(x)
         # The mask and the estimate stay float32 under a mixed-precision policy, for a stable loss.
-        x = layers.Activation("sigmoid" if last else "relu", name="mask" if last else f"dec{i}_act",
-                              dtype="float32" if last else None)(x)
+        x = layers.Activation(
+            "sigmoid" if last else "relu", name="mask" if last else f"dec{i}_act", dtype="float32" if last else None
+        )(x)
     return x
 
 
@@ -69,5 +71,6 @@ def build_cunet(cfg: ModelConfig) -> keras.Model:
     control = dense_control if cfg.control == "dense" else cnn_control
     film = control(z, n_film_params(cfg), cfg.film, cfg.control_dropout)
     mask = _decoder(_encoder(mix, cfg, film), cfg)
-    return keras.Model([mix, z], layers.Multiply(name="estimate", dtype="float32")([mix, mask]),
-                       name=f"cunet_{cfg.film}_{cfg.control}")
+    return keras.Model(
+        [mix, z], layers.Multiply(name="estimate", dtype="float32")([mix, mask]), name=f"cunet_{cfg.film}_{cfg.control}"
+    )

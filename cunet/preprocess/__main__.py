@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..cli import run_command
 from ..config import apply_overrides, parse_override
-from ..datasets.sizes import SIZES
 from ..datasets.checks import printable
+from ..datasets.sizes import SIZES
 from ..outputs import check_output_folder
 from .build import music_store, singing_store, stem_store, writing
 from .config import DATASETS, STEM_DATASETS, PreprocessConfig
@@ -29,35 +29,70 @@ DEFAULT_OUT = Path("cunet_data/stores")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cunet.preprocess", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m cunet.preprocess", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--dataset", choices=DATASETS, default="synthetic")
     p.add_argument("--root", help="dataset folder (synthetic: where to generate it; default cunet_data/synthetic)")
     p.add_argument("--acc-root", help="accompaniment tree for acappella (default ROOT/../accompaniment)")
-    p.add_argument("--out", help="store folder (synthetic: the folder that receives musdb/ and acappella/ stores; "
-                                 f"default {DEFAULT_OUT}/<dataset>)")
+    p.add_argument(
+        "--out",
+        help="store folder (synthetic: the folder that receives musdb/ and acappella/ stores; "
+        f"default {DEFAULT_OUT}/<dataset>)",
+    )
     p.add_argument("--seed", type=int, default=0, help="synthetic data and seeded validation split")
     p.add_argument("--size", choices=sorted(SIZES), default="default", help="synthetic dataset size")
     p.add_argument("--valid-tracks", nargs="+", default=(), metavar="NAME", help="train tracks held out")
-    p.add_argument("--valid-fraction", type=float, default=0.15,
-                   help="seeded fraction of train held out when no MUSDB18 validation names match")
+    p.add_argument(
+        "--valid-fraction",
+        type=float,
+        default=0.15,
+        help="seeded fraction of train held out when no MUSDB18 validation names match",
+    )
     p.add_argument("--test-tracks", nargs="+", default=(), metavar="ID", help="moisesdb: the test tracks")
-    p.add_argument("--test-fraction", type=float, default=0.2,
-                   help="moisesdb: seeded fraction of the tracks held out for testing when no --test-tracks")
-    p.add_argument("--sources", nargs="+", default=(), metavar="NAME",
-                   help="moisesdb, slakh, folders: the store's sources in condition order (default: every stem)")
-    p.add_argument("--rest", default="other", metavar="NAME",
-                   help="the source that collects every stem no other source names (default other)")
-    p.add_argument("--group", action="append", default=[], metavar="NAME=A+B",
-                   help="a source made of the sum of stems (repeatable)")
-    p.add_argument("--condition", action="append", default=[], metavar="NAME=A+B",
-                   help="a condition of several sources trained as such, the target their sum (repeatable)")
+    p.add_argument(
+        "--test-fraction",
+        type=float,
+        default=0.2,
+        help="moisesdb: seeded fraction of the tracks held out for testing when no --test-tracks",
+    )
+    p.add_argument(
+        "--sources",
+        nargs="+",
+        default=(),
+        metavar="NAME",
+        help="moisesdb, slakh, folders: the store's sources in condition order (default: every stem)",
+    )
+    p.add_argument(
+        "--rest",
+        default="other",
+        metavar="NAME",
+        help="the source that collects every stem no other source names (default other)",
+    )
+    p.add_argument(
+        "--group",
+        action="append",
+        default=[],
+        metavar="NAME=A+B",
+        help="a source made of the sum of stems (repeatable)",
+    )
+    p.add_argument(
+        "--condition",
+        action="append",
+        default=[],
+        metavar="NAME=A+B",
+        help="a condition of several sources trained as such, the target their sum (repeatable)",
+    )
     p.add_argument("--add-zero", action="store_true", help="index the all-zeros condition too")
     p.add_argument("--add-all", action="store_true", help="index the all-ones condition too")
     p.add_argument("--patch-frames", type=int, default=128)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override any config field")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
-                   help="tracks processed in parallel (default: one per CPU core; the result is the same)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="tracks processed in parallel (default: one per CPU core; the result is the same)",
+    )
     p.add_argument("--shard", help="i/n: process every n-th track starting at i (for several machines)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -68,12 +103,24 @@ def parse_args(argv):
 
 
 def run(args) -> list[Path | None]:
-    cfg = PreprocessConfig(dataset=args.dataset, root=args.root, acc_root=args.acc_root, seed=args.seed,
-                           synthetic_size=args.size, valid_tracks=tuple(args.valid_tracks),
-                           valid_fraction=args.valid_fraction, add_zero=args.add_zero, add_all=args.add_all,
-                           patch_frames=args.patch_frames, sources=tuple(args.sources), rest=args.rest,
-                           groups=tuple(args.group), combinations=tuple(args.condition),
-                           test_tracks=tuple(args.test_tracks), test_fraction=args.test_fraction)
+    cfg = PreprocessConfig(
+        dataset=args.dataset,
+        root=args.root,
+        acc_root=args.acc_root,
+        seed=args.seed,
+        synthetic_size=args.size,
+        valid_tracks=tuple(args.valid_tracks),
+        valid_fraction=args.valid_fraction,
+        add_zero=args.add_zero,
+        add_all=args.add_all,
+        patch_frames=args.patch_frames,
+        sources=tuple(args.sources),
+        rest=args.rest,
+        groups=tuple(args.group),
+        combinations=tuple(args.condition),
+        test_tracks=tuple(args.test_tracks),
+        test_fraction=args.test_fraction,
+    )
     if args.set:
         cfg = apply_overrides(cfg, dict(parse_override(s) for s in args.set))
     shard, progress = parse_shard(args.shard), not args.quiet
@@ -90,9 +137,12 @@ def run(args) -> list[Path | None]:
             from ..datasets import synthetic  # the generator: loaded only when it runs
 
             synthetic.ensure(root, cfg.seed, cfg.synthetic_size, jobs=max(1, args.jobs))
-            return [music_store(cfg, root / "musdb", out / "musdb", locked=True, **common),
-                    singing_store(cfg, root / "acappella", root / "accompaniment", out / "acappella", locked=True,
-                                  **common)]
+            return [
+                music_store(cfg, root / "musdb", out / "musdb", locked=True, **common),
+                singing_store(
+                    cfg, root / "acappella", root / "accompaniment", out / "acappella", locked=True, **common
+                ),
+            ]
     root = Path(cfg.root)
     if cfg.dataset == "musdb":
         return [music_store(cfg, root, out, **common)]

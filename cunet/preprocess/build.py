@@ -30,8 +30,11 @@ def check_out(out: Path, kind: str) -> None:
         found = load_json(marker)
         if found != _identity(kind):
             found = found if isinstance(found, dict) else {}
-            raise InputError(out, f"holds a {found.get('kind')} store of format version {found.get('version')}; "
-                                  f"this run writes a {kind} store of version {store.VERSION}: choose another --out")
+            raise InputError(
+                out,
+                f"holds a {found.get('kind')} store of format version {found.get('version')}; "
+                f"this run writes a {kind} store of version {store.VERSION}: choose another --out",
+            )
     elif out.is_dir() and any(not is_bookkeeping(entry.name) for entry in out.iterdir()):
         raise InputError(out, "exists, is not empty and is not a cunet store: choose another --out")
 
@@ -56,28 +59,42 @@ def _resolved(folder: Path) -> str:
 
 def _warn_mixture(tracks: list[dict]) -> list[dict]:
     """Tracks whose mixture is not the sum of their stems: kept, but the targets do not add up to the input."""
-    odd = [{"name": t["name"], "difference_db": t["mixture_difference_db"]} for t in tracks
-           if t.get("mixture_difference_db") is not None
-           and t["mixture_difference_db"] > spectrogram.MIXTURE_DIFFERENCE_DB]
+    odd = [
+        {"name": t["name"], "difference_db": t["mixture_difference_db"]}
+        for t in tracks
+        if t.get("mixture_difference_db") is not None and t["mixture_difference_db"] > spectrogram.MIXTURE_DIFFERENCE_DB
+    ]
     if odd:
         listed = ", ".join(f"{t['name']} ({t['difference_db']:+.1f} dB)" for t in odd[:5])
         more = f" and {len(odd) - 5} more" if len(odd) > 5 else ""
-        print(f"warning: {len(odd)} track(s) whose mixture is not the sum of its stems (the difference's energy "
-              f"relative to the mixture's): {listed}{more}; kept as they are (listed in the manifest)",
-              file=sys.stderr)
+        print(
+            f"warning: {len(odd)} track(s) whose mixture is not the sum of its stems (the difference's energy "
+            f"relative to the mixture's): {listed}{more}; kept as they are (listed in the manifest)",
+            file=sys.stderr,
+        )
     return odd
 
 
 def _warn_short(tracks: list[dict], need: int, unit: str) -> list[str]:
     short = [t["name"] for t in tracks if t["split"] in ("train", "valid", "val_seen") and t["n_frames"] < need]
     if short:
-        print(f"warning: {len(short)} track(s) shorter than one patch ({need} {unit}) give no training "
-              f"patches: {', '.join(short[:5])}", file=sys.stderr)
+        print(
+            f"warning: {len(short)} track(s) shorter than one patch ({need} {unit}) give no training "
+            f"patches: {', '.join(short[:5])}",
+            file=sys.stderr,
+        )
     return short
 
 
-def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
-                shard: tuple[int, int] | None = None, progress: bool = True, locked: bool = False) -> Path | None:
+def music_store(
+    cfg: PreprocessConfig,
+    root: Path,
+    out: Path,
+    workers: int = 1,
+    shard: tuple[int, int] | None = None,
+    progress: bool = True,
+    locked: bool = False,
+) -> Path | None:
     """``locked``: the caller holds :func:`writing` for ``out`` already."""
     tracks, split_info = musdb.scan(root, list(cfg.valid_tracks) or None, cfg.valid_fraction, cfg.seed)
     for track in tracks:  # headers only: a bad file stops the run before anything is written
@@ -87,8 +104,14 @@ def music_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
         return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress)
 
 
-def stem_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
-               shard: tuple[int, int] | None = None, progress: bool = True) -> Path | None:
+def stem_store(
+    cfg: PreprocessConfig,
+    root: Path,
+    out: Path,
+    workers: int = 1,
+    shard: tuple[int, int] | None = None,
+    progress: bool = True,
+) -> Path | None:
     """A music store from a multi-stem layout (MoisesDB, Slakh2100, stem folders): the mixture and one array
     per chosen source; the manifest records the sources, the stems each sums, and every track's sources.
 
@@ -101,15 +124,19 @@ def stem_store(cfg: PreprocessConfig, root: Path, out: Path, workers: int = 1,
     tracks, split_info, selection, skipped = stemsets.prepare(cfg, root)
     conds = indexes.conditions(cfg.add_zero, cfg.add_all, tuple(selection), cfg.combinations)  # refused early
     jobs = spectrogram.stem_jobs(tracks, selection)
-    extra = {"selection": {source: list(stems) for source, stems in selection.items()}, "rest": cfg.rest,
-             "groups": list(cfg.groups), "no_source": skipped}
+    extra = {
+        "selection": {source: list(stems) for source, stems in selection.items()},
+        "rest": cfg.rest,
+        "groups": list(cfg.groups),
+        "no_source": skipped,
+    }
     with writing(out, "music", shard):
-        return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, tuple(selection), conds,
-                            extra)
+        return _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, tuple(selection), conds, extra)
 
 
-def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, sources=musdb.SOURCES,
-                 conds=None, extra=None) -> Path | None:
+def _write_music(
+    cfg, root, out, jobs, split_info, workers, shard, progress, sources=musdb.SOURCES, conds=None, extra=None
+) -> Path | None:
     """The tracks, then (once every shard's are there) the indexes and the manifest; ``sources``: the store's,
     in condition order; ``extra``: the multi-stem layouts' own manifest fields (none for MUSDB18, whose
     store stays byte for byte what earlier versions wrote)."""
@@ -119,26 +146,49 @@ def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, sou
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in jobs]
     conds, names = conds or indexes.conditions(cfg.add_zero, cfg.add_all, sources, cfg.combinations)
-    index = {"train": indexes.music_index(listed, "train", cfg.patch_frames, cfg.train_hop, len(conds)),
-             "valid": indexes.music_index(listed, "valid", cfg.patch_frames, cfg.patch_frames, len(conds))}
+    index = {
+        "train": indexes.music_index(listed, "train", cfg.patch_frames, cfg.train_hop, len(conds)),
+        "valid": indexes.music_index(listed, "valid", cfg.patch_frames, cfg.patch_frames, len(conds)),
+    }
     for split, rows in index.items():
         save_npy(out / "indexes" / f"{split}.npy", rows)
     save_npy(out / "indexes" / "conditions.npy", conds)
     stft = spectrogram.STFT
     manifest = {
-        "format": store.FORMAT, "version": store.VERSION, "kind": "music", "cunet_version": __version__,
-        "config": cfg.record(), "source": {"dataset": cfg.dataset, "root": _resolved(root)},
-        "sample_rate": stft.sample_rate, "channels": 1,
-        "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
-                 "pad_mode": stft.pad_mode, "dtype": "complex64", "layout": "bins x frames"},
-        "stems": list(musdb.STEMS) if extra is None else ["mixture", *sources], "sources": list(sources),
-        **(extra or {}), "splits": split_info,
-        "tracks": listed, "too_short": _warn_short(listed, cfg.patch_frames, "frames"),
+        "format": store.FORMAT,
+        "version": store.VERSION,
+        "kind": "music",
+        "cunet_version": __version__,
+        "config": cfg.record(),
+        "source": {"dataset": cfg.dataset, "root": _resolved(root)},
+        "sample_rate": stft.sample_rate,
+        "channels": 1,
+        "stft": {
+            "n_fft": stft.n_fft,
+            "hop": stft.hop,
+            "window": "hann-periodic",
+            "center": stft.center,
+            "pad_mode": stft.pad_mode,
+            "dtype": "complex64",
+            "layout": "bins x frames",
+        },
+        "stems": list(musdb.STEMS) if extra is None else ["mixture", *sources],
+        "sources": list(sources),
+        **(extra or {}),
+        "splits": split_info,
+        "tracks": listed,
+        "too_short": _warn_short(listed, cfg.patch_frames, "frames"),
         "mixture_not_sum": {"threshold_db": spectrogram.MIXTURE_DIFFERENCE_DB, "tracks": _warn_mixture(listed)},
-        "indexes": {split: {"file": f"indexes/{split}.npy", "rows": int(len(rows)),
-                            "columns": ["track", "start_frame", "condition"],
-                            "hop": cfg.train_hop if split == "train" else cfg.patch_frames,
-                            "patch_frames": cfg.patch_frames} for split, rows in index.items()},
+        "indexes": {
+            split: {
+                "file": f"indexes/{split}.npy",
+                "rows": int(len(rows)),
+                "columns": ["track", "start_frame", "condition"],
+                "hop": cfg.train_hop if split == "train" else cfg.patch_frames,
+                "patch_frames": cfg.patch_frames,
+            }
+            for split, rows in index.items()
+        },
         "conditions": {"file": "indexes/conditions.npy", "names": names, "order": list(sources)},
     }
     save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
@@ -146,8 +196,16 @@ def _write_music(cfg, root, out, jobs, split_info, workers, shard, progress, sou
     return out
 
 
-def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, workers: int = 1,
-                  shard: tuple[int, int] | None = None, progress: bool = True, locked: bool = False) -> Path | None:
+def singing_store(
+    cfg: PreprocessConfig,
+    root: Path,
+    acc_root: Path,
+    out: Path,
+    workers: int = 1,
+    shard: tuple[int, int] | None = None,
+    progress: bool = True,
+    locked: bool = False,
+) -> Path | None:
     """``locked``: the caller holds :func:`writing` for ``out`` already."""
     samples = acappella.scan(root)
     checked = [(s, s.check(singing.MIN_SECONDS)[1]) for s in samples]
@@ -161,33 +219,54 @@ def singing_store(cfg: PreprocessConfig, root: Path, acc_root: Path, out: Path, 
 
 def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, workers, shard, progress) -> Path | None:
     store.remove_leftovers(out, sample_jobs + acc_jobs)
-    metas = store.run(out, sample_jobs + acc_jobs, workers, shard, desc=f"clips -> {printable(str(out))}",
-                      progress=progress)
+    metas = store.run(
+        out, sample_jobs + acc_jobs, workers, shard, desc=f"clips -> {printable(str(out))}", progress=progress
+    )
     if metas is None:
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in sample_jobs]
     acc = [{**metas[j.folder], "folder": j.folder} for j in acc_jobs]
     spf = acappella.SAMPLES_PER_FRAME
-    index = {"train": indexes.clip_index(listed, "train", cfg.video_frames, cfg.clip_samples, spf, cfg.train_hop),
-             "valid": indexes.clip_index(listed, "val_seen", cfg.video_frames, cfg.clip_samples, spf,
-                                         cfg.video_frames)}
+    index = {
+        "train": indexes.clip_index(listed, "train", cfg.video_frames, cfg.clip_samples, spf, cfg.train_hop),
+        "valid": indexes.clip_index(listed, "val_seen", cfg.video_frames, cfg.clip_samples, spf, cfg.video_frames),
+    }
     for split, rows in index.items():
         save_npy(out / "indexes" / f"{split}.npy", rows)
     stft = audio.YNET_STFT
     manifest = {
-        "format": store.FORMAT, "version": store.VERSION, "kind": "singing", "cunet_version": __version__,
+        "format": store.FORMAT,
+        "version": store.VERSION,
+        "kind": "singing",
+        "cunet_version": __version__,
         "config": cfg.record(),
         "source": {"dataset": cfg.dataset, "root": _resolved(root), "acc_root": _resolved(acc_root)},
-        "sample_rate": acappella.SAMPLE_RATE, "fps": acappella.FPS, "samples_per_frame": spf,
-        "stft": {"n_fft": stft.n_fft, "hop": stft.hop, "window": "hann-periodic", "center": stft.center,
-                 "pad_mode": stft.pad_mode},
-        "tracks": listed, "accompaniment": acc, "accompaniment_for_split": feeds,
+        "sample_rate": acappella.SAMPLE_RATE,
+        "fps": acappella.FPS,
+        "samples_per_frame": spf,
+        "stft": {
+            "n_fft": stft.n_fft,
+            "hop": stft.hop,
+            "window": "hann-periodic",
+            "center": stft.center,
+            "pad_mode": stft.pad_mode,
+        },
+        "tracks": listed,
+        "accompaniment": acc,
+        "accompaniment_for_split": feeds,
         "too_short": _warn_short(listed, cfg.video_frames, "video frames"),
-        "indexes": {split: {"file": f"indexes/{split}.npy", "rows": int(len(rows)),
-                            "columns": ["track", "start_frame"], "split": "train" if split == "train" else "val_seen",
-                            "hop": cfg.train_hop if split == "train" else cfg.video_frames,
-                            "video_frames": cfg.video_frames, "clip_samples": cfg.clip_samples}
-                    for split, rows in index.items()},
+        "indexes": {
+            split: {
+                "file": f"indexes/{split}.npy",
+                "rows": int(len(rows)),
+                "columns": ["track", "start_frame"],
+                "split": "train" if split == "train" else "val_seen",
+                "hop": cfg.train_hop if split == "train" else cfg.video_frames,
+                "video_frames": cfg.video_frames,
+                "clip_samples": cfg.clip_samples,
+            }
+            for split, rows in index.items()
+        },
     }
     save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)

@@ -54,14 +54,19 @@ class PreprocessConfig:
         if not 0 <= self.test_fraction < 1:
             raise ValueError(f"test_fraction must be in [0, 1), got {self.test_fraction}")
         if self.dataset not in STEM_DATASETS:
-            chosen = [f"--{name.replace('_', '-')}" for name in ("sources", "groups", "test_tracks")
-                      if getattr(self, name)]
+            chosen = [
+                f"--{name.replace('_', '-')}" for name in ("sources", "groups", "test_tracks") if getattr(self, name)
+            ]
             chosen += ["--rest"] if self.rest != "other" else []
             if chosen:
-                hint = " (read a MUSDB18-HQ folder with --dataset folders to choose its sources)" \
-                    if self.dataset in ("musdb", "synthetic") else ""
-                raise ValueError(f"{', '.join(chosen)} apply to --dataset {', '.join(STEM_DATASETS)}, "
-                                 f"not {self.dataset}{hint}")
+                hint = (
+                    " (read a MUSDB18-HQ folder with --dataset folders to choose its sources)"
+                    if self.dataset in ("musdb", "synthetic")
+                    else ""
+                )
+                raise ValueError(
+                    f"{', '.join(chosen)} apply to --dataset {', '.join(STEM_DATASETS)}, not {self.dataset}{hint}"
+                )
 
     def record(self) -> dict:
         """The config as a store records it: :data:`LATER_FIELDS` only where they differ from their defaults.

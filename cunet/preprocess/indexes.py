@@ -27,15 +27,17 @@ def parse_combination(text: str, sources) -> tuple[str, tuple[str, ...]]:
         raise InputError(None, f"--condition {text!r} is not of the form NAME=SOURCE+SOURCE...")
     unknown = [m for m in parts if m not in sources]
     if unknown:
-        raise InputError(None, f"--condition {name}: no source {unknown[0]!r}; the store's sources are "
-                               f"{', '.join(sources)}")
+        raise InputError(
+            None, f"--condition {name}: no source {unknown[0]!r}; the store's sources are {', '.join(sources)}"
+        )
     if name in sources or name in ("all", "silence"):
         raise InputError(None, f"--condition {name}: the name is taken (a source, 'all' or 'silence')")
     return name, tuple(s for s in sources if s in parts)
 
 
-def conditions(add_zero: bool = False, add_all: bool = False, sources=SOURCES,
-               combinations=()) -> tuple[np.ndarray, list[str]]:
+def conditions(
+    add_zero: bool = False, add_all: bool = False, sources=SOURCES, combinations=()
+) -> tuple[np.ndarray, list[str]]:
     """The condition vectors a store indexes, and their names.
 
     Args:
@@ -78,8 +80,9 @@ def music_index(tracks: list[dict], split: str, patch: int, hop: int, n_conditio
     return np.concatenate(parts).astype(np.int32) if parts else np.zeros((0, 3), np.int32)
 
 
-def clip_index(clips: list[dict], split: str, video_frames: int, clip_samples: int,
-               samples_per_frame: float, hop: int) -> np.ndarray:
+def clip_index(
+    clips: list[dict], split: str, video_frames: int, clip_samples: int, samples_per_frame: float, hop: int
+) -> np.ndarray:
     """(rows, 2) int32: track id, start video frame, for clips of ``split`` whose audio and frames both fit."""
     parts = []
     for tid, meta in enumerate(clips):

@@ -35,30 +35,53 @@ def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
     save_npy(folder / "voice.npy", voice)
     save_npy(folder / "frames.npy", frames)
     save_npy(folder / "landmarks.npy", np.asarray(marks).astype(np.int16))
-    return {"name": sample.id, "split": sample.split, "language": sample.language, "gender": sample.gender,
-            "n_samples": int(len(voice)), "n_frames": int(n_frames),
-            "rms": float(np.sqrt(np.mean(voice.astype(np.float64) ** 2)))}
+    return {
+        "name": sample.id,
+        "split": sample.split,
+        "language": sample.language,
+        "gender": sample.gender,
+        "n_samples": int(len(voice)),
+        "n_frames": int(n_frames),
+        "rms": float(np.sqrt(np.mean(voice.astype(np.float64) ** 2))),
+    }
 
 
 def write_accompaniment(clip: AccompanimentClip, folder: Path) -> dict:
     x = checks.read(clip.path, SAMPLE_RATE, 1)[0]
     save_npy(folder / "audio.npy", x)
-    return {"name": clip.name, "split": clip.split, "category": clip.category, "n_samples": int(len(x)),
-            "rms": float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))}
+    return {
+        "name": clip.name,
+        "split": clip.split,
+        "category": clip.category,
+        "n_samples": int(len(x)),
+        "rms": float(np.sqrt(np.mean(x.astype(np.float64) ** 2))),
+    }
 
 
 def sample_jobs(samples: list[tuple[SingingSample, int]]) -> list[TrackJob]:
-    jobs = [TrackJob(f"tracks/{folder_name(s.id)}", {"id": s.id, "split": s.split, "rate": SAMPLE_RATE},
-                     (s.audio_path, s.frames_path, s.landmarks_path), functools.partial(write_sample, s, n_frames))
-            for s, n_frames in samples]
+    jobs = [
+        TrackJob(
+            f"tracks/{folder_name(s.id)}",
+            {"id": s.id, "split": s.split, "rate": SAMPLE_RATE},
+            (s.audio_path, s.frames_path, s.landmarks_path),
+            functools.partial(write_sample, s, n_frames),
+        )
+        for s, n_frames in samples
+    ]
     refuse_shared_folders(jobs, [s.audio_path for s, _ in samples])
     return jobs
 
 
 def accompaniment_jobs(clips: list[AccompanimentClip]) -> list[TrackJob]:
-    jobs = [TrackJob(f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",
-                     {"clip": f"{c.category}/{checks.printable(c.path.name)}", "split": c.split, "rate": SAMPLE_RATE},
-                     (c.path,), functools.partial(write_accompaniment, c)) for c in clips]
+    jobs = [
+        TrackJob(
+            f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",
+            {"clip": f"{c.category}/{checks.printable(c.path.name)}", "split": c.split, "rate": SAMPLE_RATE},
+            (c.path,),
+            functools.partial(write_accompaniment, c),
+        )
+        for c in clips
+    ]
     # clip.wav and clip.flac, or "a b.wav" and "a_b.wav", would share a folder
     refuse_shared_folders(jobs, [c.path for c in clips])
     return jobs

@@ -66,20 +66,29 @@ def _write_stems(stems: dict[str, np.ndarray], names, folder: Path, whole: Path,
     the track's); returns the track's lengths and peaks (the manifest's record)."""
     n_samples = int(stems["mixture"].shape[-1])
     if n_samples < STFT.n_fft:  # .stem.mp4 lengths are only known once decoded
-        raise InputError(whole, f"too short: {n_samples} samples at {STFT.sample_rate} Hz once decoded; a "
-                                f"track needs at least {STFT.n_fft} ({MIN_SECONDS} s), one STFT frame")
+        raise InputError(
+            whole,
+            f"too short: {n_samples} samples at {STFT.sample_rate} Hz once decoded; a "
+            f"track needs at least {STFT.n_fft} ({MIN_SECONDS} s), one STFT frame",
+        )
     peaks = {}
     for stem in names:
         spec = audio.stft(stems[stem][0], STFT)
         peak = float(np.abs(spec).max())
         if not np.isfinite(peak):  # finite samples so large that their spectrum overflows float32
-            raise InputError(path_of(stem), "holds samples too large for a float32 spectrogram "
-                                            f"(up to {float(np.abs(stems[stem]).max()):.3g})")
+            raise InputError(
+                path_of(stem),
+                f"holds samples too large for a float32 spectrogram (up to {float(np.abs(stems[stem]).max()):.3g})",
+            )
         save_npy(folder / f"{stem}.npy", spec)
         peaks[stem] = peak
     # The original normalises each track by the largest STFT magnitude over all its stems.
-    return {"n_samples": n_samples, "n_frames": STFT.n_frames(n_samples), "max_magnitude": max(peaks.values()),
-            "stem_max_magnitude": peaks}
+    return {
+        "n_samples": n_samples,
+        "n_frames": STFT.n_frames(n_samples),
+        "max_magnitude": max(peaks.values()),
+        "stem_max_magnitude": peaks,
+    }
 
 
 def _rounded(difference: float | None) -> float | None:
@@ -89,8 +98,12 @@ def _rounded(difference: float | None) -> float | None:
 def write_track(track: MusicTrack, folder: Path) -> dict:
     stems = track.load(STFT.sample_rate, 1)
     meta = _write_stems(stems, STEMS, folder, track.path, track.stem_path)
-    return {"name": track.name, "split": track.split, **meta,
-            "mixture_difference_db": _rounded(mixture_difference_db(stems))}
+    return {
+        "name": track.name,
+        "split": track.split,
+        **meta,
+        "mixture_difference_db": _rounded(mixture_difference_db(stems)),
+    }
 
 
 def write_stem_track(track: StemTrack, selection: dict[str, tuple[str, ...]], folder: Path) -> dict:
@@ -101,13 +114,23 @@ def write_stem_track(track: StemTrack, selection: dict[str, tuple[str, ...]], fo
         (the loader teaches silence for the others only at its own rate)."""
     loaded = track.load(STFT.sample_rate, 1)
     signals = source_signals(loaded, selection)
-    meta = _write_stems(signals, (MIXTURE, *selection), folder, track.path,
-                        lambda name: (track.mixture or track.path) if name == MIXTURE else track.path)
+    meta = _write_stems(
+        signals,
+        (MIXTURE, *selection),
+        folder,
+        track.path,
+        lambda name: (track.mixture or track.path) if name == MIXTURE else track.path,
+    )
     # A mixture on disk is compared with the sum of every stem the track holds (stems no source names still
     # sound in it); one that is that sum by construction has no difference to report.
     difference = None if track.mixture is None else mixture_difference_db(loaded, track.present)
-    return {"name": track.name, "split": track.split, **meta, "mixture_difference_db": _rounded(difference),
-            "sources_present": list(present_sources(track, selection))}
+    return {
+        "name": track.name,
+        "split": track.split,
+        **meta,
+        "mixture_difference_db": _rounded(difference),
+        "sources_present": list(present_sources(track, selection)),
+    }
 
 
 def jobs(tracks: list[MusicTrack]) -> list[TrackJob]:
@@ -115,8 +138,9 @@ def jobs(tracks: list[MusicTrack]) -> list[TrackJob]:
     for track in tracks:
         files = tuple(dict.fromkeys(track.stem_path(s) for s in STEMS))
         fingerprint = {"name": track.name, "split": track.split, "stft": [STFT.sample_rate, STFT.n_fft, STFT.hop]}
-        out.append(TrackJob(f"tracks/{folder_name(track.name)}", fingerprint, files,
-                            functools.partial(write_track, track)))
+        out.append(
+            TrackJob(f"tracks/{folder_name(track.name)}", fingerprint, files, functools.partial(write_track, track))
+        )
     refuse_shared_folders(out, [t.path for t in tracks])
     return out
 
@@ -127,9 +151,19 @@ def stem_jobs(tracks: list[StemTrack], selection: dict[str, tuple[str, ...]]) ->
     out = []
     chosen = {source: list(stems) for source, stems in selection.items()}
     for track in tracks:
-        fingerprint = {"name": track.name, "split": track.split, "sources": chosen,
-                       "stft": [STFT.sample_rate, STFT.n_fft, STFT.hop]}
-        out.append(TrackJob(f"tracks/{folder_name(track.name)}", fingerprint, track.files,
-                            functools.partial(write_stem_track, track, selection)))
+        fingerprint = {
+            "name": track.name,
+            "split": track.split,
+            "sources": chosen,
+            "stft": [STFT.sample_rate, STFT.n_fft, STFT.hop],
+        }
+        out.append(
+            TrackJob(
+                f"tracks/{folder_name(track.name)}",
+                fingerprint,
+                track.files,
+                functools.partial(write_stem_track, track, selection),
+            )
+        )
     refuse_shared_folders(out, [t.path for t in tracks])
     return out

@@ -20,8 +20,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]*")
 
 def _read(cfg: PreprocessConfig, root: Path) -> tuple[list[StemTrack], dict]:
     if cfg.dataset == "moisesdb":
-        return moisesdb.scan(root, cfg.test_tracks, cfg.test_fraction, cfg.valid_tracks, cfg.valid_fraction,
-                             cfg.seed)
+        return moisesdb.scan(root, cfg.test_tracks, cfg.test_fraction, cfg.valid_tracks, cfg.valid_fraction, cfg.seed)
     reader = slakh if cfg.dataset == "slakh" else folders
     return reader.scan(root, list(cfg.valid_tracks) or None, cfg.valid_fraction, cfg.seed)
 
@@ -39,8 +38,11 @@ def _groups(cfg: PreprocessConfig) -> dict[str, tuple[str, ...]]:
 def _check_names(selection: dict[str, tuple[str, ...]]) -> None:
     for name in selection:
         if name == MIXTURE or not NAME.fullmatch(name):
-            raise InputError(None, f"{name!r} cannot name a source (the store keeps it as <source>.npy): use "
-                                   "letters, digits, '_', '.', '+' and '-', and not 'mixture'")
+            raise InputError(
+                None,
+                f"{name!r} cannot name a source (the store keeps it as <source>.npy): use "
+                "letters, digits, '_', '.', '+' and '-', and not 'mixture'",
+            )
 
 
 def prepare(cfg: PreprocessConfig, root: Path) -> tuple[list[StemTrack], dict, dict[str, tuple[str, ...]], list]:
@@ -60,8 +62,7 @@ def prepare(cfg: PreprocessConfig, root: Path) -> tuple[list[StemTrack], dict, d
     if skipped:
         listed = ", ".join(f"{t['name']} ({t['reason']})" for t in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        print(f"warning: {len(skipped)} track(s) skipped, holding none of the sources: {listed}{more}",
-              file=sys.stderr)
+        print(f"warning: {len(skipped)} track(s) skipped, holding none of the sources: {listed}{more}", file=sys.stderr)
     if not kept:
         raise InputError(root, f"no track holds any of the sources {', '.join(selection)}")
     for track in kept:  # headers only: a bad file stops the run before anything is written

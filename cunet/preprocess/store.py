@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 from tqdm import tqdm
 
@@ -50,8 +50,11 @@ def refuse_shared_folders(jobs: list[TrackJob], origins: list[Path]) -> None:
     seen: dict[str, Path] = {}
     for job, origin in zip(jobs, origins):
         if job.folder in seen:
-            raise InputError(origin, f"maps to the same store folder {job.folder!r} as {seen[job.folder]} "
-                                     "(folder names keep only letters, digits, '.', '_' and '-'): rename one of them")
+            raise InputError(
+                origin,
+                f"maps to the same store folder {job.folder!r} as {seen[job.folder]} "
+                "(folder names keep only letters, digits, '.', '_' and '-'): rename one of them",
+            )
         seen[job.folder] = origin
 
 
@@ -91,7 +94,7 @@ def _final_name(err: OSError, tmp: Path | None, final: Path) -> OSError:
     name = err.filename
     if tmp is None or not isinstance(name, str) or not name.startswith(os.fspath(tmp)):
         return err
-    return OSError(err.errno, err.strerror, os.fspath(final) + name[len(os.fspath(tmp)):])
+    return OSError(err.errno, err.strerror, os.fspath(final) + name[len(os.fspath(tmp)) :])
 
 
 def _execute(store: Path, job: TrackJob) -> dict:
@@ -111,8 +114,14 @@ def _execute_packed(args):
     return _execute(*args)
 
 
-def run(store: Path, jobs: list[TrackJob], workers: int = 1, shard: tuple[int, int] | None = None,
-        desc: str = "tracks", progress: bool = True) -> dict[str, dict] | None:
+def run(
+    store: Path,
+    jobs: list[TrackJob],
+    workers: int = 1,
+    shard: tuple[int, int] | None = None,
+    desc: str = "tracks",
+    progress: bool = True,
+) -> dict[str, dict] | None:
     """Write every missing track of this shard; return all tracks' metadata once every shard is done."""
     mine = jobs if shard is None else [j for k, j in enumerate(jobs) if k % shard[1] == shard[0]]
     pending = [j for j in mine if _done(store, j) is None]
@@ -134,8 +143,10 @@ def run(store: Path, jobs: list[TrackJob], workers: int = 1, shard: tuple[int, i
     metas = {j.folder: _done(store, j) for j in jobs}
     missing = [f for f, m in metas.items() if m is None]
     if missing:
-        print(f"{len(missing)} of {len(jobs)} tracks belong to other shards and are not written yet; "
-              "the manifest and indexes are written by the run that completes the last track")
+        print(
+            f"{len(missing)} of {len(jobs)} tracks belong to other shards and are not written yet; "
+            "the manifest and indexes are written by the run that completes the last track"
+        )
         return None
     return metas
 
@@ -147,7 +158,10 @@ def check_compatible(store: Path, settings: dict) -> None:
         old = load_json(path)
         if old != settings:
             diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise InputError(store, f"this store was made with other settings ({', '.join(diff)} differ); "
-                                    "choose another --out or delete it")
+            raise InputError(
+                store,
+                f"this store was made with other settings ({', '.join(diff)} differ); "
+                "choose another --out or delete it",
+            )
     else:
         save_json(path, settings)

@@ -1,9 +1,9 @@
 """Separate audio files with a trained model: full-band stems at the input's rate, channels and length.
 
-    cunet-separate runs/cunet-complex-cnn song.wav album/ 'live/*.mp3' -o separated
-    cunet-separate runs/cunet-six song.wav --targets guitar piano        (some of the model's targets)
-    cunet-separate runs/cunet-six song.wav --two-stems vocals            (vocals and no_vocals, the rest)
-    python -m cunet.separation runs/unet-vocals song.flac --residual --template "{name}/{target}.mp3"
+cunet-separate runs/cunet-complex-cnn song.wav album/ 'live/*.mp3' -o separated
+cunet-separate runs/cunet-six song.wav --targets guitar piano        (some of the model's targets)
+cunet-separate runs/cunet-six song.wav --two-stems vocals            (vocals and no_vocals, the rest)
+python -m cunet.separation runs/unet-vocals song.flac --residual --template "{name}/{target}.mp3"
 """
 
 from __future__ import annotations
@@ -18,35 +18,58 @@ from ..cli import run_command
 from ..datasets.checks import printable
 from ..errors import InputError
 from ..outputs import check_output_folder
-from .files import (CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths,
-                    separate_file)
 from .bands import EXTENSIONS
+from .files import CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths, separate_file
 from .streaming import PRECISIONS, SeparateConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cunet-separate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="cunet-separate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("model", help="a run folder, or its model.keras")
-    p.add_argument("inputs", nargs="+", help="audio files (wav, flac, mp3, m4a, ogg, ... or a video's audio), "
-                                             "folders or glob patterns")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        help="audio files (wav, flac, mp3, m4a, ogg, ... or a video's audio), folders or glob patterns",
+    )
     p.add_argument("-o", "--out", default="separated", help="output folder (default: separated)")
-    p.add_argument("--template", help=f"output names (default: {OutputConfig.template}); the suffix .wav, "
-                                      ".flac or .mp3 picks the format")
-    p.add_argument("--bits", type=int, choices=(16, 24, 32), help="16 or 24-bit integer, 32: float (wav only); "
-                                                                 "default: float wav, 24-bit flac")
-    p.add_argument("--clip-mode", choices=CLIP_MODES, help="stems past full scale: rescale all stems of the "
-                                                           "input by one factor (default), clamp, or none")
-    p.add_argument("--extend", choices=EXTENSIONS, help="masks above the model's band: each frame's mean mask "
-                                                        "(average, the default) or zero")
+    p.add_argument(
+        "--template",
+        help=f"output names (default: {OutputConfig.template}); the suffix .wav, .flac or .mp3 picks the format",
+    )
+    p.add_argument(
+        "--bits",
+        type=int,
+        choices=(16, 24, 32),
+        help="16 or 24-bit integer, 32: float (wav only); default: float wav, 24-bit flac",
+    )
+    p.add_argument(
+        "--clip-mode",
+        choices=CLIP_MODES,
+        help="stems past full scale: rescale all stems of the input by one factor (default), clamp, or none",
+    )
+    p.add_argument(
+        "--extend",
+        choices=EXTENSIONS,
+        help="masks above the model's band: each frame's mean mask (average, the default) or zero",
+    )
     p.add_argument("--residual", action="store_true", help="one more stem: the input less the estimates")
     p.add_argument("--targets", nargs="+", metavar="NAME", help="only these of the model's targets (default: all)")
     p.add_argument("--two-stems", metavar="NAME", help="NAME and the rest (no_NAME: the input less NAME)")
-    p.add_argument("--wiener", type=int, metavar="N", help="unet/cunet: N iterations of the multichannel "
-                                                          "Wiener filter at full band (default 0); with "
-                                                          "--extend zero the residual is written too")
-    p.add_argument("--precision", choices=PRECISIONS, help="network compute; auto (default): bfloat16 where "
-                                                           "the CPU has native bf16, else float32")
+    p.add_argument(
+        "--wiener",
+        type=int,
+        metavar="N",
+        help="unet/cunet: N iterations of the multichannel "
+        "Wiener filter at full band (default 0); with "
+        "--extend zero the residual is written too",
+    )
+    p.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="network compute; auto (default): bfloat16 where the CPU has native bf16, else float32",
+    )
     p.add_argument("--batch-size", type=int)
     p.add_argument("--patch-overlap", type=int, help="frames neighbouring patches share (0..64)")
     p.add_argument("--block-seconds", type=float)
@@ -62,9 +85,13 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
     def given(*names):
         return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
-    sep = dataclasses.replace(SeparateConfig(), **given("extend", "residual", "wiener", "precision", "batch_size",
-                                                        "patch_overlap", "block_seconds", "two_stems"),
-                              **({"targets": tuple(args.targets)} if args.targets else {}))
+    sep = dataclasses.replace(
+        SeparateConfig(),
+        **given(
+            "extend", "residual", "wiener", "precision", "batch_size", "patch_overlap", "block_seconds", "two_stems"
+        ),
+        **({"targets": tuple(args.targets)} if args.targets else {}),
+    )
     return sep, dataclasses.replace(OutputConfig(), **given("template", "bits", "clip_mode"))
 
 
@@ -83,24 +110,31 @@ def _separate(args) -> int:
     check_output_folder(args.out, "-o")  # before the model loads and every input is read
     separator = load_separator(args.model, sep_cfg)
     if separator.cfg.residual and not sep_cfg.residual:  # a magnitude model's zero extension under Wiener
-        print(f"note: with --extend zero every Wiener estimate is silent above the model's band "
-              f"({separator.sample_rate // 2} Hz): that band goes to the residual stem, written as well, so "
-              f"that the stems add up to the input", file=sys.stderr)
+        print(
+            f"note: with --extend zero every Wiener estimate is silent above the model's band "
+            f"({separator.sample_rate // 2} Hz): that band goes to the residual stem, written as well, so "
+            f"that the stems add up to the input",
+            file=sys.stderr,
+        )
     planned: dict[Path, Path] = {}
     for path in inputs:  # every input, and where its stems go, is checked before anything is written
         check_input(separator, path)
         for name in output_paths(separator.stems, path, Path(args.out), out_cfg):
             if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
                 other = planned.get(name.resolve(), name)
-                raise InputError(name, f"would be written twice or over an input ({other} and {path}); "
-                                       "give --template a part that tells them apart")
+                raise InputError(
+                    name,
+                    f"would be written twice or over an input ({other} and {path}); "
+                    "give --template a part that tells them apart",
+                )
             planned[name.resolve()] = path
     with warnings.catch_warnings():
         warnings.simplefilter("always", ClippingWarning)
         warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
         for path in inputs:
-            with tqdm(unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet,
-                      leave=False) as bar:
+            with tqdm(
+                unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet, leave=False
+            ) as bar:
                 written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
             if not args.quiet:
                 print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))

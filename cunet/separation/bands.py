@@ -71,9 +71,9 @@ class BandMap:
         f0, fw = self.f0, self.fw
         out[..., : self.inside] = np.take(timed, f0, axis=-1) * (1 - fw) + np.take(timed, f0 + 1, axis=-1) * fw
         if self.extend == "zero":
-            out[..., self.inside:] = 0
+            out[..., self.inside :] = 0
         else:
-            out[..., self.inside:] = timed.mean(axis=-1, keepdims=True)
+            out[..., self.inside :] = timed.mean(axis=-1, keepdims=True)
         return out
 
 

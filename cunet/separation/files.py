@@ -18,8 +18,8 @@ import os
 import shutil
 import string
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -50,8 +50,10 @@ class OutputConfig:
     def __post_init__(self):
         keys = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
         if keys - TEMPLATE_KEYS:
-            raise ValueError(f"template {self.template!r}: unknown key(s) {sorted(keys - TEMPLATE_KEYS)}; "
-                             f"use {{name}} and {{target}}")
+            raise ValueError(
+                f"template {self.template!r}: unknown key(s) {sorted(keys - TEMPLATE_KEYS)}; "
+                f"use {{name}} and {{target}}"
+            )
         if "target" not in keys:
             raise ValueError(f"template {self.template!r} lacks {{target}}: every stem would go to one file")
         suffix = Path(self.template.format(name="x", target="y")).suffix
@@ -99,6 +101,7 @@ def _files_below(top: Path) -> list[Path]:
     are followed, but each real folder is entered once: a link back up the tree (a loop) or to a folder
     already walked adds nothing, where following it blindly would walk the loop until the path grew too
     long, and never end with two such links in one folder. A folder that cannot be read is an error."""
+
     def refuse(err: OSError) -> None:
         raise err
 
@@ -134,11 +137,15 @@ def _matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
     if not pattern:
         return not names
     if pattern[0] == "**":
-        return _matches(pattern[1:], names) or (bool(names) and not names[0].startswith(".")
-                                                and _matches(pattern, names[1:]))
-    return (bool(names) and fnmatch.fnmatchcase(names[0], pattern[0])
-            and (pattern[0].startswith(".") or not names[0].startswith("."))
-            and _matches(pattern[1:], names[1:]))
+        return _matches(pattern[1:], names) or (
+            bool(names) and not names[0].startswith(".") and _matches(pattern, names[1:])
+        )
+    return (
+        bool(names)
+        and fnmatch.fnmatchcase(names[0], pattern[0])
+        and (pattern[0].startswith(".") or not names[0].startswith("."))
+        and _matches(pattern[1:], names[1:])
+    )
 
 
 def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfig) -> list[Path]:
@@ -153,8 +160,10 @@ def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfi
             raise InputError(name, "is a folder where a stem would go: move it or change --template")
         for folder in name.relative_to(out).parents:
             if (out / folder).exists() and not (out / folder).is_dir():
-                raise InputError(out / folder, f"is a file where the folder of {name.name} would be made: move "
-                                               f"it or change --template")
+                raise InputError(
+                    out / folder,
+                    f"is a file where the folder of {name.name} would be made: move it or change --template",
+                )
     if len({n.resolve() for n in names}) < len(names):  # resolved: "{target}/../x.wav" is one file for all
         raise InputError(names[0], "the template gives two stems one file name")
     return names
@@ -173,8 +182,13 @@ def check_input(separator: Separator, path: Path) -> None:
         separator.check(source, *visual_input(separator, path))
 
 
-def separate_file(separator: Separator, path: str | Path, out: str | Path = "separated",
-                  cfg: OutputConfig = OutputConfig(), progress: Callable[[int], None] | None = None) -> list[Path]:
+def separate_file(
+    separator: Separator,
+    path: str | Path,
+    out: str | Path = "separated",
+    cfg: OutputConfig = OutputConfig(),
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
     """Separate one audio file into ``out``.
 
     Args:
@@ -204,8 +218,10 @@ def separate_file(separator: Separator, path: str | Path, out: str | Path = "sep
                 floats = [tmp / f"{i}.wav" for i in range(len(names))]
                 peaks = np.zeros(len(names))
                 with contextlib.ExitStack() as stack:
-                    writes = [stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
-                              for f, name in zip(floats, names)]
+                    writes = [
+                        stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
+                        for f, name in zip(floats, names)
+                    ]
 
                     def emit(piece: np.ndarray) -> None:
                         if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
@@ -246,6 +262,7 @@ def _stem_writer(file: Path, name: Path, rate: int, channels: int, subtype: str)
     written = False
     try:
         with audio.writer(file, rate, channels, subtype) as write:
+
             def checked(block: np.ndarray) -> None:
                 try:
                     write(block)
@@ -271,8 +288,12 @@ def _clip_factor(peaks: np.ndarray, names: list[Path], path: Path, mode: str) ->
     listed = ", ".join(f"{n.name} ({p:.3f})" for n, p in over)
     if mode == "rescale":
         factor = 0.999 / float(peaks.max())
-        warnings.warn(f"{path}: stems past full scale: {listed}; every stem scaled by {factor:.4f} "
-                      f"(--clip-mode clamp or none to keep the level)", ClippingWarning, stacklevel=3)
+        warnings.warn(
+            f"{path}: stems past full scale: {listed}; every stem scaled by {factor:.4f} "
+            f"(--clip-mode clamp or none to keep the level)",
+            ClippingWarning,
+            stacklevel=3,
+        )
         return factor
     what = "clamped to full scale" if mode == "clamp" else "left past full scale (integer formats saturate)"
     for name, peak in over:
@@ -280,8 +301,9 @@ def _clip_factor(peaks: np.ndarray, names: list[Path], path: Path, mode: str) ->
     return 1.0
 
 
-def _transcode(float_wav: Path, file: Path, name: Path, subtype: str, factor: float, clamp: bool,
-               block: int = 1 << 20) -> None:
+def _transcode(
+    float_wav: Path, file: Path, name: Path, subtype: str, factor: float, clamp: bool, block: int = 1 << 20
+) -> None:
     """The float stem ``float_wav`` -> ``file`` in its final encoding (``name``: where it goes)."""
     meta = audio.info(float_wav)
     with _stem_writer(file, name, meta.samplerate, meta.channels, subtype) as write:

@@ -29,8 +29,13 @@ def _folded_pairs(model) -> dict[str, str]:
             continue
         inputs = layer._inbound_nodes[0].input_tensors
         conv = inputs[0]._keras_history.operation if len(inputs) == 1 else None
-        if conv is not None and type(conv).__name__ in FOLDABLE and readers.get(conv.name) == 1 \
-                and len(conv._inbound_nodes) == 1 and layer.axis in (-1, [-1], [3], 3):
+        if (
+            conv is not None
+            and type(conv).__name__ in FOLDABLE
+            and readers.get(conv.name) == 1
+            and len(conv._inbound_nodes) == 1
+            and layer.axis in (-1, [-1], [3], 3)
+        ):
             pairs[layer.name] = conv.name
     return pairs
 
@@ -62,15 +67,22 @@ def fold_batch_norm(model):
             continue
         bn = layers[convs[layer.name]]
         kernel = np.asarray(original.kernel)
-        bias = np.asarray(original.bias) if original.use_bias else np.zeros(kernel.shape[-2 if _transposed(layer)
-                                                                                         else -1], np.float32)
+        bias = (
+            np.asarray(original.bias)
+            if original.use_bias
+            else np.zeros(kernel.shape[-2 if _transposed(layer) else -1], np.float32)
+        )
         gamma = np.asarray(bn.gamma) if bn.scale else 1.0
         beta = np.asarray(bn.beta) if bn.center else 0.0
         scale = gamma / np.sqrt(np.asarray(bn.moving_variance) + bn.epsilon)
         # the output channels: a Conv2D kernel's last axis, a Conv2DTranspose kernel's third
         shape = (1, 1, -1, 1) if _transposed(layer) else (1, 1, 1, -1)
-        layer.set_weights([(kernel * scale.reshape(shape)).astype(np.float32),
-                           ((bias - np.asarray(bn.moving_mean)) * scale + beta).astype(np.float32)])
+        layer.set_weights(
+            [
+                (kernel * scale.reshape(shape)).astype(np.float32),
+                ((bias - np.asarray(bn.moving_mean)) * scale + beta).astype(np.float32),
+            ]
+        )
     return clone
 
 

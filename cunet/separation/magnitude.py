@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -49,7 +49,7 @@ class MaskSeparator(Separator):
         x = np.zeros((b, *patches.shape[1:], 1), np.float32)  # one batch shape: traced once
         z = np.zeros((b, *self.card.condition_shape), np.float32)
         for first in range(0, len(jobs), b):
-            chunk = jobs[first: first + b]
+            chunk = jobs[first : first + b]
             x[: len(chunk), ..., 0] = patches[[i for _, i in chunk]]
             if self.card.model == "unet":
                 y = self.model.predict_on_batch(x)
@@ -69,7 +69,7 @@ class MaskSeparator(Separator):
         starts = patch_starts(frames, length, self.cfg.patch_overlap)
         padded = np.zeros((bins, starts[-1] + length), np.float32)
         padded[:, :frames] = mag
-        patches = np.stack([padded[:, s: s + length] for s in starts])
+        patches = np.stack([padded[:, s : s + length] for s in starts])
         estimate = overlap_add(self._run_model(patches), starts, frames, self.cfg.patch_overlap)
         with np.errstate(divide="ignore", invalid="ignore"):
             mask = np.where(mag > 0, estimate / mag, 0.0).clip(0, 1).astype(np.float32)
@@ -95,8 +95,12 @@ class MaskSeparator(Separator):
         if self.cfg.wiener:
             full = bands(masks, spec.shape[-2])
             swap = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731  the filter takes (..., bins, frames)
-            est = wiener(swap(full[:, None] * spec[None]), swap(spec), self.cfg.wiener,
-                         complete=set(self.targets) == set(self.card.conditions))
+            est = wiener(
+                swap(full[:, None] * spec[None]),
+                swap(spec),
+                self.cfg.wiener,
+                complete=set(self.targets) == set(self.card.conditions),
+            )
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
         # one target at a time, the mask applied chunk by chunk inside the inverse, written in place: little
         # memory in flight, and above the model's band one mask value per frame
@@ -130,8 +134,14 @@ class MaskSeparator(Separator):
     def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress) -> None:
         scale = self._scale(source)
         cfg = dataclasses.replace(self.cfg, block_seconds=self.block_seconds())
-        stream_blocks(lambda x, masks: self._separate_block(x, source.rate, masks), source, emit, cfg, progress,
-                      analyse=lambda x, lo: self._analyse(x, source.rate, scale))
+        stream_blocks(
+            lambda x, masks: self._separate_block(x, source.rate, masks),
+            source,
+            emit,
+            cfg,
+            progress,
+            analyse=lambda x, lo: self._analyse(x, source.rate, scale),
+        )
 
     def warm_up(self) -> None:
         """Trace the network once on its batch shape, so the first block does not pay for it."""

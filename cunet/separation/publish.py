@@ -49,8 +49,15 @@ def publish(staging: Path, out: Path, stems: list[tuple[str, Path]]) -> None:
                 _keep(dest, staging / backup)
             except WRITE_ERRORS as err:
                 raise unwritable(dest, err, "no stem of this input was written") from None
-        entries.append({"staged": name, "dest": str(dest.relative_to(out)), "ours": _identity(staging / name),
-                        "old": old, "backup": backup})
+        entries.append(
+            {
+                "staged": name,
+                "dest": str(dest.relative_to(out)),
+                "ours": _identity(staging / name),
+                "old": old,
+                "backup": backup,
+            }
+        )
     save_json(staging / JOURNAL, {"stems": entries})
     lock = os.open(staging / JOURNAL, os.O_RDONLY)
     try:
@@ -66,8 +73,9 @@ def publish(staging: Path, out: Path, stems: list[tuple[str, Path]]) -> None:
             _roll_back(folder, out, entries[:done])
             shutil.rmtree(folder, ignore_errors=True)
             if isinstance(err, WRITE_ERRORS):
-                raise unwritable(out / entries[done]["dest"], err,
-                                 "every stem of this input was left as it was") from None
+                raise unwritable(
+                    out / entries[done]["dest"], err, "every stem of this input was left as it was"
+                ) from None
             raise
         shutil.rmtree(folder, ignore_errors=True)
     finally:
@@ -124,8 +132,11 @@ def _complete(folder: Path, out: Path, entries: list[dict]) -> list[Path]:
             dest.parent.mkdir(parents=True, exist_ok=True)
             os.replace(folder / entry["staged"], dest)
         except OSError as err:
-            raise InputError(dest, f"a separation killed while putting its stems in place left this one in "
-                                   f"{folder}, and it could not be moved there ({problem(err)})") from None
+            raise InputError(
+                dest,
+                f"a separation killed while putting its stems in place left this one in "
+                f"{folder}, and it could not be moved there ({problem(err)})",
+            ) from None
     return [out / e["dest"] for e in pending]
 
 

@@ -9,8 +9,8 @@ to know which family they hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -39,8 +39,9 @@ def chosen_targets(card: ModelCard, cfg: SeparateConfig) -> tuple[str, ...]:
     if unknown:
         flag = "--two-stems" if cfg.two_stems else "--targets"
         also = f" (and the combinations {', '.join(combined)})" if combined else ""
-        raise InputError(None, f"{flag} {unknown[0]}: the model has no such target; it separates "
-                               f"{', '.join(card.targets)}{also}")
+        raise InputError(
+            None, f"{flag} {unknown[0]}: the model has no such target; it separates {', '.join(card.targets)}{also}"
+        )
     return chosen
 
 
@@ -62,7 +63,7 @@ class Separator:
         return self._bands[rate]
 
     @classmethod
-    def from_run(cls, run, cfg: SeparateConfig = SeparateConfig()) -> "Separator":
+    def from_run(cls, run, cfg: SeparateConfig = SeparateConfig()) -> Separator:
         return cls(run.model, run.card, cfg)
 
     @property
@@ -90,12 +91,25 @@ class Separator:
     def warm_up(self) -> None:
         """Prepare the network for its first batch (tracing); separation works without it."""
 
-    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name,
-                progress: Callable[[int], None] | None) -> None:
+    def _stream(
+        self,
+        source: Source,
+        emit: Callable[[np.ndarray], None],
+        visual,
+        visual_name,
+        progress: Callable[[int], None] | None,
+    ) -> None:
         raise NotImplementedError
 
-    def stream(self, source: Source, emit: Callable[[np.ndarray], None], *, visual: np.ndarray | None = None,
-               visual_name: str | Path | None = None, progress: Callable[[int], None] | None = None) -> None:
+    def stream(
+        self,
+        source: Source,
+        emit: Callable[[np.ndarray], None],
+        *,
+        visual: np.ndarray | None = None,
+        visual_name: str | Path | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         """Separate ``source`` in constant memory.
 
         Args:
@@ -119,8 +133,14 @@ class Separator:
 
         self._stream(source, with_residual, visual, visual_name, progress)
 
-    def separate(self, audio: np.ndarray, rate: int, *, visual: np.ndarray | None = None,
-                 progress: Callable[[int], None] | None = None) -> dict[str, np.ndarray]:
+    def separate(
+        self,
+        audio: np.ndarray,
+        rate: int,
+        *,
+        visual: np.ndarray | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> dict[str, np.ndarray]:
         """Separate audio held in memory.
 
         Args:

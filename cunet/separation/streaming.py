@@ -10,9 +10,9 @@ raised-cosine weights summing to one.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -66,40 +66,52 @@ class Source:
     """Audio to separate: ``frames`` samples of ``channels`` at ``rate``, read in spans by :meth:`read`,
     which refuses non-finite samples naming ``name`` (a NaN would spread through every stem)."""
 
-    def __init__(self, read: Callable[[int, int], np.ndarray], frames: int, rate: int, channels: int,
-                 name: str | Path | None = None):
+    def __init__(
+        self,
+        read: Callable[[int, int], np.ndarray],
+        frames: int,
+        rate: int,
+        channels: int,
+        name: str | Path | None = None,
+    ):
         if frames <= 0:
             raise InputError(name, "nothing to separate: the input has no samples")
         self._read, self.frames, self.rate, self.channels, self.name = read, frames, rate, channels, name
 
     @classmethod
-    def from_array(cls, x: np.ndarray, rate: int, name: str | None = None) -> "Source":
+    def from_array(cls, x: np.ndarray, rate: int, name: str | None = None) -> Source:
         x = np.asarray(x, np.float32)
         x = x[None] if x.ndim == 1 else x
         if x.ndim != 2:
             raise ValueError(f"audio must be (samples,) or (channels, samples), got shape {x.shape}")
         if x.shape[1] <= 8 < x.shape[0]:  # soundfile and most readers give (samples, channels)
-            raise ValueError(f"audio of shape {x.shape} looks like (samples, channels); cunet takes "
-                             f"(channels, samples): pass audio.T")
+            raise ValueError(
+                f"audio of shape {x.shape} looks like (samples, channels); cunet takes "
+                f"(channels, samples): pass audio.T"
+            )
         return cls(lambda a, b: x[:, a:b], x.shape[1], int(rate), x.shape[0], name)
 
     @classmethod
-    def from_file(cls, path: Path, meta, name: str | Path | None = None) -> "Source":
+    def from_file(cls, path: Path, meta, name: str | Path | None = None) -> Source:
         """``path`` as :func:`audio.opened` gives it, with its header; ``name`` is the user's file."""
-        return cls(lambda a, b: audio.read_span(path, a, b), meta.frames, meta.samplerate, meta.channels,
-                   name or path)
+        return cls(lambda a, b: audio.read_span(path, a, b), meta.frames, meta.samplerate, meta.channels, name or path)
 
     def read(self, start: int, stop: int) -> np.ndarray:
         start, stop = max(0, start), min(self.frames, stop)
         x = self._read(start, stop)
         if x.shape[-1] != max(0, stop - start):
-            raise InputError(self.name, f"truncated: the header declares {self.frames} samples, reading "
-                                        f"{start}..{stop} gave {x.shape[-1]}")
+            raise InputError(
+                self.name,
+                f"truncated: the header declares {self.frames} samples, reading {start}..{stop} gave {x.shape[-1]}",
+            )
         bad = ~np.isfinite(x)
         if bad.any():
             at = start + int(bad.any(axis=0).argmax())
-            raise InputError(self.name, f"holds NaN or infinite samples (the first at sample {at}, "
-                                        f"{at / self.rate:.3f} s): nothing was separated")
+            raise InputError(
+                self.name,
+                f"holds NaN or infinite samples (the first at sample {at}, "
+                f"{at / self.rate:.3f} s): nothing was separated",
+            )
         return x
 
     def scan(self, block: int, visit: Callable[[np.ndarray], None] | None = None) -> None:
@@ -118,7 +130,7 @@ def ramp(n: int) -> np.ndarray:
 def patch_weights(length: int, overlap: int) -> np.ndarray:
     w = np.ones(length, np.float32)
     w[:overlap] = ramp(overlap)
-    w[length - overlap:] = ramp(overlap)[::-1]
+    w[length - overlap :] = ramp(overlap)[::-1]
     return w
 
 
@@ -137,15 +149,19 @@ def overlap_add(patches: np.ndarray, starts: list[int], frames: int, overlap: in
     total = np.zeros((*patches.shape[:-3], patches.shape[-2], starts[-1] + length), np.float32)
     weight = np.zeros(total.shape[-1], np.float32)
     for k, s in enumerate(starts):
-        total[..., s: s + length] += patches[..., k, :, :] * w
-        weight[s: s + length] += w
+        total[..., s : s + length] += patches[..., k, :, :] * w
+        weight[s : s + length] += w
     return total[..., :frames] / weight[:frames]
 
 
-def stream_blocks(separate_block: Callable[[np.ndarray, object], np.ndarray], source: Source,
-                  emit: Callable[[np.ndarray], None], cfg: SeparateConfig,
-                  progress: Callable[[int], None] | None = None,
-                  analyse: Callable[[np.ndarray, int], object] | None = None) -> None:
+def stream_blocks(
+    separate_block: Callable[[np.ndarray, object], np.ndarray],
+    source: Source,
+    emit: Callable[[np.ndarray], None],
+    cfg: SeparateConfig,
+    progress: Callable[[int], None] | None = None,
+    analyse: Callable[[np.ndarray, int], object] | None = None,
+) -> None:
     """Blocks of ``cfg.block_seconds`` with ``cfg.context_seconds`` either side, each separated alone by
     ``separate_block(x, analyse(x, first sample))`` -> (stems, channels, samples); neighbours are
     cross-faded over the context both covered, and ``emit`` gets the result in order, ``source.frames``

@@ -52,8 +52,7 @@ def read_video(path: str | Path) -> np.ndarray:
             frames, times = [], []
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
-                times.append(float(frame.time) if frame.time is not None else
-                             (video_start or 0.0) + len(times) / FPS)
+                times.append(float(frame.time) if frame.time is not None else (video_start or 0.0) + len(times) / FPS)
             duration = float(stream.duration * stream.time_base) if stream.duration else None
     except av.FFmpegError as err:
         raise InputError(path, f"is not a readable video ({err})") from None
@@ -92,7 +91,7 @@ def candidates(audio_path: Path, kind: str) -> list[Path]:
     parts = audio_path.parts
     if "audio" in parts[:-1]:  # the Acappella layout: swap the last 'audio' folder for frames/landmarks
         i = len(parts) - 1 - parts[::-1].index("audio", 1)
-        found.append(Path(*parts[:i], folder, *parts[i + 1:-1], audio_path.stem + ".npy"))
+        found.append(Path(*parts[:i], folder, *parts[i + 1 : -1], audio_path.stem + ".npy"))
     found.append(audio_path.with_name(f"{audio_path.stem}.{folder}.npy"))
     if kind == "video":
         found += [audio_path.with_suffix(ext) for ext in VIDEO_EXTENSIONS]
@@ -111,5 +110,7 @@ def load_visual(audio_path: str | Path, kind: str) -> tuple[np.ndarray, Path]:
             array = read_video(path) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path)
             return check_visual(array, kind, path), path
     what = "face frames or a face video" if kind == "video" else "landmarks"
-    raise InputError(audio_path, f"this Y-Net needs the singer's {what}; none found (looked for "
-                                 + ", ".join(str(p) for p in tried) + ")")
+    raise InputError(
+        audio_path,
+        f"this Y-Net needs the singer's {what}; none found (looked for " + ", ".join(str(p) for p in tried) + ")",
+    )

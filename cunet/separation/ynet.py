@@ -15,7 +15,7 @@ estimate keeps the input's band above the model's 8192 Hz, its stereo image and 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -31,8 +31,10 @@ class YNetSeparator(Separator):
         if card.model != "ynet":
             raise InputError(None, f"a {card.model} model is not a Y-Net")
         if not cfg.chunk_hop_frames < card.clip_frames:
-            raise ValueError(f"chunk_hop_frames must be below a chunk's {card.clip_frames} frames, "
-                             f"got {cfg.chunk_hop_frames}: neighbouring chunks must share audio")
+            raise ValueError(
+                f"chunk_hop_frames must be below a chunk's {card.clip_frames} frames, "
+                f"got {cfg.chunk_hop_frames}: neighbouring chunks must share audio"
+            )
         super().__init__(model, card, cfg)
         self.step = self.stft.n_bins // card.patch_bins  # the network sees every step-th bin
 
@@ -49,17 +51,19 @@ class YNetSeparator(Separator):
             raise InputError(source.name, f"this Y-Net ({self.visual}) needs the singer's {what}")
         needed = math.ceil(source.frames / source.rate * self.card.fps)
         if len(visual) < needed - 1:
-            raise InputError(visual_name or f"the {what}",
-                             f"frames missing: the audio lasts {source.frames / source.rate:.2f} s, {needed} "
-                             f"frames at {self.card.fps} fps, but there are {len(visual)} "
-                             f"({len(visual) / self.card.fps:.2f} s)")
+            raise InputError(
+                visual_name or f"the {what}",
+                f"frames missing: the audio lasts {source.frames / source.rate:.2f} s, {needed} "
+                f"frames at {self.card.fps} fps, but there are {len(visual)} "
+                f"({len(visual) / self.card.fps:.2f} s)",
+            )
 
     def _network_input(self, mono: np.ndarray, visual: np.ndarray | None, frame: int):
         level = max(float(np.abs(mono).max()), 1e-8) if self.card.mixture_level == "peak" else self.card.mixture_slots
         spec = audio.real_imag(audio.stft(mono / level, self.stft)[:: self.step])
         if self.visual == "none":
             return spec, None
-        clip = visual[frame: frame + self.card.clip_frames]
+        clip = visual[frame : frame + self.card.clip_frames]
         return spec, (mouth_crops(clip) if self.visual == "video" else clip.astype(np.float32))
 
     def _masks(self, inputs: list, b: int) -> np.ndarray:
@@ -84,7 +88,7 @@ class YNetSeparator(Separator):
                 return self._separate_span(x, rate, None)[None]
             frame = int(round(first / rate * fps))  # blocks start on whole seconds: an exact frame
             count = math.ceil(x.shape[1] / rate * fps) + 1
-            clip = np.asarray(visual[frame: frame + count])
+            clip = np.asarray(visual[frame : frame + count])
             return self._separate_span(x, rate, clip if len(clip) else np.asarray(visual[-1:]))[None]
 
         stream_blocks(block, source, emit, self.cfg, progress)
@@ -114,8 +118,9 @@ class YNetSeparator(Separator):
         b = min(self.cfg.batch_size, len(starts))  # a 4-s clip runs alone, not in a padded batch
         for first in range(0, len(starts), b):
             group = range(first, min(len(starts), first + b))
-            masks = self._masks([self._network_input(padded[offsets[k]: offsets[k] + clip], visual, starts[k])
-                                 for k in group], b)
+            masks = self._masks(
+                [self._network_input(padded[offsets[k] : offsets[k] + clip], visual, starts[k]) for k in group], b
+            )
             for mask, k in zip(masks, group):
                 a, e = spans[k], spans[k] + length
                 spec = audio.stft(wide[:, a:e], bands.target, frames_first=True)
@@ -134,5 +139,5 @@ def _chunk_weights(spans: list[int], length: int, k: int) -> np.ndarray:
         w[:shared] = ramp(shared)
     if k + 1 < len(spans):
         shared = spans[k] + length - spans[k + 1]
-        w[length - shared:] *= ramp(shared)[::-1]
+        w[length - shared :] *= ramp(shared)[::-1]
     return w

@@ -18,15 +18,16 @@ from ..cli import run_command
 from ..config import apply_overrides, parse_override
 from ..datasets.store import Store
 from ..errors import InputError
-from .config import DEFAULT_STORES, TrainConfig, preset
 from ..models.config import ModelConfig
+from .config import DEFAULT_STORES, TrainConfig, preset
 
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m cunet.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m cunet.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--model", choices=("unet", "cunet", "ynet"), required=True)
     p.add_argument("--preset", choices=("small", "paper"), default="small")
     p.add_argument("--store", help="store folder (default: the embedded dataset's)")
@@ -41,10 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
-    p.add_argument("--mixed-precision", nargs="?", const="float16", choices=("none", "float16", "bfloat16"),
-                   help="compute in float16 (GPUs; the default when the flag has no value) or bfloat16")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override any config field, e.g. --set learning_rate=3e-4 --set model.widths=[8,16,32,64]")
+    p.add_argument(
+        "--mixed-precision",
+        nargs="?",
+        const="float16",
+        choices=("none", "float16", "bfloat16"),
+        help="compute in float16 (GPUs; the default when the flag has no value) or bfloat16",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override any config field, e.g. --set learning_rate=3e-4 --set model.widths=[8,16,32,64]",
+    )
     p.add_argument("--quiet", action="store_true")
     return p
 
@@ -75,10 +86,21 @@ def resolve(args) -> TrainConfig:
             raise InputError(None, f"--{flag} applies to --model {model}, not --model {args.model}")
     values = dict(preset(args.preset, args.model))
     values.update({"preset": args.preset, "model.model": args.model})
-    flags = {"store": args.store, "run_dir": args.run_dir, "target": args.target, "model.film": args.film,
-             "model.control": args.control, "model.visual": args.visual, "model.depth": args.depth,
-             "epochs": args.epochs, "steps_per_epoch": args.steps, "batch_size": args.batch_size,
-             "seed": args.seed, "strategy": args.strategy, "mixed_precision": args.mixed_precision}
+    flags = {
+        "store": args.store,
+        "run_dir": args.run_dir,
+        "target": args.target,
+        "model.film": args.film,
+        "model.control": args.control,
+        "model.visual": args.visual,
+        "model.depth": args.depth,
+        "epochs": args.epochs,
+        "steps_per_epoch": args.steps,
+        "batch_size": args.batch_size,
+        "seed": args.seed,
+        "strategy": args.strategy,
+        "mixed_precision": args.mixed_precision,
+    }
     values.update({k: v for k, v in flags.items() if v is not None})
     values.update(dict(parse_override(s) for s in args.set))
     model_values = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("model.")}

@@ -30,8 +30,11 @@ def all_layers(model):
 
 def rng_states(model: keras.Model) -> dict[str, list[int]]:
     """The dropout layers' random-stream positions, which a .keras file does not keep."""
-    return {layer.name: [int(v) for v in layer.seed_generator.state.numpy()]
-            for layer in all_layers(model) if getattr(layer, "seed_generator", None) is not None}
+    return {
+        layer.name: [int(v) for v in layer.seed_generator.state.numpy()]
+        for layer in all_layers(model)
+        if getattr(layer, "seed_generator", None) is not None
+    }
 
 
 def set_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
@@ -43,8 +46,13 @@ def set_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
 class RunCheckpoint(keras.callbacks.Callback):
     """After each epoch: the whole model (with optimizer state) and the callbacks' state, atomically."""
 
-    def __init__(self, folder: Path, early: keras.callbacks.EarlyStopping, plateau: keras.callbacks.ReduceLROnPlateau,
-                 state: dict | None):
+    def __init__(
+        self,
+        folder: Path,
+        early: keras.callbacks.EarlyStopping,
+        plateau: keras.callbacks.ReduceLROnPlateau,
+        state: dict | None,
+    ):
         super().__init__()
         self.folder, self.early, self.plateau, self.state = folder, early, plateau, state
 
@@ -62,10 +70,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         if val < best:
             best = val
             save_checkpoint(self.model, self.folder / "best.keras")
-        self.state = {"epoch": epoch + 1, "best_val_loss": best, "early_wait": self.early.wait,
-                      "early_best": float(self.early.best), "plateau_wait": self.plateau.wait,
-                      "plateau_best": float(self.plateau.best), "plateau_cooldown": self.plateau.cooldown_counter,
-                      "rng": rng_states(self.model)}
+        self.state = {
+            "epoch": epoch + 1,
+            "best_val_loss": best,
+            "early_wait": self.early.wait,
+            "early_best": float(self.early.best),
+            "plateau_wait": self.plateau.wait,
+            "plateau_best": float(self.plateau.best),
+            "plateau_cooldown": self.plateau.cooldown_counter,
+            "rng": rng_states(self.model),
+        }
         save_checkpoint(self.model, self.folder / "last.keras", self.state)
         save_json(self.folder / "state.json", self.state)  # a readable copy
 
@@ -80,8 +94,16 @@ def damaged(path: Path, err: BaseException, remedy: str) -> InputError:
     return InputError(path, f"damaged ({type(err).__name__}: {first}): {remedy}")
 
 
-STATE_KEYS = ("epoch", "best_val_loss", "early_wait", "early_best", "plateau_wait", "plateau_best",
-              "plateau_cooldown", "rng")
+STATE_KEYS = (
+    "epoch",
+    "best_val_loss",
+    "early_wait",
+    "early_best",
+    "plateau_wait",
+    "plateau_best",
+    "plateau_cooldown",
+    "rng",
+)
 
 
 def checkpoint_state(ckpt: Path) -> dict | None:
@@ -100,8 +122,11 @@ def checkpoint_state(ckpt: Path) -> dict | None:
             if not isinstance(saved, dict):
                 raise ValueError("not a JSON object")
         except ValueError as err:  # invalid JSON or text
-            raise damaged(copy, err, f"delete it to resume from {last.name} (a run that early stopping ended "
-                                      "then trains on), or restore it") from None
+            raise damaged(
+                copy,
+                err,
+                f"delete it to resume from {last.name} (a run that early stopping ended then trains on), or restore it",
+            ) from None
     if not last.is_file():
         return None
     try:
@@ -110,8 +135,11 @@ def checkpoint_state(ckpt: Path) -> dict | None:
     except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as err:  # a truncated or garbled archive
         raise damaged(last, err, "delete it to restart the run from scratch, or restore it") from None
     if not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
-        raise damaged(last if saved is not state else copy, ValueError("no epoch count in its resume state"),
-                       "delete checkpoints/last.keras to restart the run from scratch, or restore it")
+        raise damaged(
+            last if saved is not state else copy,
+            ValueError("no epoch count in its resume state"),
+            "delete checkpoints/last.keras to restart the run from scratch, or restore it",
+        )
     if saved and saved.get("finished") and saved.get("epoch") == state["epoch"]:
         state["finished"] = True
     return state

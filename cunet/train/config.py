@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
 from pathlib import Path
+from typing import ClassVar
 
 from ..models.config import ModelConfig
 
-DEFAULT_STORES = {"music": Path("cunet_data/stores/synthetic/musdb"),
-                  "singing": Path("cunet_data/stores/synthetic/acappella")}
+DEFAULT_STORES = {
+    "music": Path("cunet_data/stores/synthetic/musdb"),
+    "singing": Path("cunet_data/stores/synthetic/acappella"),
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,25 +104,57 @@ def preset(name: str, model: str) -> dict:
     """Field values of a preset for a kind of model (``--set`` and flags override them)."""
     if name == "paper":
         if model == "ynet":  # Montesinos et al.: SGD, batch 10, 2000 iterations an epoch, best by val loss
-            return {"optimizer": "sgd", "learning_rate": 0.01, "momentum": 0.8, "weight_decay": 1e-5,
-                    "batch_size": 10, "steps_per_epoch": 2000, "epochs": 2000, "early_stopping_patience": 2000,
-                    "reduce_lr_patience": 2000, "model.depth": "paper"}
+            return {
+                "optimizer": "sgd",
+                "learning_rate": 0.01,
+                "momentum": 0.8,
+                "weight_decay": 1e-5,
+                "batch_size": 10,
+                "steps_per_epoch": 2000,
+                "epochs": 2000,
+                "early_stopping_patience": 2000,
+                "reduce_lr_patience": 2000,
+                "model.depth": "paper",
+            }
         # Meseguer-Brocal & Peeters (the repository's final settings)
-        return {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.5, "batch_size": 64,
-                "steps_per_epoch": 2048, "epochs": 1000, "early_stopping_patience": 30, "reduce_lr_patience": 15,
-                "min_learning_rate": 1e-5}
+        return {
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "beta_1": 0.5,
+            "batch_size": 64,
+            "steps_per_epoch": 2048,
+            "epochs": 1000,
+            "early_stopping_patience": 30,
+            "reduce_lr_patience": 15,
+            "min_learning_rate": 1e-5,
+        }
     if name == "small":  # minutes on a CPU, for the embedded dataset
         # The video ResNet at a quarter of its channels on 4x-strided crops (~1/60 of its arithmetic: a step of 4
         # clips went from 45 s to 0.8 s on 2 cores); 256 steps, a few minutes for each visual front end.
         if model == "ynet":
-            return {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.9, "batch_size": 4,
-                    "steps_per_epoch": 16, "epochs": 16, "model.widths": [8, 16, 32, 64],
-                    "model.video_widths": [16, 32, 64], "model.video_stride": 4}
+            return {
+                "optimizer": "adam",
+                "learning_rate": 1e-3,
+                "beta_1": 0.9,
+                "batch_size": 4,
+                "steps_per_epoch": 16,
+                "epochs": 16,
+                "model.widths": [8, 16, 32, 64],
+                "model.video_widths": [16, 32, 64],
+                "model.video_stride": 4,
+            }
         # Measured on the embedded default store (README, "What the main command prints"): half-width networks
         # (a quarter of the arithmetic) for 448 steps of 8; the complex-FiLM, cnn-control C-U-Net, the variant that
         # separated best at this budget, is 10.2 to 14.4 dB above the mixture on every target after these 3584
         # examples (4.2 to 10.5 after 896, 8.5 to 12.7 after 1792), and the main command takes 2.5 minutes.
-        music = {"optimizer": "adam", "learning_rate": 1e-3, "beta_1": 0.5, "batch_size": 8, "steps_per_epoch": 16,
-                 "epochs": 28, "model.first_filters": 8}
+        music = {
+            "optimizer": "adam",
+            "learning_rate": 1e-3,
+            "beta_1": 0.5,
+            "batch_size": 8,
+            "steps_per_epoch": 16,
+            "epochs": 28,
+            "model.first_filters": 8,
+        }
         return {**music, "model.film": "complex", "model.control": "cnn"} if model == "cunet" else music
     raise ValueError(f"unknown preset {name!r}; choose paper or small")

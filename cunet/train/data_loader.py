@@ -14,13 +14,20 @@ import numpy as np
 import tensorflow as tf
 
 from .. import audio
-from ..datasets.acappella import (CLIP_SAMPLES, KINETICS_MEAN, KINETICS_STD, MOUTH_COL_MATRIX, MOUTH_COLS,
-                                  MOUTH_ROW_MATRIX, MOUTH_ROWS, SAMPLES_PER_FRAME)
+from ..datasets.acappella import (
+    CLIP_SAMPLES,
+    KINETICS_MEAN,
+    KINETICS_STD,
+    MOUTH_COL_MATRIX,
+    MOUTH_COLS,
+    MOUTH_ROW_MATRIX,
+    MOUTH_ROWS,
+    SAMPLES_PER_FRAME,
+)
 from ..datasets.mixing import clip_at, singing_levels
 from ..datasets.store import Store
 from ..errors import InputError
 from .config import TrainConfig
-
 
 # Redraws of a second singer's row before choosing among the other recordings' rows directly: more than a
 # split needs unless one recording holds nearly all of its rows (all 64 fail with probability share**64).
@@ -70,29 +77,40 @@ class MusicPatches:
         train_tracks = store.track_ids("train")
         short = [t for t in train_tracks if store.tracks[t]["n_frames"] < self.patch]
         self.train_tracks = np.array([t for t in train_tracks if t not in short], np.int64)
-        self.warnings = [f"training track {store.tracks[t]['name']!r} ({store.tracks[t]['n_frames']} frames) is "
-                         f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
-                         for t in short] if self.train else []
+        self.warnings = (
+            [
+                f"training track {store.tracks[t]['name']!r} ({store.tracks[t]['n_frames']} frames) is "
+                f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
+                for t in short
+            ]
+            if self.train
+            else []
+        )
         self.sources = store.manifest["sources"]
         names = store.manifest["conditions"].get("names", self.sources)
         # the conditions of several sources (--condition), for the model card: ((name, sources), ...)
-        self.combinations = tuple((name, tuple(s for s, v in zip(self.sources, vector) if v))
-                                  for name, vector in zip(names, np.asarray(store.conditions))
-                                  if name not in self.sources and name not in ("all", "silence"))
+        self.combinations = tuple(
+            (name, tuple(s for s, v in zip(self.sources, vector) if v))
+            for name, vector in zip(names, np.asarray(store.conditions))
+            if name not in self.sources and name not in ("all", "silence")
+        )
         self.by_condition = self._by_condition(store, rows) if self.train else None
 
     def _by_condition(self, store: Store, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
         """For each condition of the index: the positions of its rows whose track holds one of its sources,
         and of the others (silent targets); None when every row's track holds its condition's sources."""
-        held = np.array([[s in t.get("sources_present", self.sources) for s in self.sources] for t in store.tracks],
-                        bool).reshape(len(store.tracks), len(self.sources))
+        held = np.array(
+            [[s in t.get("sources_present", self.sources) for s in self.sources] for t in store.tracks], bool
+        ).reshape(len(store.tracks), len(self.sources))
         vectors = np.asarray(store.conditions) != 0
         # the all-zeros condition's target is silence in every track: never a silent draw of its own
         present = (held[rows[:, 0]] & vectors[rows[:, 2]]).any(1) | ~vectors[rows[:, 2]].any(1)
         if present.all():
             return None
-        return [(np.flatnonzero(present & (rows[:, 2] == c)), np.flatnonzero(~present & (rows[:, 2] == c)))
-                for c in np.unique(rows[:, 2])]
+        return [
+            (np.flatnonzero(present & (rows[:, 2] == c)), np.flatnonzero(~present & (rows[:, 2] == c)))
+            for c in np.unique(rows[:, 2])
+        ]
 
     def _draw(self, rng: np.random.Generator) -> np.ndarray:
         """A training row: uniform over the index, or (some sources absent somewhere) as the class says."""
@@ -107,7 +125,7 @@ class MusicPatches:
         return len(self.rows)
 
     def _stem(self, track: int, stem: str, start: int) -> np.ndarray:
-        spec = self.store.array(track, stem)[:512, start: start + self.patch]
+        spec = self.store.array(track, stem)[:512, start : start + self.patch]
         return spec / np.float32(mixture_peak(self.store.tracks[track]))
 
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -146,8 +164,9 @@ def target_condition(store: Store, target: str) -> int:
         The position of ``target`` among the store's condition names."""
     names = store.manifest["conditions"].get("names", store.manifest["sources"])
     if target not in names or target in ("all", "silence"):
-        raise InputError(store.path, f"no source {target!r} in this store; its sources are "
-                                     f"{', '.join(store.manifest['sources'])}")
+        raise InputError(
+            store.path, f"no source {target!r} in this store; its sources are {', '.join(store.manifest['sources'])}"
+        )
     return names.index(target)
 
 
@@ -171,24 +190,34 @@ class SingingMixtures:
         clip_split = self.store.manifest["indexes"][split]["split"]
         feeds = self.store.manifest["accompaniment_for_split"].get(clip_split)
         if feeds is None:
-            raise InputError(store.manifest_path, f"'accompaniment_for_split' names no accompaniment split for "
-                                                  f"the {clip_split!r} clips: re-run python -m cunet.preprocess")
+            raise InputError(
+                store.manifest_path,
+                f"'accompaniment_for_split' names no accompaniment split for "
+                f"the {clip_split!r} clips: re-run python -m cunet.preprocess",
+            )
         listed = [a for a in self.store.manifest["accompaniment"] if a["split"] == feeds]
         # A clip shorter than a Y-Net example is repeated to length (clip_at), but an empty one has nothing
         # to repeat: skipped, and the run records that.
         self.acc = [a for a in listed if a["n_samples"] > 0]
-        self.warnings = [f"accompaniment clip {a['name']!r} ({a['folder']}) is empty: skipped"
-                         for a in listed if a["n_samples"] == 0]
+        self.warnings = [
+            f"accompaniment clip {a['name']!r} ({a['folder']}) is empty: skipped" for a in listed if a["n_samples"] == 0
+        ]
         if not self.acc:
-            raise InputError(store.manifest_path, f"no accompaniment clip (of split {feeds!r}) for the "
-                                                  f"{split!r} examples: re-run python -m cunet.preprocess")
+            raise InputError(
+                store.manifest_path,
+                f"no accompaniment clip (of split {feeds!r}) for the "
+                f"{split!r} examples: re-run python -m cunet.preprocess",
+            )
         self.slots = 3 if cfg.remix else 2
         if cfg.remix and cfg.second_singer_prob > 0 and len(np.unique(self.rows[:, 0])) < 2:
             name = store.tracks[int(self.rows[0, 0])]["name"]
-            raise InputError(store.path, f"every clip of the {split!r} index is from one recording ({name!r}), "
-                                         f"but a mixture with a second singer (second_singer_prob="
-                                         f"{cfg.second_singer_prob}) needs one from another: add recordings to "
-                                         f"the {clip_split!r} split, or train with --set second_singer_prob=0")
+            raise InputError(
+                store.path,
+                f"every clip of the {split!r} index is from one recording ({name!r}), "
+                f"but a mixture with a second singer (second_singer_prob="
+                f"{cfg.second_singer_prob}) needs one from another: add recordings to "
+                f"the {clip_split!r} split, or train with --set second_singer_prob=0",
+            )
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -200,8 +229,8 @@ class SingingMixtures:
         """Landmarks, or the uint8 mouth regions that :func:`mouth_crops_tf` resizes and normalises."""
         n = self.cfg.model.video_frames
         if self.cfg.model.visual == "video":
-            return np.asarray(self.store.array(track, "frames")[frame: frame + n, MOUTH_ROWS, MOUTH_COLS])
-        return np.asarray(self.store.array(track, "landmarks")[frame: frame + n], np.float32)
+            return np.asarray(self.store.array(track, "frames")[frame : frame + n, MOUTH_ROWS, MOUTH_COLS])
+        return np.asarray(self.store.array(track, "landmarks")[frame : frame + n], np.float32)
 
     def _other_row(self, rng: np.random.Generator, track: int) -> int:
         """A row of another recording than ``track``, uniformly (__init__ made sure there is one).
@@ -270,8 +299,10 @@ def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]
     if m.model == "ynet":
         if m.visual == "video":
             if m.mouth_size != MOUTH_ROW_MATRIX.shape[0]:
-                raise ValueError(f"the loader makes {MOUTH_ROW_MATRIX.shape[0]}-pixel mouth crops, "
-                                 f"not model.mouth_size={m.mouth_size}")
+                raise ValueError(
+                    f"the loader makes {MOUTH_ROW_MATRIX.shape[0]}-pixel mouth crops, "
+                    f"not model.mouth_size={m.mouth_size}"
+                )
             rows, cols = MOUTH_ROWS.stop - MOUTH_ROWS.start, MOUTH_COLS.stop - MOUTH_COLS.start
             visual = tf.TensorSpec((m.video_frames, rows, cols, 3), tf.uint8)
         else:
@@ -283,15 +314,26 @@ def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]
             return specs, lambda x, v, y: ((x, mouth_crops_tf(v)), y)
         return specs, lambda x, v, y: ((x, v), y)
     # the condition as the store writes it (a dedicated U-Net ignores it; a C-U-Net's z_dim is checked equal)
-    specs = [tf.TensorSpec((512, source.patch, 1)), tf.TensorSpec((len(source.sources),)),
-             tf.TensorSpec((512, source.patch, 1))]
+    specs = [
+        tf.TensorSpec((512, source.patch, 1)),
+        tf.TensorSpec((len(source.sources),)),
+        tf.TensorSpec((512, source.patch, 1)),
+    ]
     if m.model == "unet":
         return specs, lambda x, z, y: (x, y)
     return specs, lambda x, z, y: ((x, tf.reshape(z, m.condition_shape)), y)
 
 
-def dataset(cfg: TrainConfig, source, batch_size: int, start: int = 0, count: int | None = None,
-            shard: int = 0, shards: int = 1, drop_remainder: bool | None = None) -> tf.data.Dataset:
+def dataset(
+    cfg: TrainConfig,
+    source,
+    batch_size: int,
+    start: int = 0,
+    count: int | None = None,
+    shard: int = 0,
+    shards: int = 1,
+    drop_remainder: bool | None = None,
+) -> tf.data.Dataset:
     """Examples ``start``, ``start + 1``, ... (``count`` of them, or forever), batched and prefetched.
 
     With ``shards`` > 1 this pipeline yields every ``shards``-th of those examples from ``shard`` on: the

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import tensorflow as tf
@@ -45,8 +45,13 @@ def placement(kind: str) -> Placement:
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         resolver = strategy.cluster_resolver
         workers = len(resolver.cluster_spec().as_dict().get("worker", [])) or 1
-        return Placement(strategy.scope, worker=int(resolver.task_id or 0), workers=workers,
-                         replicas=strategy.num_replicas_in_sync, strategy=strategy)
+        return Placement(
+            strategy.scope,
+            worker=int(resolver.task_id or 0),
+            workers=workers,
+            replicas=strategy.num_replicas_in_sync,
+            strategy=strategy,
+        )
     if backend == "jax":
         if kind == "multiworker":
             keras.distribution.initialize()
@@ -54,8 +59,9 @@ def placement(kind: str) -> Placement:
 
         devices = keras.distribution.list_devices()
         distribution = keras.distribution.DataParallel(devices=devices)
-        return Placement(distribution.scope, worker=jax.process_index(), workers=jax.process_count(),
-                         replicas=len(devices))
+        return Placement(
+            distribution.scope, worker=jax.process_index(), workers=jax.process_count(), replicas=len(devices)
+        )
     raise InputError(None, f"--strategy {kind} needs the tensorflow or jax backend, not {backend}")
 
 

@@ -30,15 +30,14 @@ from ..datasets.store import Store
 from ..errors import InputError
 from ..fileio import atomic_path, remove_stale_temporaries
 from ..lock import LOCK_FILE, folder_lock, is_bookkeeping
-from ..outputs import check_output_folder
-from . import data_loader
-from .checkpoints import (STATE_KEYS, RunCheckpoint, all_layers, checkpoint_state, damaged, load_checkpoint,
-                          model_loads)
-from .distribute import Placement, feed, placement
-from .config import TrainConfig
 from ..models import build_model
 from ..models.card import CARD_FILE, card_for, save_card
 from ..models.losses import YNetLoss
+from ..outputs import check_output_folder
+from . import data_loader
+from .checkpoints import STATE_KEYS, RunCheckpoint, all_layers, checkpoint_state, damaged, load_checkpoint, model_loads
+from .config import TrainConfig
+from .distribute import Placement, feed, placement
 
 WARNINGS_FILE = "warnings.txt"  # what the run skipped (tracks too short for a patch, empty clips)
 
@@ -68,8 +67,10 @@ def _synchronise_batch_norm(model: keras.Model, on: bool) -> None:
 
 def _vector_logs(step):
     """Logs as 1-vectors: Keras 3.15 reduces logs across workers along axis 0, which scalars do not have."""
+
     def wrapped(data):
         return {name: keras.ops.reshape(value, (1,)) for name, value in step(data).items()}
+
     return wrapped
 
 
@@ -82,17 +83,22 @@ def check_width(cfg: TrainConfig, store: Store) -> None:
     """Refuse a C-U-Net whose condition input is not as wide as the store has sources, naming the store."""
     sources = store.manifest.get("sources", []) if store.kind == "music" else []
     if cfg.model.model == "cunet" and cfg.model.z_dim != len(sources):
-        raise InputError(store.path, f"holds {len(sources)} sources ({', '.join(sources)}), but the C-U-Net's "
-                                     f"condition has model.z_dim={cfg.model.z_dim}: leave model.z_dim unset (it "
-                                     "follows the store)")
+        raise InputError(
+            store.path,
+            f"holds {len(sources)} sources ({', '.join(sources)}), but the C-U-Net's "
+            f"condition has model.z_dim={cfg.model.z_dim}: leave model.z_dim unset (it "
+            "follows the store)",
+        )
 
 
 def _same_run(old: TrainConfig, cfg: TrainConfig) -> bool:
     """The run folder's location is not part of a run: a folder moved elsewhere (or given by another path)
     resumes as the same run. Stores are compared resolved: runs from before stores were recorded resolved
     hold the path as typed (or none, for the default), which resolves the same from where they were made."""
+
     def key(c: TrainConfig) -> TrainConfig:
         return dataclasses.replace(c, run_dir=None, store=str(c.store_path.resolve()))
+
     return key(old) == key(cfg)
 
 
@@ -103,8 +109,10 @@ def _check_run_folder(cfg: TrainConfig, run: Path) -> None:
     saved = run / "config.json"
     if saved.is_file():
         if not _same_run(config_io.load(TrainConfig, saved), cfg):
-            raise InputError(saved, "this run folder holds a run with another config; choose another --run-dir "
-                                    "(nothing was overwritten)")
+            raise InputError(
+                saved,
+                "this run folder holds a run with another config; choose another --run-dir (nothing was overwritten)",
+            )
     elif run.is_dir() and any(not is_bookkeeping(entry.name) for entry in run.iterdir()):
         raise InputError(run, "exists and is not a cunet run folder: choose another --run-dir")
 
@@ -201,16 +209,28 @@ def _finish(cfg: TrainConfig, run: Path, source=None) -> None:
     examples, whose store's sources and combinations a C-U-Net's card records (from the store, not from code)."""
     best_path = run / "checkpoints" / "best.keras"
     if not best_path.is_file():
-        raise InputError(best_path, "missing: no epoch had a finite validation loss, so there is no best model "
-                                    "(the training diverged: try a lower learning_rate)")
+        raise InputError(
+            best_path,
+            "missing: no epoch had a finite validation loss, so there is no best model "
+            "(the training diverged: try a lower learning_rate)",
+        )
     best = load_checkpoint(best_path, "restore it, or delete the run folder to train again")
     _synchronise_batch_norm(best, False)  # the model users get loads on any backend (JAX refuses it)
     with atomic_path(run / "model.keras") as tmp:
         best.save(tmp)
     config_io.save(cfg.model, run / "model_config.json")
     combinations = getattr(source, "combinations", ()) if cfg.model.model == "cunet" else ()
-    save_card(card_for(cfg.model, target=cfg.target, remix=cfg.remix, mixture_level=cfg.mixture_level,
-                       sources=getattr(source, "sources", None), combinations=combinations), run)
+    save_card(
+        card_for(
+            cfg.model,
+            target=cfg.target,
+            remix=cfg.remix,
+            mixture_level=cfg.mixture_level,
+            sources=getattr(source, "sources", None),
+            combinations=combinations,
+        ),
+        run,
+    )
 
 
 def _done(cfg: TrainConfig, run: Path) -> bool:
@@ -237,22 +257,31 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
         best_path = ckpt / "best.keras"
         if not model_loads(best_path):
             problem = "missing" if not (run / "model.keras").is_file() else "damaged (it does not load as a model)"
-            raise InputError(run / "model.keras", f"{problem}, and {best_path} cannot rebuild it (missing or "
-                                                  "damaged): restore either, or delete the run folder to train "
-                                                  "again")
+            raise InputError(
+                run / "model.keras",
+                f"{problem}, and {best_path} cannot rebuild it (missing or "
+                "damaged): restore either, or delete the run folder to train "
+                "again",
+            )
         _prepare(cfg, run, state["epoch"], warnings)
         _finish(cfg, run, train_src)
         print(f"rebuilt {run / 'model.keras'} from {best_path}", file=sys.stderr)
         return run
     missing = [key for key in STATE_KEYS if key not in state] if state else []
     if missing:  # resuming reads every one of them
-        raise damaged(ckpt / "last.keras", ValueError(f"its resume state lacks {missing}"),
-                       "delete it to restart the run from scratch, or restore it")
+        raise damaged(
+            ckpt / "last.keras",
+            ValueError(f"its resume state lacks {missing}"),
+            "delete it to restart the run from scratch, or restore it",
+        )
     remedy = f"restore it, or delete {ckpt} to restart the run from scratch"
     if state and math.isfinite(state["best_val_loss"]):  # the end of the run reads it
         load_checkpoint(ckpt / "best.keras", remedy)
-    last = load_checkpoint(ckpt / "last.keras", "delete it to restart the run from scratch, or restore it") \
-        if state else None
+    last = (
+        load_checkpoint(ckpt / "last.keras", "delete it to restart the run from scratch, or restore it")
+        if state
+        else None
+    )
     _prepare(cfg, run, state["epoch"] if state else 0, warnings)
     keras.utils.set_random_seed(cfg.seed)
     model = last if last is not None else compiled_model(cfg)
@@ -271,26 +300,53 @@ def _fit(cfg: TrainConfig, run: Path, place: Placement, train_src, valid_src, ve
         model.train_step, model.test_step = _vector_logs(model.train_step), _vector_logs(model.test_step)
     initial_epoch = state["epoch"] if state else 0
     per_epoch = cfg.steps_per_epoch * cfg.batch_size
-    train_ds = feed(place, lambda batch, shard, shards: data_loader.dataset(
-        cfg, train_src, batch, start=initial_epoch * per_epoch, shard=shard, shards=shards), cfg.batch_size)
+    train_ds = feed(
+        place,
+        lambda batch, shard, shards: data_loader.dataset(
+            cfg, train_src, batch, start=initial_epoch * per_epoch, shard=shard, shards=shards
+        ),
+        cfg.batch_size,
+    )
     # Replicas must agree on the number of validation steps: whole global batches, the index read cyclically.
     valid_steps = math.ceil(len(valid_src) / cfg.batch_size)
     valid_count = len(valid_src) if place.strategy is None else valid_steps * cfg.batch_size
-    valid_ds = feed(place, lambda batch, shard, shards: data_loader.dataset(
-        cfg, valid_src, batch, count=valid_count, shard=shard, shards=shards), cfg.batch_size)
-    early = keras.callbacks.EarlyStopping(monitor="val_loss", min_delta=cfg.min_delta,
-                                          patience=cfg.early_stopping_patience, mode="min")
-    plateau = keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=cfg.reduce_lr_factor,
-                                                patience=cfg.reduce_lr_patience, min_delta=cfg.min_delta,
-                                                min_lr=cfg.min_learning_rate)
-    callbacks = [early, plateau, keras.callbacks.CSVLogger(str(run / "history.csv"), append=True),
-                 keras.callbacks.TensorBoard(str(run / "tensorboard"), write_graph=False),
-                 RunCheckpoint(ckpt, early, plateau, state)] + extra
+    valid_ds = feed(
+        place,
+        lambda batch, shard, shards: data_loader.dataset(
+            cfg, valid_src, batch, count=valid_count, shard=shard, shards=shards
+        ),
+        cfg.batch_size,
+    )
+    early = keras.callbacks.EarlyStopping(
+        monitor="val_loss", min_delta=cfg.min_delta, patience=cfg.early_stopping_patience, mode="min"
+    )
+    plateau = keras.callbacks.ReduceLROnPlateau(
+        monitor="val_loss",
+        factor=cfg.reduce_lr_factor,
+        patience=cfg.reduce_lr_patience,
+        min_delta=cfg.min_delta,
+        min_lr=cfg.min_learning_rate,
+    )
+    callbacks = [
+        early,
+        plateau,
+        keras.callbacks.CSVLogger(str(run / "history.csv"), append=True),
+        keras.callbacks.TensorBoard(str(run / "tensorboard"), write_graph=False),
+        RunCheckpoint(ckpt, early, plateau, state),
+    ] + extra
     try:
         with data_loader.surfacing(train_src, valid_src):
-            model.fit(train_ds, validation_data=valid_ds, epochs=cfg.epochs, initial_epoch=initial_epoch,
-                      steps_per_epoch=cfg.steps_per_epoch, validation_steps=valid_steps, callbacks=callbacks,
-                      shuffle=False, verbose=verbose)
+            model.fit(
+                train_ds,
+                validation_data=valid_ds,
+                epochs=cfg.epochs,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=cfg.steps_per_epoch,
+                validation_steps=valid_steps,
+                callbacks=callbacks,
+                shuffle=False,
+                verbose=verbose,
+            )
     except OSError as err:
         if err.filename is not None:
             raise
