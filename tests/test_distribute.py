@@ -111,3 +111,30 @@ def test_jax_data_parallel_over_two_cpu_devices(tiny_stores, tmp_path):
     assert replicas == 2
     _assert_replicas_agree(weights, 2)
     _assert_trained(tmp_path / "run")
+
+
+def test_fit_under_a_strategy_takes_it_from_the_scope_once_the_record_is_cleared():
+    """cunet clears a private attribute of Keras (train/distribute.py: strategy_from_scope): this fails as soon
+    as Keras records a model's strategy elsewhere or reads the record differently."""
+    import keras
+    import tensorflow as tf
+
+    from cunet.train.distribute import strategy_from_scope
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    with strategy.scope():
+        model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        model.compile(optimizer="sgd", loss="mse")
+    assert model._distribute_strategy is strategy  # what a model built in a scope records today
+    strategy_from_scope(model)
+    assert model._distribute_strategy is None
+    assert model.distribute_strategy is tf.distribute.get_strategy()  # outside: the default strategy
+    with strategy.scope():
+        assert model.distribute_strategy is strategy
+        x = np.ones((8, 2), np.float32)
+        model.optimizer.build(model.trainable_variables)
+        history = model.fit(x, x[:, :1], batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    del model.__dict__["_distribute_strategy"]
+    with pytest.raises(RuntimeError, match="_distribute_strategy"):
+        strategy_from_scope(model)

@@ -18,6 +18,7 @@ import keras
 import tensorflow as tf
 
 from ..errors import InputError
+from .checkpoints import all_layers
 
 
 @dataclasses.dataclass
@@ -80,3 +81,54 @@ def feed(place: Placement, make: Callable[[int, int, int], tf.data.Dataset], glo
         return make(ctx.get_per_replica_batch_size(global_batch), ctx.input_pipeline_id, ctx.num_input_pipelines)
 
     return place.strategy.distribute_datasets_from_function(per_worker)
+
+
+def synchronise_batch_norm(model: keras.Model, on: bool) -> None:
+    """Batch statistics over the global batch (``on``) or each replica's."""
+    for layer in all_layers(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = on
+
+
+def place_model(place: Placement, model: keras.Model) -> None:
+    """Ready a built (or loaded) model for ``place``: replicas that stay identical, and a fit that reads
+    nothing from its training stream before the first step."""
+    # Statistics over the global batch, so that tf.distribute replicas stay identical (JAX's DataParallel
+    # computes over the global batch anyway).
+    synchronise_batch_norm(model, place.replicas > 1 and place.strategy is not None)
+    if place.strategy is not None:
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        strategy_from_scope(model)
+    if place.workers > 1 and keras.backend.backend() == "tensorflow":
+        model.train_step, model.test_step = _vector_logs(model.train_step), _vector_logs(model.test_step)
+
+
+def strategy_from_scope(model: keras.Model) -> None:
+    """Make ``model.fit`` take the tf.distribute strategy in scope instead of the one recorded at build.
+
+    Keras 3's fit, with a strategy recorded on the model, pulls one batch off the training iterator to build
+    the model symbolically (a batch the run then never trains on, so resuming would drift), and that pull
+    fails outright across workers (it MEAN-reduces the nested batch). :func:`place_model` builds everything
+    beforehand, and with no strategy recorded Keras takes the one in scope, which is the same. The record is
+    a private attribute: this checks that it still means that (tests/test_distribute.py fails where not).
+
+    Raises:
+        RuntimeError: where this Keras keeps the strategy elsewhere.
+    """
+    prop = getattr(type(model), "distribute_strategy", None)
+    if "_distribute_strategy" not in vars(model) or not isinstance(prop, property):
+        raise RuntimeError(
+            f"Keras {keras.__version__} does not keep a model's tf.distribute strategy in _distribute_strategy "
+            "behind the distribute_strategy property: cunet/train/distribute.py needs updating"
+        )
+    model._distribute_strategy = None
+
+
+def _vector_logs(step):
+    """Logs as 1-vectors: Keras 3.15 reduces logs across workers along axis 0, which scalars do not have."""
+
+    def wrapped(data):
+        return {name: keras.ops.reshape(value, (1,)) for name, value in step(data).items()}
+
+    return wrapped
