@@ -72,7 +72,8 @@ def stft(x: np.ndarray, cfg: StftConfig, frames_first: bool = False) -> np.ndarr
     x = np.asarray(x, dtype=np.float32)
     if cfg.center:
         pad = [(0, 0)] * (x.ndim - 1) + [(cfg.n_fft // 2, cfg.n_fft // 2)]
-        x = np.pad(x, pad, mode=cfg.pad_mode)
+        # numpy's stubs take the mode as a Literal; the config's field is a str (a JSON value), checked by numpy
+        x = np.pad(x, pad, mode=cfg.pad_mode)  # type: ignore[call-overload]
     if x.shape[-1] < cfg.n_fft:
         raise ValueError(f"signal of {x.shape[-1]} samples is shorter than one STFT frame ({cfg.n_fft})")
     frames = np.lib.stride_tricks.sliding_window_view(x, cfg.n_fft, axis=-1)[..., :: cfg.hop, :]
@@ -159,9 +160,9 @@ def istft(
     if mask is not None and not 1 <= mask.shape[-1] <= spec.shape[-1]:
         raise ValueError(f"a mask of {mask.shape[-1]} bins for a spectrogram of {spec.shape[-1]}")
     if mask is not None:
-        lead = np.broadcast_shapes(spec.shape[:-2], mask.shape[:-2])
-        spec = np.broadcast_to(spec, (*lead, *spec.shape[-2:]))
-        mask = np.broadcast_to(mask, (*lead, *mask.shape[-2:]))
+        batch = np.broadcast_shapes(spec.shape[:-2], mask.shape[:-2])
+        spec = np.broadcast_to(spec, (*batch, *spec.shape[-2:]))
+        mask = np.broadcast_to(mask, (*batch, *mask.shape[-2:]))
     window = hann(cfg.n_fft)
     *lead, n_frames, _ = spec.shape
     m = -(-cfg.n_fft // cfg.hop)

@@ -27,7 +27,7 @@ def _coerce(cls, name: str, value, source):
     if value is None and type(None) in allowed:
         return None
     for kind in allowed:
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):  # a dataclass type (hints are never instances)
             if isinstance(value, kind):
                 return value
             if isinstance(value, dict):

@@ -236,7 +236,7 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
         The temporaries removed.
     """
     folder = Path(folder)
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     prefix = "." if name is None else f".{name}{TEMP_MARK}"

@@ -156,7 +156,8 @@ def scan_accompaniment(
     acc_root = Path(acc_root)
     if not acc_root.is_dir():
         raise InputError(acc_root, "accompaniment folder not found")
-    clips, feeds = [], {}
+    clips: list[AccompanimentClip] = []
+    feeds: dict[str, str] = {}
     for split in splits:
         folder = acc_split_for(split, acc_root)
         feeds[split] = folder.parent.name

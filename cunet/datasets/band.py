@@ -190,7 +190,8 @@ class _Notes:
     """Renders each distinct (note, length) once: a song plays the same few chords bar after bar."""
 
     def __init__(self, play, sample_rate: int, **style):
-        self.play, self.rate, self.style, self.cache = play, sample_rate, style, {}
+        self.play, self.rate, self.style = play, sample_rate, style
+        self.cache: dict[tuple[int, int], np.ndarray] = {}
 
     def __call__(self, midi: int, held: float) -> np.ndarray:
         key = (int(midi), int(round(held * self.rate)))
@@ -242,9 +243,9 @@ def guitar(song: Song, sample_rate: int, rng: np.random.Generator, style: str, p
                     _put(out, when, vel * notes(note, held), pan, sample_rate)
     else:
         notes = _Notes(instruments.guitar_note, sample_rate, pluck=float(rng.uniform(0.22, 0.3)), bright=0.4)
-        pattern = PICKS[rng.integers(len(PICKS))]
+        picks = PICKS[rng.integers(len(PICKS))]
         for i in range(int(np.ceil(song.seconds / step))):
-            note = guitar_voicing(song.chord(int(i * step / song.bar)))[pattern[i % 8]]
+            note = guitar_voicing(song.chord(int(i * step / song.bar)))[picks[i % 8]]
             _put(out, i * step, rng.uniform(0.7, 1.0) * notes(note, 2 * step), pan, sample_rate)
     return out
 

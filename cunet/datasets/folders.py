@@ -81,7 +81,8 @@ def scan(
     valid, how = choose_validation(
         [checks.printable(p.name) for p in listed["train"]], valid_tracks, valid_fraction, seed
     )
-    tracks, seen = [], {}
+    tracks: list[StemTrack] = []
+    seen: dict[str, Path] = {}
     for subset, entries in listed.items():
         for folder in entries:
             name = checks.printable(folder.name)

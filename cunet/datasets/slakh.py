@@ -146,7 +146,8 @@ def scan(
         valid, how = choose_validation(
             [checks.printable(p.name) for p in listed["train"]], valid_tracks, valid_fraction, seed
         )
-    tracks, seen = [], {}
+    tracks: list[StemTrack] = []
+    seen: dict[str, Path] = {}
     for folder, entries in listed.items():
         for entry in entries:
             name = checks.printable(entry.name)

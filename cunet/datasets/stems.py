@@ -78,7 +78,7 @@ class StemTrack:
             Compressed files' lengths are the container's estimate; they are exact once decoded."""
         if not self.stems:
             raise InputError(self.path, f"track {self.name!r} holds no stem")
-        longest = None
+        longest: tuple[int, int, Path] | None = None
         for path in self.files:
             try:
                 rate, frames = _header(path)
@@ -86,6 +86,8 @@ class StemTrack:
                 raise InputError(path, f"missing file of {self._owner(path)} of track {self.name!r}") from None
             if longest is None or frames * longest[0] > longest[1] * rate:
                 longest = (rate, frames, path)
+        if longest is None:  # not reached: every stem a reader makes holds a file
+            raise InputError(self.path, f"track {self.name!r} holds no file")
         rate, frames, path = longest
         checks.require_duration(path, frames, rate, min_seconds, "a track")
         return frames
@@ -150,7 +152,7 @@ def _header(path: Path) -> tuple[int, int]:
             stream = container.streams.audio[0]
             seconds = (
                 float(stream.duration * stream.time_base)
-                if stream.duration
+                if stream.duration and stream.time_base  # a demuxed stream always has one: the test is for mypy
                 else (container.duration or 0) / av.time_base
             )
             rate = int(stream.rate)
@@ -216,10 +218,10 @@ def select_sources(
 
     Returns:
         ``{source: stems}``, in the order of ``sources``; stems in the order of ``available``."""
-    groups = {name: tuple(members) for name, members in (groups or {}).items()}
+    sums: dict[str, tuple[str, ...]] = {name: tuple(members) for name, members in (groups or {}).items()}
     have = f"the dataset has {', '.join(available) or 'no stems'}"
     owner: dict[str, str] = {}
-    for name, members in groups.items():
+    for name, members in sums.items():
         if name in available and name not in members:
             raise InputError(
                 None, f"--group {name}: {name!r} is a stem of the dataset and not in the group; choose another name"
@@ -229,27 +231,27 @@ def select_sources(
                 raise InputError(None, f"--group {name}: no stem {stem!r}; {have}")
             if owner.setdefault(stem, name) != name:
                 raise InputError(None, f"stem {stem!r} is in two groups, {owner[stem]!r} and {name!r}")
-        groups[name] = tuple(stem for stem in available if stem in members)
+        sums[name] = tuple(stem for stem in available if stem in members)
     if sources is None:
         ordered = dict.fromkeys(owner.get(stem, stem) for stem in available)
-        return {name: groups.get(name, (name,)) for name in ordered}
+        return {name: sums.get(name, (name,)) for name in ordered}
     if len(set(sources)) != len(sources):
         raise InputError(None, f"--sources names a source twice: {list(sources)}")
-    unused = [name for name in groups if name not in sources]
+    unused = [name for name in sums if name not in sources]
     if unused:
         raise InputError(None, f"--group {unused[0]} is not among --sources {' '.join(sources)}")
-    if rest in groups and rest in sources:
+    if rest in sums and rest in sources:
         raise InputError(None, f"{rest!r} is both a group and the source that collects the other stems (--rest)")
     chosen: dict[str, tuple[str, ...]] = {}
     for name in sources:
-        if name in groups:
-            chosen[name] = groups[name]
+        if name in sums:
+            chosen[name] = sums[name]
         elif name in available:
             chosen[name] = (name,)
         elif name == rest:
             chosen[name] = ()
         else:
-            listed = f"{have}{'; groups: ' + ', '.join(groups) if groups else ''}"
+            listed = f"{have}{'; groups: ' + ', '.join(sums) if sums else ''}"
             raise InputError(None, f"no source {name!r}: {listed}")
         for stem in chosen[name]:
             if owner.setdefault(stem, name) != name:

@@ -27,14 +27,17 @@ CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memor
 Number = (int, float)
 # The fields each part of a manifest must have, and their JSON types: what the loaders and the checks read.
 TOP = {"tracks": list, "indexes": dict, "stft": dict}
-TOP_KIND = {
+TOP_KIND: dict[str, dict[str, type | tuple[type, ...]]] = {
     "music": {"stems": list, "sources": list, "conditions": dict},
     "singing": {"accompaniment": list, "accompaniment_for_split": dict, "samples_per_frame": Number},
 }
 TRACK = {"name": str, "folder": str, "split": str, "n_frames": int}
-TRACK_KIND = {"music": {"stem_max_magnitude": dict}, "singing": {"n_samples": int}}
+TRACK_KIND: dict[str, dict[str, type]] = {"music": {"stem_max_magnitude": dict}, "singing": {"n_samples": int}}
 INDEX = {"file": str, "columns": list, "rows": int}
-INDEX_KIND = {"music": {"patch_frames": int}, "singing": {"split": str, "video_frames": int, "clip_samples": int}}
+INDEX_KIND: dict[str, dict[str, type]] = {
+    "music": {"patch_frames": int},
+    "singing": {"split": str, "video_frames": int, "clip_samples": int},
+}
 CLIP = {"name": str, "folder": str, "split": str, "n_samples": int}
 
 

@@ -238,7 +238,9 @@ def generate(
     from tqdm import tqdm
 
     with atomic_dir(out) as tmp:
-        tasks = [("music", tmp, seed, (i, spec)) for i in range(spec.music_train + spec.music_test)]
+        tasks: list[tuple[str, Path, int, tuple]] = [
+            ("music", tmp, seed, (i, spec)) for i in range(spec.music_train + spec.music_test)
+        ]
         if sources == 6:  # first: a six-source song is the longest task, and a pool's tail should be short
             six = SIX_SOURCE_SIZES[size]
             tasks = [("six", tmp, seed, (i, six.seconds)) for i in range(six.songs)] + tasks

@@ -55,7 +55,7 @@ class Singer:
             vibrato_depth=float(rng.uniform(0.15, 0.6)),
             breath=float(rng.uniform(0.01, 0.2)),
             tilt=float(rng.uniform(-16, -6)),
-            formant_shift=tuple(float(v) for v in rng.uniform(0.85, 1.15, 3)),
+            formant_shift=tuple(rng.uniform(0.85, 1.15, 3).tolist()),
             ring_hz=float(rng.uniform(2300, 3700)),
             ring_gain=float(rng.uniform(0.0, 3.0)),
         )
@@ -77,7 +77,8 @@ def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.nda
     """Phrases of 1-3 bars of notes in ``scale`` (MIDI numbers) near ``centre``, separated by rests."""
     beat = 60.0 / tempo
     # Start anywhere in a phrase, possibly before the clip: clips must not share a silent lead-in.
-    rows, t = [], -float(rng.uniform(0.0, 6.0)) * beat
+    rows: list[tuple] = []
+    t = -float(rng.uniform(0.0, 6.0)) * beat
     candidates = scale[np.abs(scale - centre) <= 5]
     while t < seconds:
         phrase_end = t + beat * int(rng.choice([2, 4, 4, 6, 8]))
@@ -101,11 +102,9 @@ def melody(rng: np.random.Generator, seconds: float, tempo: float, scale: np.nda
     if not rows:  # a clip too short for a phrase still gets one note
         rows.append((0.05, seconds * 0.8, candidates[len(candidates) // 2], 0, 0, 0.8))
     cols = list(zip(*rows))
-    return Syllables(
-        *(np.asarray(c, dtype=float) for c in cols[:3]),
-        *(np.asarray(c, dtype=int) for c in cols[3:5]),
-        np.asarray(cols[5], dtype=float),
-    )
+    onset, duration, pitch = (np.asarray(c, dtype=float) for c in cols[:3])
+    vowel, consonant = (np.asarray(c, dtype=int) for c in cols[3:5])
+    return Syllables(onset, duration, pitch, vowel, consonant, np.asarray(cols[5], dtype=float))
 
 
 def _smooth(x: np.ndarray, rate: float, seconds: float) -> np.ndarray:

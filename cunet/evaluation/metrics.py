@@ -154,10 +154,10 @@ def _energies(
     artif = |e - P_all|^2. Windows are projected ``chunk`` at a time.
     """
     nsrc, _, nchan = refs.shape
-    _, c_all, c_own = _filters(refs, ests, length)
+    _, c_all, own_filters = _filters(refs, ests, length)
     # (est, src, chan_in, length, chan_out) and (est, chan_in, length, chan_out)
     c_all = c_all.reshape(nsrc, nchan, length, nsrc, nchan).transpose(3, 0, 1, 2, 4)
-    c_own = np.stack([c.reshape(nchan, length, nchan) for c in c_own])
+    c_own = np.stack([c.reshape(nchan, length, nchan) for c in own_filters])
     ref_frames, est_frames = _frames(refs, window, hop), _frames(ests, window, hop)
     nwin, span = len(ref_frames), ref_frames.shape[2]
     size = span + length - 1

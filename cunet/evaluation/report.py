@@ -38,7 +38,8 @@ def excerpt_window(reference: np.ndarray, rate: int, seconds: float = EXCERPT_SE
 
 def _markdown_to_html(text: str) -> str:
     """The tables of :func:`cunet.evaluation.tables.markdown` as HTML (headings, tables, notes)."""
-    out, rows = [], []
+    out: list[str] = []
+    rows: list[list[str]] = []
 
     def flush():
         if rows:

@@ -53,6 +53,8 @@ def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.n
     own = example.visual.get(kind) if kind != "none" else None
     out = {"": separator.separate(example.mixture, example.rate, visual=own)["vocals"]}
     if kind != "none":  # the proof the visual branch is used: the other singer's frames
+        if example.other_visual is None:  # not reached: a singing example holds both singers' visual inputs
+            raise ValueError(f"example {example.track!r} has no other singer's {kind}")
         out[" (other singer)"] = separator.separate(example.mixture, example.rate, visual=example.other_visual[kind])[
             "vocals"
         ]
@@ -81,7 +83,11 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     runs = [load_run(p) for p in paths]
     names = run_names([run.folder for run in runs])
     separators = [(name, load_separator(run, sep_cfg), run_store(run, cfg)) for name, run in zip(names, runs)]
-    rows, panels, listening, skipped, refusals = [], {}, {}, [], []
+    rows: list[dict] = []
+    panels: dict[tuple[str, str], tuple] = {}  # (target, model) -> (mixture, estimate, reference, rate, title)
+    listening: dict[tuple[str, str], tuple] = {}  # (target, track) -> (rate, start seconds, {row: excerpt})
+    skipped: list[str] = []
+    refusals: list[Exception] = []
     for store_path in sorted({s for _, _, s in separators}, key=str):
         store = Store(store_path)
         here = [(name, sep) for name, sep, s in separators if s == store_path]
@@ -133,7 +139,11 @@ def _paper(store: Store, here: list, cfg: ResultsConfig, progress: bool):
         if store.kind == "music"
         else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks, cfg.split)
     )
-    rows, panels, listening, heard, cache = [], {}, {}, {}, {}
+    rows: list[dict] = []
+    panels: dict[tuple[str, str], tuple] = {}
+    listening: dict[tuple[str, str], tuple] = {}
+    heard: dict[str, int] = {}  # target -> examples seen
+    cache: dict[tuple[int, str], dict[str, np.ndarray]] = {}  # (id(separator), track) -> its estimates
     for ex in tqdm(examples, desc=f"scoring {store.path}", disable=not progress, unit="example"):
         if ex.absent:  # no reference, no score: one row that the tables count apart (tables.ABSENT)
             rows.append(

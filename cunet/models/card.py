@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from .. import audio
 from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, FPS
@@ -115,7 +116,7 @@ def card_for(
             fps=FPS,
         )
     stft = audio.CUNET_STFT
-    common = dict(
+    common: dict[str, Any] = dict(  # keyword arguments of ModelCard
         sample_rate=stft.sample_rate,
         n_fft=stft.n_fft,
         hop=stft.hop,

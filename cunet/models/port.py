@@ -8,6 +8,7 @@ the Keras model must be set, or loading fails with the names that did not match.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
@@ -47,9 +48,9 @@ def _conv(w):
     return w.transpose(*range(2, w.ndim), 1, 0)  # (out, in, *k) -> (*k, in, out)
 
 
-def _plan(model: keras.Model) -> list[tuple[keras.layers.Layer, list[str], callable]]:
+def _plan(model: keras.Model) -> list[tuple[keras.layers.Layer, list[str], Callable[..., list]]]:
     """(layer, state-dict keys, how to turn those arrays into the layer's weights) for every layer."""
-    plan = []
+    plan: list[tuple[keras.layers.Layer, list[str], Callable[..., list]]] = []
     layers = {layer.name: layer for layer in model.layers}
     n = sum(1 for name in layers if re.fullmatch(r"encoder\d+_conv", name))
     for i in range(n):

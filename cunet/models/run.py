@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import config as config_io
 from ..datasets.acappella import MOUTH_SIZE, N_LANDMARKS
 from ..errors import InputError
 from .card import CARD_FILE, ModelCard, load_card
 from .config import ModelConfig
+
+if TYPE_CHECKING:  # keras loads in seconds: only where a model is loaded
+    import keras
 
 # What a .keras archive holds (Keras 3 writes all three); a zip without them is some other archive.
 KERAS_ARCHIVE_FILES = ("config.json", "metadata.json")
@@ -19,7 +23,7 @@ KERAS_ARCHIVE_FILES = ("config.json", "metadata.json")
 @dataclasses.dataclass
 class Run:
     folder: Path
-    model: object  # keras.Model
+    model: keras.Model
     model_cfg: ModelConfig
     card: ModelCard
 
@@ -85,7 +89,7 @@ def load_run(path: str | Path) -> Run:
 def network_inputs(card: ModelCard) -> list[tuple[str, tuple[int, ...]]]:
     """(what, shape without the batch) of each network input a model of ``card`` takes, in order."""
     if card.model == "ynet":
-        inputs = [("spectrogram patches", (card.patch_bins, card.patch_frames, 2))]
+        inputs: list[tuple[str, tuple[int, ...]]] = [("spectrogram patches", (card.patch_bins, card.patch_frames, 2))]
         if card.visual == "video":
             inputs.append(("mouth crops", (card.clip_frames, MOUTH_SIZE, MOUTH_SIZE, 3)))
         elif card.visual == "landmarks":

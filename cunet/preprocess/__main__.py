@@ -143,6 +143,8 @@ def run(args) -> list[Path | None]:
                     cfg, root / "acappella", root / "accompaniment", out / "acappella", locked=True, **common
                 ),
             ]
+    if cfg.root is None:  # not reached: the config refuses a dataset other than synthetic without a root
+        raise ValueError(f"--dataset {cfg.dataset} needs --root PATH")
     root = Path(cfg.root)
     if cfg.dataset == "musdb":
         return [music_store(cfg, root, out, **common)]

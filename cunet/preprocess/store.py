@@ -148,7 +148,7 @@ def run(
             "the manifest and indexes are written by the run that completes the last track"
         )
         return None
-    return metas
+    return {f: m for f, m in metas.items() if m is not None}  # every one: none is missing
 
 
 def check_compatible(store: Path, settings: dict) -> None:

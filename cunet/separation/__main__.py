@@ -13,6 +13,7 @@ import dataclasses
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from ..cli import run_command
 from ..datasets.checks import printable
@@ -85,13 +86,12 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
     def given(*names):
         return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
-    sep = dataclasses.replace(
-        SeparateConfig(),
-        **given(
-            "extend", "residual", "wiener", "precision", "batch_size", "patch_overlap", "block_seconds", "two_stems"
-        ),
-        **({"targets": tuple(args.targets)} if args.targets else {}),
+    settings: dict[str, Any] = given(
+        "extend", "residual", "wiener", "precision", "batch_size", "patch_overlap", "block_seconds", "two_stems"
     )
+    if args.targets:
+        settings["targets"] = tuple(args.targets)
+    sep = dataclasses.replace(SeparateConfig(), **settings)
     return sep, dataclasses.replace(OutputConfig(), **given("template", "bits", "clip_mode"))
 
 

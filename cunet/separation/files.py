@@ -236,7 +236,7 @@ def separate_file(
                 finals = []
                 for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
                     subtype = audio.output_subtype(name, cfg.bits)
-                    clamp = cfg.clip_mode == "clamp" and peak > 1
+                    clamp = cfg.clip_mode == "clamp" and bool(peak > 1)
                     if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
                         finals.append(stem_file)  # already what was asked for
                     else:

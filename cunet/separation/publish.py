@@ -39,7 +39,7 @@ def publish(staging: Path, out: Path, stems: list[tuple[str, Path]]) -> None:
     Raises:
         InputError: a rename failed (naming its destination); every destination holds what it held before.
     """
-    entries = []
+    entries: list[dict] = []
     for i, (name, dest) in enumerate(stems):
         old = _identity(dest)
         backup = None

@@ -46,7 +46,10 @@ def chosen_targets(card: ModelCard, cfg: SeparateConfig) -> tuple[str, ...]:
 
 
 class Separator:
-    visual: str = "none"
+    @property
+    def visual(self) -> str:
+        """The input the network needs besides audio: "none", "video" or "landmarks"."""
+        return "none"
 
     def __init__(self, model, card: ModelCard, cfg: SeparateConfig = SeparateConfig()):
         self.card, self.cfg = card, cfg

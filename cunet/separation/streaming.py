@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -155,7 +156,7 @@ def overlap_add(patches: np.ndarray, starts: list[int], frames: int, overlap: in
 
 
 def stream_blocks(
-    separate_block: Callable[[np.ndarray, object], np.ndarray],
+    separate_block: Callable[[np.ndarray, Any], np.ndarray],  # takes what analyse gave, or the first sample
     source: Source,
     emit: Callable[[np.ndarray], None],
     cfg: SeparateConfig,

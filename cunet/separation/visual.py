@@ -49,16 +49,18 @@ def read_video(path: str | Path) -> np.ndarray:
             stream = container.streams.video[0]
             video_start = _start(stream)
             audio_start = _start(container.streams.audio[0]) if container.streams.audio else None
-            frames, times = [], []
+            frames: list[np.ndarray] = []
+            stamps: list[float] = []
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
-                times.append(float(frame.time) if frame.time is not None else (video_start or 0.0) + len(times) / FPS)
-            duration = float(stream.duration * stream.time_base) if stream.duration else None
+                stamps.append(float(frame.time) if frame.time is not None else (video_start or 0.0) + len(stamps) / FPS)
+            # a demuxed stream always has a time base: its test is there for mypy
+            duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
     except av.FFmpegError as err:
         raise InputError(path, f"is not a readable video ({err})") from None
     if not frames:
         raise InputError(path, "holds no video frame")
-    times = np.asarray(times)
+    times = np.asarray(stamps)
     step = times[-1] - times[-2] if len(times) > 1 else 1 / FPS
     end = (video_start if video_start is not None else times[0]) + duration if duration else times[-1] + step
     zero = audio_start if audio_start is not None else times[0]

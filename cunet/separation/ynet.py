@@ -63,6 +63,8 @@ class YNetSeparator(Separator):
         spec = audio.real_imag(audio.stft(mono / level, self.stft)[:: self.step])
         if self.visual == "none":
             return spec, None
+        if visual is None:  # not reached: check() refuses a Y-Net with a visual input and no frames
+            raise InputError(None, f"this Y-Net ({self.visual}) needs the singer's frames or landmarks")
         clip = visual[frame : frame + self.card.clip_frames]
         return spec, (mouth_crops(clip) if self.visual == "video" else clip.astype(np.float32))
 

@@ -9,6 +9,7 @@ validation index in order, with no augmentation; validation tracks are never dra
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
@@ -293,7 +294,7 @@ def examples(cfg: TrainConfig, store: Store, split: str):
     return (SingingMixtures if cfg.model.model == "ynet" else MusicPatches)(store, split, cfg)
 
 
-def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], callable]:
+def _structure(cfg: TrainConfig, source) -> tuple[list[tf.TensorSpec], Callable]:
     """The tensors of one example and how to arrange them as (inputs, target) for the model."""
     m = cfg.model
     if m.model == "ynet":
