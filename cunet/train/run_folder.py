@@ -131,7 +131,8 @@ class RunFolder:
                 f"{problem}, and {best} cannot rebuild it (missing or damaged): restore either, or delete the run "
                 "folder to train again",
             )
-        self.prepare(self.state()["epoch"], warnings)
+        state = self.state()
+        self.prepare(state["epoch"] if state else 0, warnings)  # a trained run has a state: never 0
         self.finish(source)
         print(f"rebuilt {self.path / 'model.keras'} from {best}", file=sys.stderr)
 
