@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -52,6 +53,16 @@ def test_ci_runs_the_readme_test_command():
     assert commands[1] in (ROOT / ".ci" / "run").read_text()
     for stage in ("cunet.preprocess", "cunet.train --model", "cunet.evaluation.results"):
         assert f"python -m {stage}" in commands[0], stage
+
+
+def test_the_code_passes_its_lint_and_format_and_ci_checks_both_and_its_types():
+    ci = (ROOT / ".ci" / "run").read_text()
+    for check in ("ruff check .", "ruff format --check .", "python -m mypy"):
+        assert check in ci, check
+    assert "files = cunet" in (ROOT / "mypy.ini").read_text()
+    for check in (["check", "."], ["format", "--check", "."]):
+        done = subprocess.run([sys.executable, "-m", "ruff", *check], cwd=ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
 def test_no_pickle_and_no_second_stft():
