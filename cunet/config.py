@@ -17,7 +17,25 @@ from .fileio import load_json, save_json
 
 
 def to_dict(cfg) -> dict:
+    """The config as plain JSON-ready values (nested dataclasses as dicts)."""
     return dataclasses.asdict(cfg)
+
+
+def choices(literal) -> tuple:
+    """The values a ``Literal[...]`` type allows, in its order: each choice list of cunet is one such type,
+    which its config checks (:func:`check_choice`, :func:`from_dict`) and its command's flag offers."""
+    return typing.get_args(literal)
+
+
+def check_choice(name: str, value, literal) -> None:
+    """Refuse ``value`` unless ``literal`` allows it.
+
+    Raises:
+        ValueError: naming ``name`` and the values allowed.
+    """
+    allowed = choices(literal)
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
 def _coerce(cls, name: str, value, source):
@@ -32,6 +50,10 @@ def _coerce(cls, name: str, value, source):
                 return value
             if isinstance(value, dict):
                 return from_dict(kind, value, source)
+        if typing.get_origin(kind) is typing.Literal:
+            if value in typing.get_args(kind):
+                return value
+            continue
         base = typing.get_origin(kind) or kind
         if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)

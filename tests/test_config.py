@@ -44,5 +44,34 @@ def test_model_config_round_trip(tmp_path):
     cfg = ModelConfig(model="ynet", depth="paper", visual="landmarks", widths=(8, 16, 32, 64, 64, 64))
     config.save(cfg, tmp_path / "model.json")
     assert config.load(ModelConfig, tmp_path / "model.json") == cfg
-    with pytest.raises(ValueError, match="visual='face'"):
+    with pytest.raises(ValueError, match="visual must be one of video, landmarks, none, got 'face'"):
         ModelConfig(model="ynet", visual="face")
+
+
+def test_each_choice_list_is_one_literal_that_the_config_checks_and_the_flag_offers():
+    import dataclasses
+
+    from cunet.evaluation.config import Protocol, ResultsConfig, Split
+    from cunet.evaluation.results import build_parser as results_parser
+    from cunet.models.config import Film, ModelConfig, ModelKind, Visual
+    from cunet.train.__main__ import build_parser as train_parser
+    from cunet.train.config import MixedPrecision, Strategy
+
+    offered = {a.dest: tuple(a.choices) for p in (train_parser(), results_parser()) for a in p._actions if a.choices}
+    for dest, literal in (
+        ("model", ModelKind),
+        ("film", Film),
+        ("visual", Visual),
+        ("strategy", Strategy),
+        ("mixed_precision", MixedPrecision),
+        ("protocol", Protocol),
+        ("split", Split),
+    ):
+        assert offered[dest] == config.choices(literal), dest
+    # a saved config holding a value the type does not allow is refused, naming the key and the file
+    with pytest.raises(InputError, match="'film'"):
+        config.from_dict(ModelConfig, {"film": "fancy"}, "model_config.json")
+    assert config.from_dict(ModelConfig, {"film": "complex"}).film == "complex"
+    with pytest.raises(ValueError, match="protocol must be one of paper, sisec, both"):
+        ResultsConfig(protocol="v5")
+    assert dataclasses.replace(ResultsConfig(), split="valid").split == "valid"

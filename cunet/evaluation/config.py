@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
+
+from ..config import check_choice, choices
+
+# paper: BSS Eval v3 at the model's rate, mono, each target against the rest; sisec: v4 at full band, the original
+# rate and channels, every reference at once (museval's); both
+Protocol = Literal["paper", "sisec", "both"]
+PROTOCOLS = choices(Protocol)
+Split = Literal["test", "valid"]  # valid: the music tracks held out of training (a singing store's val_seen clips)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,9 +26,9 @@ class ResultsConfig:
     loudness: float = 1.0  # Y-Net test clips: target voice RMS over accompaniment RMS
     v4: bool = True  # BSS Eval v4 as well (the slower of the two)
     max_tracks: int = 0  # score only the first N test tracks or clips (0: all)
-    protocol: str = "both"  # paper (v3, model rate, mono), sisec (v4, full band, original rate and channels), both
+    protocol: Protocol = "both"  # paper (v3, model rate, mono), sisec (v4, full band, original rate and channels), both
     report_tracks: int = 2  # the listening report plays this many tracks (or clips) of every target
-    split: str = "test"  # test, or valid: the music tracks held out of training (a singing store's val_seen clips)
+    split: Split = "test"  # test, or valid: the music tracks held out of training (a singing store's val_seen clips)
     dataset_root: str | None = None  # where a music store's dataset is now (the sisec protocol reads it)
     # Score only the tracks holding every source of their store, as MoisesDB's own benchmark does (its 4-, 5- and
     # 6-stem tables are over 235, 104 and 88 of its 240 songs); by default a song lacking a source is left out of
@@ -27,7 +36,5 @@ class ResultsConfig:
     complete_tracks: bool = False
 
     def __post_init__(self):
-        if self.protocol not in ("paper", "sisec", "both"):
-            raise ValueError(f"protocol must be paper, sisec or both, got {self.protocol!r}")
-        if self.split not in ("test", "valid"):
-            raise ValueError(f"split must be test or valid, got {self.split!r}")
+        check_choice("protocol", self.protocol, Protocol)
+        check_choice("split", self.split, Split)

@@ -33,7 +33,8 @@ import argparse
 import sys
 
 from ..cli import run_command
-from .config import ResultsConfig
+from ..config import choices
+from .config import PROTOCOLS, ResultsConfig, Split
 from .output import check_out, write
 
 
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--store", help="score on this store instead of the runs' training store")
     p.add_argument(
         "--split",
-        choices=("test", "valid"),
+        choices=choices(Split),
         help="test (default), or valid: a music store's tracks held out of training (a singing store's val_seen clips)",
     )
     p.add_argument(
@@ -65,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-tracks", type=int, help="only the first N test tracks or clips")
     p.add_argument(
         "--protocol",
-        choices=("paper", "sisec", "both"),
+        choices=PROTOCOLS,
         help="music scores: paper (BSS Eval v3 on whole tracks at the model's rate, mono, as both papers), "
         "sisec (v4 at full band on the original-rate stereo stems, as museval), both (default)",
     )

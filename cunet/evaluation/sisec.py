@@ -29,7 +29,6 @@ from .metrics import SilentSignalWarning, bss_eval_v4, track_score
 from .oracle import oracle_estimates
 from .tables import ABSENT
 
-PROTOCOLS = ("paper", "sisec", "both")
 METRICS = ("sdr", "isr", "sir", "sar")
 
 

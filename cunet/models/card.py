@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import audio
+from ..config import check_choice
 from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, FPS
 from ..datasets.musdb import SOURCES
 from ..errors import InputError
 from ..fileio import load_json, save_json
-from .config import ModelConfig
+from .config import MixtureLevel, ModelConfig, ModelKind, Visual
 
 CARD_FILE = "model_card.json"
 CARD_FORMAT = 1
@@ -26,7 +27,7 @@ CARD_FORMAT = 1
 
 @dataclasses.dataclass(frozen=True)
 class ModelCard:
-    model: str  # unet, cunet or ynet
+    model: ModelKind
     targets: tuple[str, ...]  # the stems the model estimates, in order
     sample_rate: int  # the STFT convention the network sees
     n_fft: int
@@ -38,9 +39,9 @@ class ModelCard:
     # C-U-Net: conditions of several sources it was trained on (--condition), ((name, (source, ...)), ...): a
     # separator gives one when asked by name (--targets accompaniment), its condition the sum of their one-hots
     combinations: tuple = ()
-    visual: str = "none"  # Y-Net: video, landmarks or none
+    visual: Visual = "none"  # Y-Net: its visual input
     mixture_slots: int = 0  # Y-Net: its training mixtures had this many parts (voice, accompaniment[, singer])
-    mixture_level: str = "slots"  # Y-Net: its input was each clip over its own peak ("peak") or over the slots
+    mixture_level: MixtureLevel = "slots"  # Y-Net: its input was each clip over its own peak ("peak") or over the slots
     clip_samples: int = 0  # Y-Net: a chunk's samples at sample_rate and its video frames at fps
     clip_frames: int = 0
     fps: int = 0
@@ -50,8 +51,7 @@ class ModelCard:
         object.__setattr__(self, "combinations", tuple((str(n), tuple(m)) for n, m in self.combinations))
         if any(s not in self.conditions for _, members in self.combinations for s in members):
             raise ValueError("model card: a combination names a source that is not a condition")
-        if self.model not in ("unet", "cunet", "ynet"):
-            raise ValueError(f"model card: unknown model {self.model!r}")
+        check_choice("model card: model", self.model, ModelKind)
         if not self.targets:
             raise ValueError("model card: no targets")
         unknown = set(self.targets) - set(self.conditions) if self.model == "cunet" else set()
@@ -70,8 +70,7 @@ class ModelCard:
                 "model card: a Y-Net needs patch_bins dividing the STFT's bins and positive "
                 "mixture_slots, clip_samples, clip_frames and fps"
             )
-        if self.mixture_level not in ("peak", "slots"):
-            raise ValueError(f"model card: mixture_level must be peak or slots, not {self.mixture_level!r}")
+        check_choice("model card: mixture_level", self.mixture_level, MixtureLevel)
 
     @property
     def stft(self) -> audio.StftConfig:
@@ -82,7 +81,7 @@ def card_for(
     model_cfg: ModelConfig,
     target: str = "vocals",
     remix: bool = True,
-    mixture_level: str = "peak",
+    mixture_level: MixtureLevel = "peak",
     sources=None,
     combinations=(),
 ) -> ModelCard:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Literal
 
-MODELS = ("unet", "cunet", "ynet")
+from ..config import check_choice, choices
+
+ModelKind = Literal["unet", "cunet", "ynet"]
+Film = Literal["simple", "complex"]
+Control = Literal["dense", "cnn"]
+Visual = Literal["video", "landmarks", "none"]
+Depth = Literal["seed", "paper"]  # the keys of DEPTHS
+MixtureLevel = Literal["peak", "slots"]  # a Y-Net input's scale: each clip over its own peak, or over the slots
+MODELS = choices(ModelKind)
 # Y-Net encoder depths: channels per block and pool kind per block ("s" 2x2, "t" frequency only).
 DEPTHS = {
     "seed": ((32, 64, 128, 256), "ssss"),  # the 4-block network of the project page's layer listing
@@ -14,14 +23,14 @@ DEPTHS = {
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    model: str = "cunet"
+    model: ModelKind = "cunet"
     # C-U-Net / U-Net (magnitude in, masked magnitude out)
     n_bins: int = 512  # 513 STFT bins less the Nyquist bin
     n_frames: int = 128
     first_filters: int = 16
     n_layers: int = 6
-    film: str = "simple"  # simple: one (gamma, beta) scalar pair per encoder block; complex: one per channel
-    control: str = "dense"  # dense or cnn condition generator
+    film: Film = "simple"  # simple: one (gamma, beta) scalar pair per encoder block; complex: one per channel
+    control: Control = "dense"  # dense or cnn condition generator
     z_dim: int = 4  # condition vector length: bass, drums, other, vocals
     # FiLM scale = offset + gamma. 1 starts every block at the identity; the original (0) starts it near 0.
     film_gamma_offset: float = 1.0
@@ -30,8 +39,8 @@ class ModelConfig:
     # those it meets at inference. Both changes are measured in bench/quality.py (cunet-complex-cnn-original).
     control_dropout: float = 0.0
     # Y-Net (complex spectrogram in, complex mask logits out)
-    visual: str = "video"  # video, landmarks or none (the audio-only U-Net)
-    depth: str = "seed"  # seed or paper
+    visual: Visual = "video"  # video, landmarks or none (the audio-only U-Net)
+    depth: Depth = "seed"  # seed or paper
     widths: tuple[int, ...] = ()  # overrides the depth's channels (same length), e.g. for small tests
     graph_widths: tuple[int, ...] = ()  # overrides the ST-GCN's 8 block widths (32, 32, 64, 64, 128, 128, 256, 256)
     visual_steps: int = 16  # visual features pooled to the bottleneck's time steps
@@ -44,16 +53,14 @@ class ModelConfig:
     video_stride: int = 2
 
     def __post_init__(self):
-        choices = {
-            "model": MODELS,
-            "film": ("simple", "complex"),
-            "control": ("dense", "cnn"),
-            "visual": ("video", "landmarks", "none"),
-            "depth": tuple(DEPTHS),
-        }
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"model config {name}={getattr(self, name)!r}: choose one of {allowed}")
+        for name, literal in (
+            ("model", ModelKind),
+            ("film", Film),
+            ("control", Control),
+            ("visual", Visual),
+            ("depth", Depth),
+        ):
+            check_choice(f"model config {name}", getattr(self, name), literal)
         if self.widths and len(self.widths) != len(DEPTHS[self.depth][0]):
             raise ValueError(f"widths needs {len(DEPTHS[self.depth][0])} entries for depth {self.depth!r}")
         if self.graph_widths and len(self.graph_widths) != 8:

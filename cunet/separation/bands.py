@@ -9,11 +9,15 @@ linearly onto its bins and frames, and above the model's band they are extended 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 
 from .. import audio
+from ..config import choices
 
-EXTENSIONS = ("average", "zero")
+Extension = Literal["average", "zero"]
+EXTENSIONS = choices(Extension)
 
 
 def fast_even(n: int) -> int:

@@ -20,10 +20,12 @@ import string
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from .. import audio
+from ..config import check_choice, choices
 from ..errors import InputError
 from ..fileio import remove_stale_temporaries, temporary_dir
 from ..outputs import WRITE_ERRORS, unwritable
@@ -33,7 +35,8 @@ from .streaming import Source
 from .visual import load_visual
 
 STAGING = "cunet"  # the name of the hidden folder stems are written in before they are renamed into place
-CLIP_MODES = ("rescale", "clamp", "none")
+ClipMode = Literal["rescale", "clamp", "none"]
+CLIP_MODES = choices(ClipMode)
 TEMPLATE_KEYS = {"name", "target"}
 
 
@@ -45,7 +48,7 @@ class ClippingWarning(UserWarning):
 class OutputConfig:
     template: str = "{name}/{target}.wav"  # {name}: the input's stem; the suffix picks wav, flac or mp3
     bits: int | None = None  # 16 or 24 (integer), 32 (float wav); default: float wav, 24-bit flac
-    clip_mode: str = "rescale"  # rescale: all stems of an input by one factor; clamp; none: as computed
+    clip_mode: ClipMode = "rescale"  # rescale: all stems of an input by one factor; clamp; none: as computed
 
     def __post_init__(self):
         keys = {f for _, f, _, _ in string.Formatter().parse(self.template) if f is not None}
@@ -63,8 +66,7 @@ class OutputConfig:
             audio.output_subtype(Path("x" + suffix), self.bits)
         except InputError as err:
             raise ValueError(f"template {self.template!r}: {err.problem}") from None
-        if self.clip_mode not in CLIP_MODES:
-            raise ValueError(f"clip_mode must be one of {CLIP_MODES}, got {self.clip_mode!r}")
+        check_choice("clip_mode", self.clip_mode, ClipMode)
 
 
 def find_inputs(specs: list[str]) -> list[Path]:

@@ -13,15 +13,17 @@ import dataclasses
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from .. import audio
+from ..config import check_choice, choices
 from ..errors import InputError
-from .bands import EXTENSIONS
+from .bands import Extension
 
-PRECISIONS = ("auto", "float32", "bfloat16")
+Precision = Literal["auto", "float32", "bfloat16"]
+PRECISIONS = choices(Precision)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,10 +35,10 @@ class SeparateConfig:
     block_seconds: float = 20.0  # audio separated at a time (magnitude models: the nearest length that fills
     # whole batches); memory does not grow with the track
     context_seconds: float = 1.0  # read on either side of a block, then cross-faded with the neighbour
-    extend: str = "average"  # masks above the model's band: each frame's mean mask (Spleeter's), or zero
+    extend: Extension = "average"  # masks above the model's band: each frame's mean mask (Spleeter's), or zero
     residual: bool = False  # one more stem, the input less the estimates: the stems add up to the input
     wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter, at full band
-    precision: str = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
+    precision: Precision = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
     chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
     targets: tuple[str, ...] = ()  # the model's targets to separate, in this order (empty: all of them)
     # "vocals": that target and the rest ("no_vocals", the input less it), as Demucs' --two-stems
@@ -51,10 +53,8 @@ class SeparateConfig:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
         if self.wiener < 0:
             raise ValueError(f"wiener iterations must be >= 0, got {self.wiener}")
-        if self.extend not in EXTENSIONS:
-            raise ValueError(f"extend must be one of {EXTENSIONS}, got {self.extend!r}")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        check_choice("extend", self.extend, Extension)
+        check_choice("precision", self.precision, Precision)
         if self.chunk_hop_frames < 1:
             raise ValueError(f"chunk_hop_frames must be positive, got {self.chunk_hop_frames}")
         if self.two_stems is not None and self.targets:

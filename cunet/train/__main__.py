@@ -15,11 +15,11 @@ import sys
 from pathlib import Path
 
 from ..cli import run_command
-from ..config import apply_overrides, parse_override
+from ..config import apply_overrides, choices, parse_override
 from ..datasets.store import Store
 from ..errors import InputError
-from ..models.config import ModelConfig
-from .config import DEFAULT_STORES, TrainConfig, preset
+from ..models.config import MODELS, Control, Depth, Film, ModelConfig, Visual
+from .config import DEFAULT_STORES, MixedPrecision, Strategy, TrainConfig, preset
 
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}
 
@@ -28,25 +28,25 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m cunet.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", choices=("unet", "cunet", "ynet"), required=True)
+    p.add_argument("--model", choices=MODELS, required=True)
     p.add_argument("--preset", choices=("small", "paper"), default="small")
     p.add_argument("--store", help="store folder (default: the embedded dataset's)")
     p.add_argument("--run-dir", help="run folder (default: runs/<model name>)")
     p.add_argument("--target", help="unet: the source to learn, one of the store's (default vocals)")
-    p.add_argument("--film", choices=("simple", "complex"), help="cunet: FiLM kind")
-    p.add_argument("--control", choices=("dense", "cnn"), help="cunet: control network")
-    p.add_argument("--visual", choices=("video", "landmarks", "none"), help="ynet: visual front end")
-    p.add_argument("--depth", choices=("seed", "paper"), help="ynet: encoder depth")
+    p.add_argument("--film", choices=choices(Film), help="cunet: FiLM kind")
+    p.add_argument("--control", choices=choices(Control), help="cunet: control network")
+    p.add_argument("--visual", choices=choices(Visual), help="ynet: visual front end")
+    p.add_argument("--depth", choices=choices(Depth), help="ynet: encoder depth")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="steps per epoch")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int)
-    p.add_argument("--strategy", choices=("default", "mirrored", "multiworker"))
+    p.add_argument("--strategy", choices=choices(Strategy))
     p.add_argument(
         "--mixed-precision",
         nargs="?",
         const="float16",
-        choices=("none", "float16", "bfloat16"),
+        choices=choices(MixedPrecision),
         help="compute in float16 (GPUs; the default when the flag has no value) or bfloat16",
     )
     p.add_argument(

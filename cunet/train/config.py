@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from ..models.config import ModelConfig
+from ..config import check_choice
+from ..models.config import MixtureLevel, ModelConfig
+
+Optimizer = Literal["adam", "sgd"]  # adam (C-U-Net), sgd (Y-Net)
+MixedPrecision = Literal["none", "float16", "bfloat16"]  # compute dtype; variables and losses stay float32
+Strategy = Literal["default", "mirrored", "multiworker"]  # see cunet/train/distribute.py
 
 DEFAULT_STORES = {
     "music": Path("cunet_data/stores/synthetic/musdb"),
@@ -25,7 +30,7 @@ class TrainConfig:
     batch_size: int = 8
     steps_per_epoch: int = 16
     epochs: int = 4
-    optimizer: str = "adam"  # adam (C-U-Net) or sgd (Y-Net)
+    optimizer: Optimizer = "adam"  # adam (C-U-Net) or sgd (Y-Net)
     learning_rate: float = 1e-3
     beta_1: float = 0.5
     momentum: float = 0.8
@@ -49,26 +54,25 @@ class TrainConfig:
     # The level of the network's input mixture: "peak" divides each clip by its own peak, which a separator
     # computes from any user's file; "slots" divides by the number of mixture slots, as the original did,
     # which only matches mixtures built at the training level.
-    mixture_level: str = "peak"
+    mixture_level: MixtureLevel = "peak"
     # What a config.json saved before a field existed meant by it (config.load reads it so): a run trained
     # over the mixture slots must resume so, not switch rules under its checkpoint.
     SAVED_BEFORE: ClassVar[dict] = {"mixture_level": "slots"}
-    mixed_precision: str = "none"  # none, float16 or bfloat16 compute (variables and losses stay float32)
-    strategy: str = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
+    mixed_precision: MixedPrecision = "none"  # none, float16 or bfloat16 compute (variables and losses stay float32)
+    strategy: Strategy = "default"  # default, mirrored or multiworker: see cunet/train/distribute.py
 
     def __post_init__(self):
         if not self.target:
             raise ValueError("target must name a source of the store")
         if not 0 <= self.silent_target_prob <= 1:
             raise ValueError(f"silent_target_prob must be in [0, 1], got {self.silent_target_prob}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"optimizer must be adam or sgd, got {self.optimizer!r}")
-        if self.mixed_precision not in ("none", "float16", "bfloat16"):
-            raise ValueError(f"mixed_precision must be none, float16 or bfloat16, got {self.mixed_precision!r}")
-        if self.mixture_level not in ("peak", "slots"):
-            raise ValueError(f"mixture_level must be peak or slots, got {self.mixture_level!r}")
-        if self.strategy not in ("default", "mirrored", "multiworker"):
-            raise ValueError(f"strategy must be default, mirrored or multiworker, got {self.strategy!r}")
+        for name, literal in (
+            ("optimizer", Optimizer),
+            ("mixed_precision", MixedPrecision),
+            ("mixture_level", MixtureLevel),
+            ("strategy", Strategy),
+        ):
+            check_choice(name, getattr(self, name), literal)
         for name in ("batch_size", "steps_per_epoch", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
