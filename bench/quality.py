@@ -30,13 +30,12 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # quality_claims.py beside it, however this is loaded
-from quality_claims import CUNETS, ONE, QUARTER, TARGETS, TWO, claims, interval_cell, p_cell  # noqa: E402, F401
+from quality_claims import CUNETS, ONE, OTHER, QUARTER, TARGETS, TWO, claims, interval_cell, p_cell  # noqa: E402, F401
 
 VISUALS = ("video", "landmarks", "none")
 # Ablations: a C-U-Net variant trained with one of cunet's departures from the original undone.
 ABLATIONS = {"original": ("--set", "model.film_gamma_offset=0", "--set", "model.control_dropout=0.5")}
 ABLATED = "cunet-complex-cnn"  # the variant the ablations are run on (the C-U-Net paper's best)
-SISEC = " — SiSEC protocol (BSS Eval v4, full band, original rate and channels)"  # cunet/evaluation/tables.py
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,9 +165,26 @@ def examples_seen(run_dir: Path) -> int:
     return cfg["batch_size"] * cfg["steps_per_epoch"] * epochs
 
 
-def medians(summary_csv: Path, metric: str = "sdr") -> dict[tuple[str, str], float]:
+def claim_key(row: dict) -> tuple[str, str]:
+    """The claims' (target, model) of a CSV row, made from its typed columns: a Y-Net clip's target by its
+    number of singers (ONE, TWO), a visual Y-Net scored with the other singer's frames as a model of its own."""
+    singers = row.get("singers") or ""
+    target = {1: ONE, 2: TWO}[int(float(singers))] if singers else row["target"]
+    return target, row["model"] + (OTHER if row.get("frames") == "other" else "")
+
+
+def medians(summary_csv: Path, metric: str = "sdr", protocol: str = "paper") -> dict[tuple[str, str], float]:
+    """{claim key: median} of one protocol's ``metric``, over every split of a target (summary.csv's rows of
+    split "all" where its tracks come from several)."""
+    out: dict[tuple[str, str], float] = {}
     with open(summary_csv) as f:
-        return {(r["target"], r["model"]): float(r["median"]) for r in csv.DictReader(f) if r["metric"] == metric}
+        for r in csv.DictReader(f):
+            if r["metric"] == metric and r["protocol"] == protocol:
+                if r["split"] == "all":
+                    out[claim_key(r)] = float(r["median"])
+                else:
+                    out.setdefault(claim_key(r), float(r["median"]))
+    return out
 
 
 def track_scores(per_track_csv: Path, metric: str = "sdr", protocol: str = "paper", split: str | None = None) -> dict:
@@ -182,7 +198,7 @@ def track_scores(per_track_csv: Path, metric: str = "sdr", protocol: str = "pape
                 continue
             if r["metric"] == metric and r.get("protocol", "paper") == protocol:
                 value = float(r["value"]) if r["value"] else math.nan
-                out.setdefault((r["target"], r["model"]), {})[r["track"]] = value
+                out.setdefault(claim_key(r), {})[r["track"]] = value
     return out
 
 
@@ -375,11 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         valid = track_scores(valid_dir / "per_track.csv", split="valid")
     sdr = medians(results / "summary.csv")
     found = claims(sdr, models, track_scores(results / "per_track.csv"), valid=valid)
-    sisec = {
-        (t.removesuffix(SISEC), m): v
-        for (t, m), v in medians(results / "summary.csv", "sdr_v4").items()
-        if t.endswith(SISEC)
-    }
+    sisec = medians(results / "summary.csv", "sdr_v4", "sisec")
     if sisec:
         found += claims(sisec, models, track_scores(results / "per_track.csv", "sdr_v4", "sisec"), "sisec", valid)
     data = (

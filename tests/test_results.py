@@ -53,26 +53,54 @@ def test_results_tables_plots_and_trained_models_beat_the_mixture(trained_runs, 
     assert "### vocals — SiSEC protocol" in printed  # --protocol both, the default
 
     per_track = pd.read_csv(out / "per_track.csv")
-    assert list(per_track.columns) == ["track", "split", "target", "protocol", "model", "metric", "value"]
-    models = set(per_track["model"])
-    assert {"mixture", "IRM1", "IRM2", "unet", "cunet", "ynet", "ynet (other singer)"} <= models
+    assert list(per_track.columns) == [
+        "track",
+        "split",
+        "target",
+        "singers",
+        "loudness",
+        "protocol",
+        "model",
+        "frames",
+        "metric",
+        "value",
+    ]
+    assert {"mixture", "IRM1", "IRM2", "unet", "cunet", "ynet"} <= set(per_track["model"])
     assert set(per_track["metric"]) == {"sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr"}
     assert set(per_track[per_track["model"] == "cunet"]["target"]) == {"bass", "drums", "other", "vocals"}
-    assert set(per_track[per_track["model"] == "ynet"]["target"]) == {"voice (1 singer)", "voice (2 singers)"}
+    ynet = per_track[per_track["model"] == "ynet"]
+    assert set(ynet["target"]) == {"voice"} and set(ynet["singers"]) == {1, 2} and set(ynet["loudness"]) == {1.0}
+    assert set(ynet["frames"]) == {"own", "other"}  # the other singer's frames: the visual branch is used
+    assert per_track[per_track["model"] == "cunet"][["singers", "loudness", "frames"]].isna().all().all()
 
     page = (out / "report.html").read_text()
     assert "<audio" in page and "ynet (other singer)" in page
     assert len(list((out / "listen").glob("*.mp3"))) == page.count("<audio")
 
     summary = pd.read_csv(out / "summary.csv")
-    assert list(summary.columns) == ["target", "model", "metric", "median", "mean", "count", "tracks"]
-    sdr = summary[summary["metric"] == "sdr"].set_index(["target", "model"])["median"]
+    assert list(summary.columns) == [
+        "protocol",
+        "split",
+        "target",
+        "singers",
+        "loudness",
+        "model",
+        "frames",
+        "metric",
+        "median",
+        "mean",
+        "count",
+        "tracks",
+    ]
+    paper = summary[(summary["metric"] == "sdr") & (summary["protocol"] == "paper")]
+    sdr = paper[paper["singers"].isna()].set_index(["target", "model"])["median"]
+    voice = paper[(paper["singers"] == 1) & paper["frames"].isin(["own", np.nan])].set_index("model")["median"]
     # trained on 80 batches, the dedicated vocals U-Net already beats the mixture by decibels, below the
     # oracles; so does the small preset's C-U-Net (complex FiLM, cnn control) on every target
     assert sdr["vocals", "mixture"] + 3 < sdr["vocals", "unet"] < sdr["vocals", "IRM1"], sdr["vocals"]
     for target in ("bass", "drums", "other", "vocals"):
         assert sdr[target, "cunet"] > sdr[target, "mixture"] + 1, (target, sdr[target])
-    assert sdr["voice (1 singer)", "IRM2"] > sdr["voice (1 singer)", "mixture"] + 5
+    assert voice["IRM2"] > voice["mixture"] + 5
 
     md = (out / "summary.md").read_text()
     assert md.strip() == printed.split("written:")[0].strip()
@@ -119,7 +147,8 @@ def test_ynet_tables_per_test_split():
         {
             "track": f"{split}-{i}",
             "split": split,
-            "target": "voice (1 singer)",
+            "target": "voice",
+            "singers": 1,
             "model": "ynet",
             "metric": "sdr",
             "value": base + i,
@@ -128,10 +157,13 @@ def test_ynet_tables_per_test_split():
         for i in range(3)
     ]
     _, summary = summarise(rows)
-    sdr = summary.set_index("target")["median"]
-    assert sdr["voice (1 singer), test_seen"] == 11.0 and sdr["voice (1 singer), test_unseen"] == 1.0
-    assert sdr["voice (1 singer)"] == 6.0  # both splits together: the median of 0, 1, 2, 10, 11, 12
-    assert "### voice (1 singer), test_unseen" in markdown(summary)
+    sdr = summary.set_index("split")["median"]
+    assert sdr["test_seen"] == 11.0 and sdr["test_unseen"] == 1.0
+    assert sdr["all"] == 6.0  # both splits together: the median of 0, 1, 2, 10, 11, 12
+    assert set(summary["target"]) == {"voice"} and set(summary["singers"]) == {1}
+    table = markdown(summary)
+    assert "### voice (1 singer), test_unseen" in table
+    assert table.index("### voice (1 singer) (") < table.index("### voice (1 singer), test_seen")
 
 
 def test_listening_report_opens_in_a_real_browser(tmp_path):
@@ -144,6 +176,8 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
 
     from cunet.evaluation.config import ResultsConfig
     from cunet.evaluation.output import write
+    from cunet.evaluation.rows import ScoreRow
+    from cunet.evaluation.scoring import Scores
 
     if chromium() is None:
         pytest.skip("Chromium is not installed (.ci/run installs it)")
@@ -155,9 +189,7 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
     rows, listening = [], {}
     for track in ("song A", "song B"):
         for model, value in (("mixture", -3.0), ("IRM1", 12.0), ("IRM2", 13.0), ("cunet", 6.0)):
-            rows.append(
-                {"track": track, "split": "test", "target": "vocals", "model": model, "metric": "sdr", "value": value}
-            )
+            rows.append(ScoreRow(track, "test", "vocals", "paper", model, "sdr", value))
         window = slice(3 * rate, 9 * rate)
         listening["vocals", track] = (
             rate,
@@ -171,7 +203,7 @@ def test_listening_report_opens_in_a_real_browser(tmp_path):
         )
     panels = {("vocals", "cunet"): (mixture, 0.9 * reference, reference, rate, "cunet: vocals, song A")}
     out = tmp_path / "results"
-    write(ResultsConfig(out=str(out)), rows, panels, listening)
+    write(ResultsConfig(out=str(out)), Scores(rows, panels, listening, []))
     page = out / "report.html"
     assert page.stat().st_size < 50_000  # the audio is beside the page, not in it
     seen = open_page(out, "report.html")
@@ -215,8 +247,8 @@ def test_sisec_protocol_scores_full_band_stereo_as_museval(tiny_stores, tmp_path
         for name, theirs in (("sdr", sdr), ("isr", isr), ("sir", sir), ("sar", sar)):
             assert ours[target][f"{name}_v4"] == pytest.approx(float(np.nanmedian(theirs[i])), abs=0.01)
     rows = sisec_rows(track, [("cunet", separator)])
-    models = {r["model"] for r in rows}
-    assert models == {"mixture", "IRM1", "IRM2", "cunet"} and {r["protocol"] for r in rows} == {"sisec"}
-    irm1 = {r["target"]: r["value"] for r in rows if r["model"] == "IRM1" and r["metric"] == "sdr_v4"}
-    mixture = {r["target"]: r["value"] for r in rows if r["model"] == "mixture" and r["metric"] == "sdr_v4"}
+    models = {r.model for r in rows}
+    assert models == {"mixture", "IRM1", "IRM2", "cunet"} and {r.protocol for r in rows} == {"sisec"}
+    irm1 = {r.target: r.value for r in rows if r.model == "IRM1" and r.metric == "sdr_v4"}
+    mixture = {r.target: r.value for r in rows if r.model == "mixture" and r.metric == "sdr_v4"}
     assert all(irm1[t] > mixture[t] + 5 for t in SOURCES), (irm1, mixture)

@@ -89,7 +89,7 @@ def test_a_source_absent_from_a_test_track_is_counted_not_scored(six_runs, six_s
 
     separator = load_separator(six_runs["cunet"], precision="float32")
     rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
-    _, summary = summarise(rows)
+    _, summary = summarise([r.as_dict() for r in rows])
     sdr = summary[summary["metric"] == "sdr"].set_index(["target", "model"])
     # s6 holds every source, s7 no guitar: guitar is scored on one track and absent in one, others on two
     assert sdr.loc[("guitar", "cunet"), ["count", "tracks", "absent"]].tolist() == [1, 1, 1]
@@ -102,13 +102,13 @@ def test_complete_tracks_scores_only_songs_holding_every_source_as_moisesdb_does
     from cunet.datasets.store import Store
     from cunet.evaluation.config import ResultsConfig
     from cunet.evaluation.output import write
-    from cunet.evaluation.scoring import _paper
+    from cunet.evaluation.scoring import Scores, _paper
     from cunet.separation.load import load_separator
 
     separator = load_separator(six_runs["cunet"], precision="float32")
     rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
     cfg = ResultsConfig(out=str(tmp_path / "res"), complete_tracks=True)
-    text = write(cfg, rows, {})
+    text = write(cfg, Scores(rows, {}, {}, []))
     summary = pd.read_csv(tmp_path / "res" / "summary.csv")
     sdr = summary[summary["metric"] == "sdr"]
     # s7 lacks a guitar: left out of every source's table, so each is over s6 alone and nothing is absent
@@ -116,7 +116,7 @@ def test_complete_tracks_scores_only_songs_holding_every_source_as_moisesdb_does
     assert set(pd.read_csv(tmp_path / "res" / "per_track.csv")["track"]) == {"s6"}
     assert "--complete-tracks, as MoisesDB's benchmark): 1 left out: s7." in text
     # and without the flag the same rows keep s7 wherever it has the source
-    write(ResultsConfig(out=str(tmp_path / "all")), rows, {})
+    write(ResultsConfig(out=str(tmp_path / "all")), Scores(rows, {}, {}, []))
     assert set(pd.read_csv(tmp_path / "all" / "per_track.csv")["track"]) == {"s6", "s7"}
 
 

@@ -13,7 +13,7 @@ from ..datasets.store import Store
 from ..errors import InputError
 from .oracle import oracle_estimates
 
-ONE_SINGER, TWO_SINGERS = "voice (1 singer)", "voice (2 singers)"
+VOICE = "voice"  # a Y-Net clip's target: the singer whose frames condition the model
 
 
 @dataclasses.dataclass
@@ -30,6 +30,8 @@ class Example:
     other_visual: dict[str, np.ndarray] | None = None  # the same of another singer
     split: str = "test"  # the store's split (a Y-Net's test_seen or test_unseen singers)
     absent: bool = False  # the track holds none of the target: no score, only counted (sources etc. empty)
+    singers: int | None = None  # Y-Net clips: singers in the mixture (1, or 2 with a second singer)
+    loudness: float | None = None  # Y-Net clips: the target voice's RMS over the accompaniment's
 
 
 def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
@@ -114,7 +116,7 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
         acc = clip_at(store.array(0, "audio", clip["folder"]), offset)
         others = [k for k, (t, _) in enumerate(clips) if t != track]
         other_track, other_frame = clips[others[rng.integers(len(others))]]
-        for target, second in ((ONE_SINGER, None), (TWO_SINGERS, voice(other_track, other_frame))):
+        for singers, second in ((1, None), (2, voice(other_track, other_frame))):
             parts = [p for p in singing_levels(voice(track, frame), acc, loudness, second) if p is not None]
             sources = np.stack(parts)
             mixture = sources.sum(0)
@@ -122,7 +124,7 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
             oracles = oracle_estimates(specs, specs.sum(0), audio.YNET_STFT, CLIP_SAMPLES)
             yield Example(
                 f"{store.tracks[track]['name']}@{frame}",
-                target,
+                VOICE,
                 audio.YNET_STFT.sample_rate,
                 sources,
                 mixture,
@@ -130,4 +132,6 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
                 visual(track, frame),
                 visual(other_track, other_frame),
                 store.tracks[track]["split"],
+                singers=singers,
+                loudness=float(loudness),
             )

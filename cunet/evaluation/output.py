@@ -11,15 +11,13 @@ from .report import slug
 from .tables import complete_tracks, markdown, summarise
 
 
-def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, skipped=()) -> str:
+def write(cfg, scores) -> str:
     """Write the results folder whole (or nothing) and return summary.md's text.
 
     Args:
         cfg: the :class:`ResultsConfig` (its ``out``, ``split``; saved as results_config.json).
-        rows: long-format score rows.
-        panels: {(target, model): (mixture, estimate, reference, rate, title)} for the spectrograms.
-        listening: the listening report's excerpts.
-        skipped: a line for each part that could not be scored, named at the top of summary.md.
+        scores: what :func:`cunet.evaluation.scoring.evaluate` found (rows, panels, listening, skipped).
+
     Returns:
         The text of summary.md.
     """
@@ -33,6 +31,7 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, sk
         if cfg.split == "test"
         else [f"Scored on the {cfg.split} split (tracks held out of training), not the test split.", ""]
     )
+    rows, panels, skipped = [r.as_dict() for r in scores.rows], scores.panels, scores.skipped
     if cfg.complete_tracks:
         rows, left_out = complete_tracks(rows)
         heading += [
@@ -56,7 +55,7 @@ def write(cfg, rows: list[dict], panels: dict, listening: dict | None = None, sk
             files.add(name)
             spectrogram_panel([panels[k] for k in panels if k[1] == model], tmp / f"spectrogram_{name}.png")
         # the page shows the boxplot; its listening sections have their own, lighter spectrograms
-        write_report(tmp, table, listening or {}, ["sdr_boxplot.png"])
+        write_report(tmp, table, scores.listening, ["sdr_boxplot.png"])
         config_io.save(cfg, tmp / "results_config.json")
     return table
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import audio
 from .oracle import ORACLES
+from .rows import model_label, target_label
 
 
 def _pyplot():
@@ -28,14 +29,18 @@ def sdr_boxplot(frame, path: Path) -> None:
     shaded), tracks as points over the boxes; one empty panel saying so where no SDR was scored.
 
     Args:
-        frame: long-format scores (track, split, target, protocol, model, metric, value).
+        frame: long-format scores (rows.COLUMNS).
         path: the PNG to write.
     """
     plt = _pyplot()
     parts = []
     for protocol, (metric, suffix, label) in PROTOCOL_SDR.items():
         data = frame[(frame["protocol"] == protocol) & (frame["metric"] == metric)]
-        parts += [(target + suffix, label, data[data["target"] == target]) for target in dict.fromkeys(data["target"])]
+        data = data.assign(model=[model_label(m, f) for m, f in zip(data["model"], data["frames"])])
+        singers = data["singers"].fillna(0).astype(int)  # 0: music, no singers column
+        for target, count in dict.fromkeys(zip(data["target"], singers)):
+            title = target_label(target, count or None) + suffix
+            parts.append((title, label, data[(data["target"] == target) & (singers == count)]))
     fig, axes = plt.subplots(max(1, len(parts)), 1, figsize=(9, 2.2 + 0.9 * len(parts)), squeeze=False)
     if not parts:
         axes[0, 0].text(0.5, 0.5, "no SDR scores", ha="center", va="center")

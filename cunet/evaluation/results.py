@@ -111,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         check_out(cfg.out)  # before minutes of scoring
         from .scoring import evaluate  # loads Keras, seconds: a refusal of the arguments comes first
 
-        rows, panels, listening, skipped = evaluate(cfg, progress=not args.quiet)
-        for line in skipped:  # the rest is written: these are named here and at the top of summary.md
+        scores = evaluate(cfg, progress=not args.quiet)
+        for line in scores.skipped:  # the rest is written: these are named here and at the top of summary.md
             print(f"warning: not scored: {line}", file=sys.stderr)
-        print(write(cfg, rows, panels, listening, skipped))
+        print(write(cfg, scores))
         print(
             f"written: {cfg.out}/ (per_track.csv, summary.csv, summary.md, sdr_boxplot.png, spectrogram_*.png, "
             "report.html, listen/)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from pathlib import Path
 
@@ -17,9 +18,9 @@ from .locate import dataset_root, find_recorded, is_store
 from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, track_score
 from .oracle import ORACLES
 from .report import excerpt_window
+from .rows import ABSENT, ScoreRow, model_label, target_label
 from .runs import latest_runs, run_folders, run_names, train_config
 from .sisec import full_band_tracks, sisec_rows
-from .tables import ABSENT
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
 
@@ -40,39 +41,60 @@ def score(example: Example, estimate: np.ndarray, v4: bool, mixture_row: bool = 
     return out
 
 
-def _estimates(separator, example: Example, track_cache: dict) -> dict[str, np.ndarray]:
-    """{model row name: the target's estimate} for one separator on one example. A music track comes once
-    per target with the same mixture: each separator separates it once (``track_cache``)."""
+def _estimates(separator, example: Example, track_cache: dict) -> dict[str | None, np.ndarray]:
+    """{frames: the target's estimate} for one separator on one example: frames None for a model without
+    visual input, else ``own`` and ``other`` (the other singer's frames, the proof the visual branch is used).
+    A music track comes once per target with the same mixture: each separator separates it once
+    (``track_cache``)."""
     if example.visual is None:
         if example.target not in separator.targets:
             return {}
         if (id(separator), example.track) not in track_cache:
             track_cache[id(separator), example.track] = separator.separate(example.mixture, example.rate)
-        return {"": track_cache[id(separator), example.track][example.target]}
+        return {None: track_cache[id(separator), example.track][example.target]}
     kind = separator.visual
-    own = example.visual.get(kind) if kind != "none" else None
-    out = {"": separator.separate(example.mixture, example.rate, visual=own)["vocals"]}
-    if kind != "none":  # the proof the visual branch is used: the other singer's frames
-        if example.other_visual is None:  # not reached: a singing example holds both singers' visual inputs
-            raise ValueError(f"example {example.track!r} has no other singer's {kind}")
-        out[" (other singer)"] = separator.separate(example.mixture, example.rate, visual=example.other_visual[kind])[
-            "vocals"
-        ]
-    return out
+    if kind == "none":
+        return {None: separator.separate(example.mixture, example.rate)["vocals"]}
+    if example.visual is None or example.other_visual is None:  # not reached: singing examples carry both
+        raise ValueError(f"{example.track}: a singing example without its visual inputs")
+    return {
+        frames: separator.separate(example.mixture, example.rate, visual=visual[kind])["vocals"]
+        for frames, visual in (("own", example.visual), ("other", example.other_visual))
+    }
 
 
-def evaluate(cfg: ResultsConfig, progress: bool = True):
+@dataclasses.dataclass
+class Scores:
+    """What :func:`evaluate` found.
+
+    Args:
+        rows: every score, the oracles' included.
+        panels: {(table label, model label): (mixture, estimate, reference, rate, title)}: one example per
+            target and model for the spectrogram panels.
+        listening: {(table label, track): (rate, first second, {row: excerpt})}: the listening report's
+            excerpts of the first ``report_tracks`` examples of every target.
+        skipped: a line for each store's protocol that could not be scored (its audio moved, say), whose rows
+            are left out whole.
+    """
+
+    rows: list[ScoreRow]
+    panels: dict
+    listening: dict
+    skipped: list[str]
+
+
+def evaluate(cfg: ResultsConfig, progress: bool = True) -> Scores:
     """Score every run and the oracles, each store and protocol on its own.
 
     Args:
         cfg: the results settings.
         progress: show progress bars.
+
     Returns:
-        (rows, panels, listening, skipped): long-format score rows; for each model one example's (mixture,
-        estimate, reference, rate, title) for the spectrogram panels; for the first ``cfg.report_tracks``
-        examples of every target the listening report's excerpts; and a line for each store's protocol that
-        could not be scored (its audio moved, say), whose rows are left out whole. Raises the first such
-        refusal when nothing at all could be scored.
+        the rows, panels, listening excerpts and what was skipped (:class:`Scores`).
+
+    Raises:
+        InputError, OSError: the first refusal, when nothing at all could be scored.
     """
     from ..separation.load import load_separator
     from ..separation.streaming import SeparateConfig
@@ -83,9 +105,9 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
     runs = [load_run(p) for p in paths]
     names = run_names([run.folder for run in runs])
     separators = [(name, load_separator(run, sep_cfg), run_store(run, cfg)) for name, run in zip(names, runs)]
-    rows: list[dict] = []
-    panels: dict[tuple[str, str], tuple] = {}  # (target, model) -> (mixture, estimate, reference, rate, title)
-    listening: dict[tuple[str, str], tuple] = {}  # (target, track) -> (rate, start seconds, {row: excerpt})
+    rows: list[ScoreRow] = []
+    panels: dict[tuple[str, str], tuple] = {}  # (table, model) -> (mixture, estimate, reference, rate, title)
+    listening: dict[tuple[str, str], tuple] = {}  # (table, track) -> (rate, start seconds, {row: excerpt})
     skipped: list[str] = []
     refusals: list[Exception] = []
     for store_path in sorted({s for _, _, s in separators}, key=str):
@@ -111,10 +133,10 @@ def evaluate(cfg: ResultsConfig, progress: bool = True):
             listening.update(found_listening)
     if not rows:
         raise refusals[0]
-    return rows, panels, listening, skipped
+    return Scores(rows, panels, listening, skipped)
 
 
-def _sisec(store: Store, here: list, cfg: ResultsConfig, progress: bool) -> list[dict]:
+def _sisec(store: Store, here: list, cfg: ResultsConfig, progress: bool) -> list[ScoreRow]:
     """The SiSEC protocol's rows of a music store's tracks of ``cfg.split``, read from its dataset folder."""
     from tqdm import tqdm
 
@@ -139,56 +161,41 @@ def _paper(store: Store, here: list, cfg: ResultsConfig, progress: bool):
         if store.kind == "music"
         else singing_examples(store, cfg.seed, cfg.loudness, cfg.max_tracks, cfg.split)
     )
-    rows: list[dict] = []
+    rows: list[ScoreRow] = []
     panels: dict[tuple[str, str], tuple] = {}
     listening: dict[tuple[str, str], tuple] = {}
-    heard: dict[str, int] = {}  # target -> examples seen
+    heard: dict[str, int] = {}  # table label -> examples heard
     cache: dict[tuple[int, str], dict[str, np.ndarray]] = {}  # (id(separator), track) -> its estimates
     for ex in tqdm(examples, desc=f"scoring {store.path}", disable=not progress, unit="example"):
-        if ex.absent:  # no reference, no score: one row that the tables count apart (tables.ABSENT)
-            rows.append(
-                {
-                    "track": ex.track,
-                    "split": ex.split,
-                    "target": ex.target,
-                    "protocol": "paper",
-                    "model": "",
-                    "metric": ABSENT,
-                    "value": 1.0,
-                }
-            )
+        where = {"track": ex.track, "split": ex.split, "target": ex.target, "protocol": "paper"}
+        condition = {"singers": ex.singers, "loudness": ex.loudness}
+        if ex.absent:  # no reference, no score: one row that the tables count apart (rows.ABSENT)
+            rows.append(ScoreRow(**where, model="", metric=ABSENT, value=1.0, **condition))
             continue
         cache = {k: v for k, v in cache.items() if k[1] == ex.track}  # only the current track's
-        estimates = {name: est for name, est in ex.oracles.items()}
+        estimates: dict[tuple[str, str | None], np.ndarray] = {(name, None): e for name, e in ex.oracles.items()}
         for name, sep in here:
-            estimates.update({name + suffix: est for suffix, est in _estimates(sep, ex, cache).items()})
-        for model, est in estimates.items():
+            estimates.update({(name, frames): e for frames, e in _estimates(sep, ex, cache).items()})
+        table = target_label(ex.target, ex.singers)
+        for (model, frames), est in estimates.items():
             values = score(ex, est, cfg.v4, mixture_row=model == "mixture")
             rows += [
-                {
-                    "track": ex.track,
-                    "split": ex.split,
-                    "target": ex.target,
-                    "protocol": "paper",
-                    "model": model,
-                    "metric": m,
-                    "value": v,
-                }
-                for m, v in values.items()
+                ScoreRow(**where, model=model, metric=m, value=v, frames=frames, **condition) for m, v in values.items()
             ]
+            shown = model_label(model, frames)
             panels.setdefault(
-                (ex.target, model), (ex.mixture, est, ex.sources[0], ex.rate, f"{model}: {ex.target}, {ex.track}")
+                (table, shown), (ex.mixture, est, ex.sources[0], ex.rate, f"{shown}: {table}, {ex.track}")
             )
-        heard[ex.target] = heard.get(ex.target, 0) + 1
-        if heard[ex.target] <= cfg.report_tracks:  # the listening report's excerpt of this example
+        heard[table] = heard.get(table, 0) + 1
+        if heard[table] <= cfg.report_tracks:  # the listening report's excerpt of this example
             window = excerpt_window(ex.sources[0], ex.rate)
             rows_heard = {
                 "mixture": ex.mixture,
                 "reference": ex.sources[0],
                 "IRM1": ex.oracles["IRM1"],
-                **{m: e for m, e in estimates.items() if m not in ORACLES},
+                **{model_label(m, f): e for (m, f), e in estimates.items() if m not in ORACLES},
             }
-            listening[ex.target, ex.track] = (
+            listening[table, ex.track] = (
                 ex.rate,
                 window.start / ex.rate,
                 {k: np.asarray(v[window], np.float32) for k, v in rows_heard.items()},

@@ -6,7 +6,7 @@ band, and each model's targets are scored against all the store's references (MU
 multi-stem store chose, summed from the dataset's files as the store's selection says) with BSS Eval v4 (1-s
 windows and hops; the median over windows, then, in the tables, over tracks), a model that gives fewer targets
 completed with the mixture less its estimates (see :func:`score_targets`). A source a track does not hold is
-no reference and no score there: a row of metric ``absent`` counts it (tables.ABSENT). The oracle rows are
+no reference and no score there: a row of metric ``absent`` counts it (rows.ABSENT). The oracle rows are
 computed the same way at full band, as sigsep-mus-oracle does: the mixture itself, and the ideal ratio masks
 |S|^1 and |S|^2 on a 4096-point STFT (hop 1024) of the original audio.
 """
@@ -27,7 +27,7 @@ from ..datasets.store import Store
 from ..errors import InputError
 from .metrics import SilentSignalWarning, bss_eval_v4, track_score
 from .oracle import oracle_estimates
-from .tables import ABSENT
+from .rows import ABSENT, ScoreRow
 
 METRICS = ("sdr", "isr", "sir", "sar")
 
@@ -180,19 +180,11 @@ def score_targets(track: FullBandTrack, estimates: dict[str, np.ndarray]) -> dic
     return {t: {f"{m}_v4": float(track_score(frames[m])[sources.index(t)]) for m in METRICS} for t in given}
 
 
-def sisec_rows(track: FullBandTrack, separators: list, split: str = "test") -> list[dict]:
-    """Long-format rows for the oracles and every (name, separator) on one full-band track of ``split``."""
+def sisec_rows(track: FullBandTrack, separators: list, split: str = "test") -> list[ScoreRow]:
+    """The scores of the oracles and every (name, separator) on one full-band track of ``split``."""
 
     def row(target, model, metric, value):
-        return {
-            "track": track.name,
-            "split": split,
-            "target": target,
-            "protocol": "sisec",
-            "model": model,
-            "metric": metric,
-            "value": value,
-        }
+        return ScoreRow(track.name, split, target, "sisec", model, metric, value)
 
     rows = [row(t, "", ABSENT, 1.0) for t in track.sources if track.present is not None and t not in track.present]
     estimates = {name: {t: est[i] for i, t in enumerate(track.sources)} for name, est in track.oracles.items()}
