@@ -15,6 +15,7 @@ from cunet import config as config_io
 from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
 from cunet.separation.files import ClippingWarning, OutputConfig
+from cunet.train.config import TrainConfig
 
 TARGETS = ("bass", "drums", "other", "vocals")
 
@@ -202,13 +203,14 @@ def test_old_run_folders_load_and_a_card_that_disagrees_is_named(gain_run, tmp_p
     for name in ("model.keras",):
         shutil.copy(gain_run / name, unet / name)
     config_io.save(ModelConfig(model="unet"), unet / "model_config.json")
-    (unet / "config.json").write_text('{"target": "drums", "model": {"model": "unet"}}')
+    # the training config as every run saved it ({"type": ..., "values": ...}), from before cards
+    config_io.save(TrainConfig(model=ModelConfig(model="unet"), target="drums"), unet / "config.json")
     assert load_card(unet, ModelConfig(model="unet")).targets == ("drums",)
     wrong = tmp_path / "wrong"
     wrong.mkdir()
     keras.Model(*(lambda i: (i, keras.layers.Dense(1)(i)))(keras.Input((256, 64, 1)))).save(wrong / "model.keras")
     config_io.save(ModelConfig(model="unet"), wrong / "model_config.json")
-    (wrong / "config.json").write_text('{"target": "vocals"}')
+    config_io.save(TrainConfig(model=ModelConfig(model="unet"), target="vocals"), wrong / "config.json")
     audio.write(tmp_path / "a.wav", _song(1.0), 44100, "FLOAT")
     assert main([str(wrong), str(tmp_path / "a.wav"), "-o", str(tmp_path / "out"), "--quiet"]) == 2
     err = capsys.readouterr().err

@@ -159,7 +159,13 @@ def load_card(folder: str | Path, model_cfg: ModelConfig) -> ModelCard:
             raise InputError(path, str(err)) from None
     # Before cards: a U-Net's target and a Y-Net's mixtures are in the training config (read as plain JSON:
     # the models package does not depend on the training stage).
-    train = load_json(folder / "config.json") if (folder / "config.json").is_file() else {}
+    train: dict = {}
+    if (folder / "config.json").is_file():  # {"type": "TrainConfig", "values": {...}}, as cunet.config.save writes
+        saved = load_json(folder / "config.json")
+        values = saved.get("values") if isinstance(saved, dict) else None
+        if not isinstance(values, dict):
+            raise InputError(folder / "config.json", "is not a saved training config")
+        train = values
     if model_cfg.model == "unet" and "target" not in train:
         raise InputError(folder / "config.json", "is missing: a U-Net's target is recorded there")
     # Runs from before mixture_level divided their mixtures by the slots.
