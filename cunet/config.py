@@ -17,7 +17,7 @@ from .fileio import load_json, save_json
 
 
 def to_dict(cfg) -> dict:
-    """The config as plain JSON-ready values (nested dataclasses as dicts)."""
+    """A config as a plain dict of its fields, nested configs included (what is saved as JSON)."""
     return dataclasses.asdict(cfg)
 
 
@@ -104,10 +104,21 @@ def apply_overrides(cfg, overrides: dict, source: str | None = "--set"):
 
 
 def save(cfg, path: str | Path) -> None:
+    """Write ``cfg`` to ``path`` as JSON (atomically), tagged with its class name so that :func:`load` can refuse
+    another stage's config."""
     save_json(path, {"type": type(cfg).__name__, "values": to_dict(cfg)})
 
 
 def load(cls, path: str | Path):
+    """Read a config of class ``cls`` that :func:`save` wrote.
+
+    Keys missing from an older file take the class's ``SAVED_BEFORE`` values, where it has them, before its
+    defaults.
+
+    Raises:
+        InputError: the file is missing, is not JSON, is not a saved ``cls``, or holds an unknown or ill-typed key.
+        ValueError: values that ``cls`` itself refuses.
+    """
     data = load_json(path)
     if not isinstance(data, dict) or data.get("type") != cls.__name__ or not isinstance(data.get("values"), dict):
         raise InputError(path, f"not a saved {cls.__name__} config")

@@ -249,6 +249,11 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str | None = None)
 
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` as .npy, atomically and without pickle.
+
+    Raises:
+        TypeError: for an object array, which only pickle could store.
+    """
     array = np.asarray(array)
     if array.dtype == object:
         raise TypeError(f"{path}: refusing to store an object array (it would need pickle)")
@@ -258,6 +263,11 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
 
 
 def load_npy(path: str | os.PathLike, mmap: bool = True) -> np.ndarray:
+    """Read a .npy array without pickle, memory-mapped read-only unless ``mmap`` is False.
+
+    Raises:
+        InputError: the file is missing, unreadable, not a .npy array, or one that would need pickle.
+    """
     try:
         return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except FileNotFoundError:
@@ -274,11 +284,17 @@ def dump_json(obj) -> str:
 
 
 def save_json(path: str | os.PathLike, obj) -> None:
+    """Write ``obj`` to ``path`` as :func:`dump_json` text, atomically."""
     with atomic_path(path) as tmp:
         Path(tmp).write_text(dump_json(obj))
 
 
 def load_json(path: str | os.PathLike):
+    """Read a JSON file.
+
+    Raises:
+        InputError: the file is missing, or is not valid JSON text.
+    """
     try:
         return json.loads(Path(path).read_text())
     except FileNotFoundError:

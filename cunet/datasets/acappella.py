@@ -88,6 +88,9 @@ class SingingSample:
 
 @dataclasses.dataclass(frozen=True)
 class AccompanimentClip:
+    """One accompaniment clip: its name (the file's stem), the accompaniment split folder it is in (an AudioSet
+    name such as ``unbalanced_train``), its category folder and its file."""
+
     name: str
     split: str
     category: str
@@ -99,6 +102,13 @@ def _split_dirs(root: Path) -> list[Path]:
 
 
 def scan(root: str | Path) -> list[SingingSample]:
+    """Every sample of an Acappella tree, in every split folder found, sorted by split then path; only the
+    audio files are listed, the frames and landmarks paths are where they should be (see
+    :meth:`SingingSample.check`).
+
+    Raises:
+        InputError: the folder is missing or holds no split, a split has no audio, or an id repeats across splits.
+    """
     root = Path(root)
     if not root.is_dir():
         raise InputError(root, "dataset folder not found")

@@ -14,6 +14,7 @@ def clip_at(samples: np.ndarray, start: int) -> np.ndarray:
 
 
 def unit_rms(x: np.ndarray) -> np.ndarray:
+    """``x`` scaled to an RMS of 1 (a silent ``x`` stays silent rather than dividing by zero)."""
     x = x / max(float(np.abs(x).max()), 1e-8)
     return x / max(float(np.sqrt(np.mean(x**2))), 1e-8)
 

@@ -8,6 +8,13 @@ import dataclasses
 
 @dataclasses.dataclass(frozen=True)
 class Size:
+    """How much of the four-source dataset a size writes: MUSDB songs, Acappella singers and clips, and
+    accompaniment clips, with their lengths in seconds. Recorded in ``synthetic.json`` as its ``spec``.
+
+    ``clip_seconds`` is the length of a training clip, sung or accompaniment; ``eval_seconds`` that of every
+    validation and test clip, sung or accompaniment.
+    """
+
     music_train: int  # songs in musdb/train (a seeded part becomes validation at preprocessing)
     music_test: int
     music_seconds: float
@@ -30,6 +37,9 @@ SIZES = {
 
 @dataclasses.dataclass(frozen=True)
 class SixSourceSize:
+    """How much of the six-source ``moisesdb/`` tree a size writes: the number of songs and each one's length in
+    seconds. Recorded in ``synthetic.json`` as its ``six_source_spec``."""
+
     songs: int  # in moisesdb/ (no official split: preprocessing draws a seeded test and validation part)
     seconds: float
 

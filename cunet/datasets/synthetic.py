@@ -84,6 +84,8 @@ def music_track(seed: int, index: int, seconds: float) -> dict[str, np.ndarray]:
 
 
 def write_music(root: Path, seed: int, index: int, size: Size) -> None:
+    """Write song ``index``'s stems and mixture under ``root/musdb``: the first ``size.music_train`` songs into
+    train/, the rest into test/."""
     train = index < size.music_train
     name = f"Cunet Synth - {'Song' if train else 'Test Song'} {index:03d}"
     folder = root / "musdb" / ("train" if train else "test") / name
@@ -94,6 +96,8 @@ def write_music(root: Path, seed: int, index: int, size: Size) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Performer:
+    """A synthetic singer of the Acappella tree: the voice, the face and the language folder it sings in."""
+
     voice: voice.Singer
     style: face.FaceStyle
     language: str
@@ -153,6 +157,7 @@ def av_plan(size: Size) -> list[tuple[str, int, int, float]]:
 
 
 def write_av(root: Path, seed: int, item: tuple[str, int, int, float]) -> None:
+    """Write one clip of :func:`av_plan` (voice wav, face frames, landmarks) under ``root/acappella``."""
     split, singer, clip, seconds = item
     who = performer(seed, singer)
     wave, frames, marks = singing_clip(seed, singer, clip, seconds)
@@ -164,6 +169,9 @@ def write_av(root: Path, seed: int, item: tuple[str, int, int, float]) -> None:
 
 
 def accompaniment_clip(seed: int, category: str, split: str, index: int, seconds: float) -> np.ndarray:
+    """Accompaniment clip ``index`` of a category and an accompaniment split (a key of :data:`ACC_SPLITS`):
+    float32 mono at 16384 Hz, peaking at 0.5. Drum is drums, Backgroundmusic bass and chords, Choir three
+    singers, Whistling a whistled tune with vibrato."""
     rng = _rng(seed, 4, CATEGORIES.index(category), list(ACC_SPLITS).index(split), index)
     sr = acappella.SAMPLE_RATE
     song = band.Song.random(rng, seconds)
@@ -190,6 +198,8 @@ def accompaniment_clip(seed: int, category: str, split: str, index: int, seconds
 
 
 def acc_plan(size: Size) -> list[tuple[str, str, int, float]]:
+    """(split, category, clip, seconds) of every accompaniment clip: ``size.acc_clips`` per category for
+    training, one for validation and two for testing."""
     counts = {
         "unbalanced_train": (size.acc_clips, size.clip_seconds),
         "eval": (1, size.eval_seconds),
@@ -199,6 +209,7 @@ def acc_plan(size: Size) -> list[tuple[str, str, int, float]]:
 
 
 def write_acc(root: Path, seed: int, item: tuple[str, str, int, float]) -> None:
+    """Write one clip of :func:`acc_plan` under ``root/accompaniment``."""
     split, category, index, seconds = item
     x = accompaniment_clip(seed, category, split, index, seconds)
     path = root / "accompaniment" / split / "audio" / category / f"{category.lower()}_{index:03d}.wav"
@@ -206,6 +217,7 @@ def write_acc(root: Path, seed: int, item: tuple[str, str, int, float]) -> None:
 
 
 def write_six_source(root: Path, seed: int, index: int, seconds: float) -> None:
+    """Write six-source song ``index`` under ``root/moisesdb``."""
     sixsource.write_song(root / "moisesdb", seed, index, seconds)
 
 
@@ -299,6 +311,7 @@ def ensure(out: str | Path, seed: int = 0, size: str = "default", jobs: int = 1,
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m cunet.datasets.synthetic``."""
     parser = argparse.ArgumentParser(
         prog="python -m cunet.datasets.synthetic",
         description=__doc__,
@@ -319,6 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Generate the dataset the command line asks for (replacing ``--out``); returns the exit status."""
     args = build_parser().parse_args(argv)
     generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
     trees = (

@@ -27,6 +27,17 @@ CARD_FORMAT = 1
 
 @dataclasses.dataclass(frozen=True)
 class ModelCard:
+    """What a separator needs to know about a trained model, saved as ``model_card.json`` (:data:`CARD_FILE`)
+    beside its ``model.keras`` by :func:`save_card` and read by :func:`load_card`.
+
+    ``sample_rate``, ``n_fft`` and ``hop`` are the STFT convention (see :attr:`stft`); a magnitude model's
+    patches hold every bin but the Nyquist one, a Y-Net's ``patch_bins`` divide the STFT's bins. Fields of one
+    kind of model keep their defaults on the others' cards.
+
+    Raises:
+        ValueError: no target, an unknown model or mixture level, or fields that contradict one another.
+    """
+
     model: ModelKind
     targets: tuple[str, ...]  # the stems the model estimates, in order
     sample_rate: int  # the STFT convention the network sees
@@ -138,6 +149,8 @@ def card_for(
 
 
 def save_card(card: ModelCard, folder: str | Path) -> None:
+    """Write ``card`` into ``folder`` as :data:`CARD_FILE`, with the card format number :func:`load_card`
+    checks."""
     save_json(Path(folder) / CARD_FILE, {"format": CARD_FORMAT, **dataclasses.asdict(card)})
 
 

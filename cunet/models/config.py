@@ -23,6 +23,21 @@ DEPTHS = {
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
+    """The architecture of a network: which model (``unet``, ``cunet`` or ``ynet``) and its sizes, what
+    :func:`cunet.models.build_model` builds. Saved as ``model_config.json`` beside a trained ``model.keras``
+    (the model card must describe the same kind of model; a folder from before cards has its card derived from
+    it), and within a run's ``config.json`` (the TrainConfig's ``model``).
+
+    Each model reads its own group of fields and ignores the others'. ``n_bins`` and ``n_frames`` are the
+    magnitude patch a U-Net or C-U-Net takes, ``first_filters`` the channels of its first encoder block
+    (doubled at each next one, ``n_layers`` blocks in all), ``film`` and ``control`` a C-U-Net's conditioning.
+    ``video_frames`` and ``mouth_size`` are a Y-Net's video input (frames of a clip, pixels of a square mouth
+    crop).
+
+    Raises:
+        ValueError: an unknown choice, a dropout rate out of [0, 1), or sizes that do not fit together.
+    """
+
     model: ModelKind = "cunet"
     # C-U-Net / U-Net (magnitude in, masked magnitude out)
     n_bins: int = 512  # 513 STFT bins less the Nyquist bin

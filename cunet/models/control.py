@@ -11,6 +11,8 @@ CNN_FILTERS = {"simple": (16, 32, 64), "complex": (32, 64, 256)}
 
 
 def init():
+    """A new kernel initialiser for a U-Net or C-U-Net layer: normal with standard deviation 0.02, as the
+    original's."""
     return keras.initializers.RandomNormal(stddev=0.02)
 
 

@@ -116,6 +116,8 @@ def _block(x, units, stride, residual, name):
 
 
 def build_graph_net(cfg: ModelConfig) -> keras.Model:
+    """The ST-GCN as a model of its own: (B, video_frames, 68, 2) landmarks -> (B, visual_steps, C), C the last
+    block's width (256, or the last of ``graph_widths``)."""
     marks = keras.Input((cfg.video_frames, 68, 2), name="graph_net_input")
     # Batch norm over the 136 (joint, coordinate) features, joint-major as the original lays them out.
     x = layers.Reshape((cfg.video_frames, 136), name="data_flatten")(marks)

@@ -21,6 +21,13 @@ IGNORED = re.compile(r"(num_batches_tracked$|^wav2sp|^sp2mel|^mel2sp|^sp2wav|^gr
 
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
+    """The arrays of an original Y-Net ``state_dict``, by name, from a ``.npz`` or (with torch) a ``.pth`` or
+    ``.pt`` checkpoint; a checkpoint's ``state_dict`` entry is unwrapped and DataParallel's ``module.`` prefix
+    dropped.
+
+    Raises:
+        InputError: another suffix, or a checkpoint without torch installed.
+    """
     path = Path(path)
     if path.suffix == ".npz":
         with np.load(path, allow_pickle=False) as data:

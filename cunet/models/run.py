@@ -22,6 +22,10 @@ KERAS_ARCHIVE_FILES = ("config.json", "metadata.json")
 
 @dataclasses.dataclass
 class Run:
+    """A trained model as :func:`load_run` found it: its folder (whose name is the run's :attr:`name`), the
+    Keras model, the ModelConfig read from ``model_config.json`` and its ModelCard (read, or derived for a
+    folder from before cards)."""
+
     folder: Path
     model: keras.Model
     model_cfg: ModelConfig

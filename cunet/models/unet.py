@@ -14,6 +14,7 @@ from .film import FiLM
 
 
 def encoder_widths(cfg: ModelConfig) -> list[int]:
+    """The channels of each encoder block: ``first_filters``, doubled from one block to the next."""
     return [cfg.first_filters * 2**i for i in range(cfg.n_layers)]
 
 

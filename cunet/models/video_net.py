@@ -35,6 +35,8 @@ def _block(x, width, kernel, stride, name):
 
 
 def build_video_net(cfg: ModelConfig) -> keras.Model:
+    """The video ResNet as a model of its own: (B, video_frames, mouth_size, mouth_size, 3) mouth crops ->
+    (B, visual_steps, video_widths[2]); ``video_stride`` strides the stem in space only."""
     video = keras.Input((cfg.video_frames, cfg.mouth_size, cfg.mouth_size, 3), name="video_net_input")
     first, second, third = cfg.video_widths
     x = _conv_bn(video, first, (3, 7, 7), (1, cfg.video_stride, cfg.video_stride), "stem")

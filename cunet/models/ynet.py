@@ -52,6 +52,7 @@ def _decoder(x, skips, channels, pools):
 
 
 def visual_input(cfg: ModelConfig):
+    """The Y-Net's visual input for ``cfg.visual``: mouth crops or landmarks, None for the audio-only network."""
     if cfg.visual == "video":
         return keras.Input((cfg.video_frames, cfg.mouth_size, cfg.mouth_size, 3), name="video")
     if cfg.visual == "landmarks":
@@ -60,6 +61,9 @@ def visual_input(cfg: ModelConfig):
 
 
 def build_ynet(cfg: ModelConfig) -> keras.Model:
+    """The Y-Net ``cfg`` describes (inputs and output as in the module's docstring). With a visual input, the
+    front end's features give one (gamma, beta) per bottleneck channel and time step, which FiLM the encoder's
+    output."""
     channels, pools = cfg.ynet_channels, cfg.ynet_pools
     spec = keras.Input((256, 256, 2), name="spectrogram")
     x, skips = _encoder(spec, channels, pools)

@@ -29,6 +29,7 @@ DEFAULT_OUT = Path("cunet_data/stores")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m cunet.preprocess``."""
     p = argparse.ArgumentParser(
         prog="python -m cunet.preprocess", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -99,10 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv):
+    """The parsed command line (``argv`` None: the process's own)."""
     return build_parser().parse_args(argv)
 
 
 def run(args) -> list[Path | None]:
+    """Make the store (or, for the synthetic dataset, the two stores) the command line asks for, generating the
+    synthetic dataset first where it is missing or differs.
+
+    Args:
+        args: the parsed command line; ``--set`` overrides the config the flags make.
+
+    Returns:
+        Each store's folder, or None for a store whose manifest waits for tracks of other shards.
+
+    Raises:
+        InputError: a bad ``--shard`` or ``--set``, or a dataset that cannot be read.
+        ValueError: flags that make an invalid config.
+    """
     cfg = PreprocessConfig(
         dataset=args.dataset,
         root=args.root,
@@ -155,6 +170,7 @@ def run(args) -> list[Path | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command and print every store made; returns the exit status (2 after an error)."""
     args = parse_args(argv)
 
     def body():

@@ -16,6 +16,19 @@ LATER_FIELDS = ("sources", "rest", "groups", "combinations", "test_tracks", "tes
 
 @dataclasses.dataclass(frozen=True)
 class PreprocessConfig:
+    """How a dataset becomes a store: the dataset and its folders, the validation and test split, the sources
+    and conditions of a multi-stem store and the patch and clip sizes. Recorded (see :meth:`record`) in the
+    store's ``preprocess_config.json`` and in its manifest.
+
+    ``dataset`` is one of :data:`DATASETS`; every dataset but ``synthetic`` needs ``root``.
+    ``synthetic_size`` is a key of :data:`cunet.datasets.sizes.SIZES`. ``valid_fraction`` and ``test_fraction``
+    are in [0, 1).
+
+    Raises:
+        ValueError: an unknown dataset, a missing root, a size or fraction out of range, or multi-stem settings
+            given for a layout that has no choice of sources.
+    """
+
     dataset: str = "synthetic"
     root: str | None = None  # dataset folder; for "synthetic", where the embedded dataset is (re)generated
     acc_root: str | None = None  # accompaniment tree (acappella); defaults to ROOT/../accompaniment

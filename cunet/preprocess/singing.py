@@ -24,6 +24,19 @@ MIN_SECONDS = audio.YNET_STFT.n_fft / audio.YNET_STFT.sample_rate
 
 
 def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
+    """One Acappella clip's voice, frames and landmarks (as int16) into ``folder``.
+
+    Args:
+        sample: the clip.
+        n_frames: its video frames when it was checked (a file that changed since is refused).
+        folder: the track's temporary folder.
+
+    Returns:
+        The clip's record for the manifest: names, split, lengths and the voice's RMS.
+
+    Raises:
+        InputError: the frames changed since the check, or a landmark is NaN or infinite.
+    """
     voice = sample.load_audio()
     frames = load_npy(sample.frames_path)
     marks = load_npy(sample.landmarks_path)
@@ -47,6 +60,8 @@ def write_sample(sample: SingingSample, n_frames: int, folder: Path) -> dict:
 
 
 def write_accompaniment(clip: AccompanimentClip, folder: Path) -> dict:
+    """One accompaniment clip, mono at 16384 Hz, into ``folder``; returns its record for the manifest (names,
+    split, length and RMS)."""
     x = checks.read(clip.path, SAMPLE_RATE, 1)[0]
     save_npy(folder / "audio.npy", x)
     return {
@@ -59,6 +74,11 @@ def write_accompaniment(clip: AccompanimentClip, folder: Path) -> dict:
 
 
 def sample_jobs(samples: list[tuple[SingingSample, int]]) -> list[TrackJob]:
+    """One job per Acappella clip, given with its video frames as checked.
+
+    Raises:
+        InputError: two clips whose ids map to one store folder.
+    """
     jobs = [
         TrackJob(
             f"tracks/{folder_name(s.id)}",
@@ -73,6 +93,11 @@ def sample_jobs(samples: list[tuple[SingingSample, int]]) -> list[TrackJob]:
 
 
 def accompaniment_jobs(clips: list[AccompanimentClip]) -> list[TrackJob]:
+    """One job per accompaniment clip, in ``accompaniment/<split>/<category>/<clip>``.
+
+    Raises:
+        InputError: two clips of a category whose names map to one store folder.
+    """
     jobs = [
         TrackJob(
             f"accompaniment/{c.split}/{folder_name(c.category)}/{folder_name(c.name)}",

@@ -96,6 +96,11 @@ def _rounded(difference: float | None) -> float | None:
 
 
 def write_track(track: MusicTrack, folder: Path) -> dict:
+    """A MUSDB18 track's mixture and four sources into ``folder``, one STFT array each.
+
+    Returns:
+        The track's record for the manifest: name, split, lengths, STFT peaks and how far the mixture is from
+        the sum of the sources (:func:`mixture_difference_db`, rounded)."""
     stems = track.load(STFT.sample_rate, 1)
     meta = _write_stems(stems, STEMS, folder, track.path, track.stem_path)
     return {
@@ -134,6 +139,11 @@ def write_stem_track(track: StemTrack, selection: dict[str, tuple[str, ...]], fo
 
 
 def jobs(tracks: list[MusicTrack]) -> list[TrackJob]:
+    """One job per MUSDB18 track (its wav files, or its one .stem.mp4, are what its fingerprint watches).
+
+    Raises:
+        InputError: two tracks whose names map to one store folder.
+    """
     out = []
     for track in tracks:
         files = tuple(dict.fromkeys(track.stem_path(s) for s in STEMS))

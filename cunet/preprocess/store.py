@@ -31,6 +31,10 @@ SOURCE_RECORD = ".source.json"
 
 @dataclasses.dataclass(frozen=True)
 class TrackJob:
+    """One track of a store to write, with what decides whether an earlier run's copy can be kept: its
+    :meth:`source_record` (the fingerprint, and each source file's size and modification time) is saved as
+    ``.source.json`` in the track's folder."""
+
     folder: str  # relative to the store root
     fingerprint: dict  # parameters the output depends on (JSON-able)
     sources: tuple[Path, ...]  # files the output is made from
@@ -67,6 +71,11 @@ def remove_leftovers(store: Path, jobs: list[TrackJob]) -> None:
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``--shard i/n`` as ``(i, n)``; None where no shard is given.
+
+    Raises:
+        InputError: text not of the form i/n, or i outside [0, n).
+    """
     if not text:
         return None
     try:

@@ -25,6 +25,7 @@ from .streaming import PRECISIONS, SeparateConfig
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``cunet-separate`` (``python -m cunet.separation``)."""
     p = argparse.ArgumentParser(
         prog="cunet-separate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -79,10 +80,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv):
+    """The parsed command line (``argv`` None: the process's own)."""
     return build_parser().parse_args(argv)
 
 
 def configs(args) -> tuple[SeparateConfig, OutputConfig]:
+    """The separation and output settings of the parsed command line: the defaults but for the flags given.
+
+    Raises:
+        ValueError: flags that make an invalid setting (the configs check themselves).
+    """
+
     def given(*names):
         return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
@@ -96,6 +104,7 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Separate every input the command line names; returns the exit status (2 after an error)."""
     args = parse_args(argv)
     return run_command(lambda: _separate(args))
 

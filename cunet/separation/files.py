@@ -46,6 +46,15 @@ class ClippingWarning(UserWarning):
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
+    """How the stems of a file are written: where (``template``, below the output folder), in which format (the
+    template's suffix and ``bits``) and what happens to samples past full scale (``clip_mode``). Made from the
+    command line's flags; nothing saves it.
+
+    Raises:
+        ValueError: a template with an unknown key, without ``{target}`` or with an unwritable suffix, bits the
+            format does not take, or an unknown clip mode.
+    """
+
     template: str = "{name}/{target}.wav"  # {name}: the input's stem; the suffix picks wav, flac or mp3
     bits: int | None = None  # 16 or 24 (integer), 32 (float wav); default: float wav, 24-bit flac
     clip_mode: ClipMode = "rescale"  # rescale: all stems of an input by one factor; clamp; none: as computed

@@ -24,6 +24,15 @@ from .wiener import wiener
 
 
 class MaskSeparator(Separator):
+    """The separator of a U-Net or C-U-Net (see the module's docstring); its network runs with each batch norm
+    that can be folded into the convolution before it folded in. A C-U-Net's targets are selected by their
+    conditions: a source's one-hot, a combination's the sum of its sources'.
+
+    Raises:
+        InputError: the card is a Y-Net's, or ``cfg`` picks a target the model does not separate.
+        ValueError: a patch overlap above half a patch.
+    """
+
     def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
         if card.model not in ("unet", "cunet"):
             raise InputError(None, f"a {card.model} is not a magnitude model")

@@ -46,6 +46,14 @@ def chosen_targets(card: ModelCard, cfg: SeparateConfig) -> tuple[str, ...]:
 
 
 class Separator:
+    """A trained model ready to separate, whatever its family (see the module's docstring): built from the Keras
+    model, its card and the separation settings, its network set to compute at the precision that
+    ``cfg.precision`` resolves to.
+
+    Raises:
+        InputError: ``cfg`` picks a target the model does not separate.
+    """
+
     @property
     def visual(self) -> str:
         """The input the network needs besides audio: "none", "video" or "landmarks"."""

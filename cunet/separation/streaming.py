@@ -129,6 +129,8 @@ def ramp(n: int) -> np.ndarray:
 
 
 def patch_weights(length: int, overlap: int) -> np.ndarray:
+    """The cross-fade weights of a patch of ``length`` frames: a raised-cosine fade-in over its first
+    ``overlap`` frames, the mirror fade-out over its last, ones between."""
     w = np.ones(length, np.float32)
     w[:overlap] = ramp(overlap)
     w[length - overlap :] = ramp(overlap)[::-1]

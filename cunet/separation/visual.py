@@ -73,6 +73,12 @@ def read_video(path: str | Path) -> np.ndarray:
 
 
 def check_visual(array: np.ndarray, kind: str, path: Path) -> np.ndarray:
+    """``array``, read from ``path``, checked as a Y-Net's visual input of ``kind`` ("video": face frames,
+    returned as they are; else landmarks, returned as float32).
+
+    Raises:
+        InputError: the wrong type or shape, or landmarks that are NaN or infinite.
+    """
     if kind == "video":
         if array.dtype != np.uint8 or array.ndim != 4 or array.shape[1:] != FRAME_SHAPE:
             raise InputError(path, f"frames must be uint8 (T, 128, 96, 3), got {array.dtype} {array.shape}")

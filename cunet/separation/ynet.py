@@ -27,6 +27,14 @@ from .streaming import SeparateConfig, Source, ramp, stream_blocks
 
 
 class YNetSeparator(Separator):
+    """The separator of a Y-Net (see the module's docstring): the target singer's voice, with the singer's
+    frames or landmarks where the model has a visual input.
+
+    Raises:
+        InputError: the card is not a Y-Net's, or ``cfg`` picks a target the model does not separate.
+        ValueError: ``chunk_hop_frames`` not below a chunk's video frames (neighbouring chunks must overlap).
+    """
+
     def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
         if card.model != "ynet":
             raise InputError(None, f"a {card.model} model is not a Y-Net")

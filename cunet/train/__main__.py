@@ -25,6 +25,7 @@ MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m cunet.train``."""
     p = argparse.ArgumentParser(
         prog="python -m cunet.train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv):
+    """The parsed command line (``argv`` None: the process's own)."""
     return build_parser().parse_args(argv)
 
 
@@ -116,6 +118,7 @@ def resolve(args) -> TrainConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Train (or resume) the run the command line describes; returns the exit status (2 after an error)."""
     args = parse_args(argv)
 
     def body():

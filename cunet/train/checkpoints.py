@@ -22,6 +22,7 @@ STATE_MEMBER = "cunet_state.json"  # the resume state, inside checkpoints/last.k
 
 
 def all_layers(model):
+    """Every layer of ``model``, those of the models nested in it included."""
     for layer in model.layers:
         yield layer
         if isinstance(layer, keras.Model):
@@ -38,6 +39,7 @@ def rng_states(model: keras.Model) -> dict[str, list[int]]:
 
 
 def set_rng_states(model: keras.Model, states: dict[str, list[int]]) -> None:
+    """Put back the random-stream positions :func:`rng_states` saved, by layer name."""
     for layer in all_layers(model):
         if layer.name in states:
             layer.seed_generator.state.assign(np.asarray(states[layer.name], layer.seed_generator.state.dtype))
@@ -90,6 +92,8 @@ class RunCheckpoint(keras.callbacks.Callback):
 
 
 def damaged(path: Path, err: BaseException, remedy: str) -> InputError:
+    """The error that refuses a damaged file: it names ``path``, the first line of ``err`` and what the user can
+    do (``remedy``)."""
     first = (str(err).strip().splitlines() or [""])[0] or type(err).__name__
     return InputError(path, f"damaged ({type(err).__name__}: {first}): {remedy}")
 
@@ -157,6 +161,7 @@ def load_checkpoint(path: Path, remedy: str) -> keras.Model:
 
 
 def model_loads(path: Path) -> bool:
+    """Whether ``path`` loads as a model (in safe mode, uncompiled); a missing or damaged file does not."""
     register_layers()
     try:
         keras.saving.load_model(path, safe_mode=True, compile=False)

@@ -21,6 +21,23 @@ DEFAULT_STORES = {
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
+    """Everything a training run is made of: the model, the store, the optimizer and its schedule, the
+    augmentations and the device placement. Saved as the run folder's ``config.json`` (the command records the
+    store's path resolved); running again with a config that describes the same run resumes it (see
+    :func:`cunet.train.run_folder.same_run`).
+
+    ``preset`` records the preset whose values the command started from (``small`` or ``paper``); the fields
+    are what the run uses. ``beta_1`` is Adam's and ``momentum`` SGD's. The early stopping and learning-rate
+    schedule watch the validation loss: ``early_stopping_patience`` and ``reduce_lr_patience`` count epochs
+    without an improvement of ``min_delta``, after which training stops or the learning rate is multiplied by
+    ``reduce_lr_factor`` (down to ``min_learning_rate``). ``steps_per_epoch`` batches of ``batch_size``
+    examples (the global batch) make an epoch.
+
+    Raises:
+        ValueError: an empty target, an unknown optimizer, precision, mixture level or strategy,
+            ``silent_target_prob`` outside [0, 1], or a batch size, step count or epoch count below 1.
+    """
+
     model: ModelConfig = ModelConfig()
     preset: str = "small"
     store: str | None = None  # default: the embedded dataset's store for this kind of model

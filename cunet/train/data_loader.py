@@ -291,6 +291,8 @@ def mouth_crops_tf(regions: tf.Tensor) -> tf.Tensor:
 
 
 def examples(cfg: TrainConfig, store: Store, split: str):
+    """The examples of ``split`` for ``cfg``'s model: :class:`SingingMixtures` for a Y-Net, else
+    :class:`MusicPatches`."""
     return (SingingMixtures if cfg.model.model == "ynet" else MusicPatches)(store, split, cfg)
 
 

@@ -23,6 +23,10 @@ from .checkpoints import all_layers
 
 @dataclasses.dataclass
 class Placement:
+    """Where a run's model lives, as :func:`placement` makes it for ``--strategy`` (nothing saves it): the scope
+    to build and load models in, this process's rank among ``workers`` processes, the replicas a global batch
+    is split over, and the tf.distribute strategy on TensorFlow (None on JAX and for ``default``)."""
+
     scope: Callable[[], contextlib.AbstractContextManager]  # models are built and loaded inside it
     worker: int = 0  # this process's rank; worker 0 is the chief, which owns the run folder
     workers: int = 1
@@ -35,6 +39,12 @@ class Placement:
 
 
 def placement(kind: str) -> Placement:
+    """The placement of ``kind`` (TrainConfig's ``strategy``: default, mirrored or multiworker) on the current
+    Keras backend.
+
+    Raises:
+        InputError: mirrored or multiworker on a backend other than TensorFlow or JAX.
+    """
     backend = keras.backend.backend()
     if kind == "default":
         return Placement(contextlib.nullcontext)

@@ -30,6 +30,7 @@ from .run_folder import Resumed, RunFolder
 
 
 def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
+    """The optimizer ``cfg`` names (Adam or SGD, with its settings), wrapped for loss scaling under float16."""
     if cfg.optimizer == "sgd":
         opt = keras.optimizers.SGD(cfg.learning_rate, momentum=cfg.momentum, weight_decay=cfg.weight_decay or None)
     else:
@@ -40,6 +41,8 @@ def make_optimizer(cfg: TrainConfig) -> keras.optimizers.Optimizer:
 
 
 def compiled_model(cfg: TrainConfig) -> keras.Model:
+    """A new model of ``cfg.model``, compiled with its optimizer and loss: a Y-Net's :class:`YNetLoss` over
+    ``cfg.loss_sources``, the mean absolute error for a U-Net or C-U-Net."""
     model = build_model(cfg.model)
     loss = YNetLoss(cfg.loss_sources) if cfg.model.model == "ynet" else "mae"
     model.compile(optimizer=make_optimizer(cfg), loss=loss)
