@@ -16,6 +16,10 @@ Split = Literal["test", "valid"]  # valid: the music tracks held out of training
 
 @dataclasses.dataclass(frozen=True)
 class ResultsConfig:
+    """How ``python -m cunet.evaluation.results`` scores runs: which runs and store, protocols, split, the
+    Y-Net clips' mixing (seed, loudness), what the report shows. Saved as ``results_config.json`` in the
+    results folder."""
+
     runs: tuple[str, ...] = ()  # run folders; default: every finished run under runs_root
     runs_root: str = "runs"
     store: str | None = None  # replaces the training store of the runs of its kind

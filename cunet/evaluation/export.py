@@ -93,6 +93,7 @@ def check_out(out: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The export command's flags."""
     p = argparse.ArgumentParser(
         prog="python -m cunet.evaluation.export",
         description=__doc__,
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Export a run's network (``python -m cunet.evaluation.export``); returns the exit status."""
     args = build_parser().parse_args(argv)
 
     def body():

@@ -21,6 +21,7 @@ EXCERPT_RATE = 16000  # every browser decodes mp3 at this rate (MPEG-2 layer III
 
 
 def slug(text: str) -> str:
+    """``text`` as a file name: runs of anything but letters, digits, dots and dashes made one underscore."""
     return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_") or "x"
 
 

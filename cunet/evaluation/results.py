@@ -39,6 +39,7 @@ from .output import check_out, write
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The results command's flags."""
     p = argparse.ArgumentParser(
         prog="python -m cunet.evaluation.results",
         description=__doc__,
@@ -83,10 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv):
+    """The results command's arguments, parsed (argparse exits 2 on a bad one)."""
     return build_parser().parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Score runs and write the results folder (``python -m cunet.evaluation.results``); returns the exit
+    status."""
     args = parse_args(argv)
     values = {
         "runs": tuple(args.runs) if args.runs else None,

@@ -34,6 +34,9 @@ METRICS = ("sdr", "isr", "sir", "sar")
 
 @dataclasses.dataclass
 class FullBandTrack:
+    """One test track as the SiSEC protocol scores it: its stems at the original rate and channels, their
+    mixture, and the oracles' estimates computed from them."""
+
     name: str
     rate: int
     references: np.ndarray  # (sources, channels, samples) in ``sources`` order

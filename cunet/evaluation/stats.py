@@ -27,6 +27,9 @@ import numpy as np
 
 @dataclasses.dataclass(frozen=True)
 class PairedDifference:
+    """How much better model a scores than model b over the same tracks: the median per-track difference,
+    its distribution-free interval and the sign test's p-value."""
+
     median: float  # of the per-track differences a - b, dB
     low: float  # the order-statistic interval of that median; NaN when the tracks are too few for the level
     high: float
