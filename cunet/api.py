@@ -27,7 +27,7 @@ def separate_file(model, path, out="separated", *, template=None, bits=None, cli
         path: the audio file (wav, flac, mp3, m4a, ogg, ... or a video's audio track).
         out: the output folder.
         template, bits, clip_mode: output names, bit depth and clipping
-            (:class:`cunet.separation.files.OutputConfig`; None keeps its default).
+            (:class:`cunet.separation.writers.OutputConfig`; None keeps its default).
         progress: called with the number of input samples each step finished.
         options: separation settings when ``model`` is a path (as :func:`load_separator`).
     Returns:
@@ -35,9 +35,9 @@ def separate_file(model, path, out="separated", *, template=None, bits=None, cli
     """
     import dataclasses
 
-    from .separation.files import OutputConfig
-    from .separation.files import separate_file as separate
     from .separation.separator import Separator
+    from .separation.writers import OutputConfig
+    from .separation.writers import separate_file as separate
 
     if isinstance(model, Separator) and options:
         raise ValueError(f"separation options {sorted(options)} apply when loading: pass them to load_separator")

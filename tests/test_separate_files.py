@@ -14,7 +14,7 @@ from cunet import audio
 from cunet import config as config_io
 from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
-from cunet.separation.files import ClippingWarning, OutputConfig
+from cunet.separation.writers import ClippingWarning, OutputConfig
 from cunet.train.config import TrainConfig
 
 TARGETS = ("bass", "drums", "other", "vocals")
@@ -53,6 +53,38 @@ def test_compressed_inputs_are_decoded_and_separated(gain_run, tmp_path, codec, 
         y, rate = audio.read(tmp_path / "out" / "song" / f"{target}.wav")
         assert rate == 44100 and y.shape == x.shape
         np.testing.assert_allclose(y, GAINS[target] * x, atol=1e-3)
+
+
+def test_each_input_is_decoded_once_and_read_twice(gain_run, tmp_path, monkeypatch):
+    """One pass checks every sample and computes the input scale, one separates; an mp3 is decoded once
+    (before: twice, and read whole three times)."""
+    songs = [tmp_path / "a.mp3", tmp_path / "b.mp3"]
+    for k, song in enumerate(songs):
+        _encode(song, _song(3.0 + k), 44100, "libmp3lame")
+    frames = {s.name: _decoded(s).shape[1] for s in songs}
+    decoded, copies, read = [], [], {}
+    decode, read_span = audio.decode, audio.read_span
+
+    def counted_decode(path, wav):
+        decoded.append(Path(path).name)
+        copies.append(Path(wav))
+        return decode(path, wav)
+
+    def counted_read(path, start, stop):
+        x = read_span(path, start, stop)
+        read[path] = read.get(path, 0) + x.shape[-1]
+        return x
+
+    monkeypatch.setattr(audio, "decode", counted_decode)
+    monkeypatch.setattr(audio, "read_span", counted_read)
+    out = tmp_path / "out"
+    assert main([str(gain_run), *map(str, songs), "-o", str(out), "--quiet", "--precision", "float32"]) == 0
+    assert sorted(decoded) == ["a.mp3", "b.mp3"]  # once each
+    # two decoded copies, each read whole twice: the checking and scaling pass, then the separation
+    assert sorted(read.values()) == sorted(2 * n for n in frames.values()), (read, frames)
+    for song in songs:
+        assert {p.name for p in (out / song.stem).iterdir()} == {f"{t}.wav" for t in TARGETS}
+    assert not any(copy.exists() for copy in copies)  # the decoded copies are gone
 
 
 def test_audio_track_of_a_video_is_separated(gain_run, tmp_path):
@@ -250,7 +282,7 @@ def test_output_names_are_told_apart_after_resolving(tmp_path):
     """The Python API checks its stems' names as the command does: resolved, so that a template that
     walks back up (``{target}/../``) cannot send every stem to one file."""
     from cunet.errors import InputError
-    from cunet.separation.files import OutputConfig, output_paths
+    from cunet.separation.writers import OutputConfig, output_paths
 
     cfg = OutputConfig(template="{name}/{target}/../one.wav")
     with pytest.raises(InputError, match="two stems one file name"):

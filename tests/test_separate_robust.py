@@ -21,7 +21,7 @@ from cunet import audio
 from cunet import config as config_io
 from cunet.models import ModelConfig
 from cunet.separation.__main__ import main
-from cunet.separation.files import find_inputs
+from cunet.separation.inputs import find_inputs
 
 TARGETS = ("bass", "drums", "other", "vocals")
 EXACT = ["--precision", "float32"]  # the stand-in's gains exactly

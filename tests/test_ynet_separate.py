@@ -162,17 +162,23 @@ def test_a_peak_level_ynet_gives_the_same_stems_whatever_the_input_level(tmp_pat
         assert change > 1e-2
 
 
-def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, capsys):
+def test_command_separates_with_landmarks_and_refuses_missing_frames(tmp_path, capsys, monkeypatch):
     (tmp_path / "model").mkdir()
     model = _stand_in("landmarks", tmp_path / "model")
     songs = tmp_path / "songs"
     x = (0.1 * np.random.default_rng(7).standard_normal(3 * RATE)).astype(np.float32)
     audio.write(songs / "good.wav", x, RATE, "FLOAT")
     np.save(songs / "good.landmarks.npy", np.full((75, 68, 2), 500.0, np.float32), allow_pickle=False)
+    from cunet.separation import inputs
+
+    loads = []
+    load_visual = inputs.load_visual
+    monkeypatch.setattr(inputs, "load_visual", lambda *a: loads.append(a) or load_visual(*a))
     assert (
         main([str(model), str(songs / "good.wav"), "-o", str(tmp_path / "out"), "--quiet", "--precision", "float32"])
         == 0
     )
+    assert len(loads) == 1  # the landmarks (or a video) are read once, for the check and the separation
     y, rate = audio.read(tmp_path / "out/good/vocals.wav")
     assert rate == RATE and y.shape == (1, len(x))
     np.testing.assert_allclose(y[0, 100:-100], 0.5 * x[100:-100], atol=2e-3)

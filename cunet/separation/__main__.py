@@ -9,6 +9,7 @@ python -m cunet.separation runs/unet-vocals song.flac --residual --template "{na
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import sys
 import warnings
@@ -20,8 +21,9 @@ from ..datasets.checks import printable
 from ..errors import InputError
 from ..outputs import check_output_folder
 from .bands import EXTENSIONS
-from .files import CLIP_MODES, ClippingWarning, OutputConfig, check_input, find_inputs, output_paths, separate_file
+from .inputs import checked_input, find_inputs
 from .streaming import PRECISIONS, SeparateConfig
+from .writers import CLIP_MODES, ClippingWarning, OutputConfig, output_paths, separate_file
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -126,27 +128,39 @@ def _separate(args) -> int:
             file=sys.stderr,
         )
     planned: dict[Path, Path] = {}
-    for path in inputs:  # every input, and where its stems go, is checked before anything is written
-        check_input(separator, path)
-        for name in output_paths(separator.stems, path, Path(args.out), out_cfg):
-            if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
-                other = planned.get(name.resolve(), name)
-                raise InputError(
-                    name,
-                    f"would be written twice or over an input ({other} and {path}); "
-                    "give --template a part that tells them apart",
-                )
-            planned[name.resolve()] = path
-    with warnings.catch_warnings():
-        warnings.simplefilter("always", ClippingWarning)
-        warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
+    # Every input, and where its stems go, is checked before anything is written; each stays open (decoded
+    # once, a compressed one into a temporary file) until its separation is done.
+    with contextlib.ExitStack() as held:
+        jobs = []
         for path in inputs:
-            with tqdm(
-                unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet, leave=False
-            ) as bar:
-                written = separate_file(separator, path, Path(args.out), out_cfg, progress=bar.update)
-            if not args.quiet:
-                print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))
+            opened = contextlib.ExitStack()
+            held.enter_context(opened)
+            checked = opened.enter_context(checked_input(separator, path))
+            names = output_paths(separator.stems, path, Path(args.out), out_cfg)
+            for name in names:
+                if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
+                    other = planned.get(name.resolve(), name)
+                    raise InputError(
+                        name,
+                        f"would be written twice or over an input ({other} and {path}); "
+                        "give --template a part that tells them apart",
+                    )
+                planned[name.resolve()] = path
+            jobs.append((checked, names, opened))
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", ClippingWarning)
+            warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
+            for checked, names, opened in jobs:
+                path = checked.path
+                with tqdm(
+                    unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet, leave=False
+                ) as bar:
+                    written = separate_file(
+                        separator, path, Path(args.out), out_cfg, bar.update, checked=checked, names=names
+                    )
+                opened.close()  # its decoded copy goes now, not at the end of the run
+                if not args.quiet:
+                    print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))
     return 0
 
 

@@ -118,8 +118,9 @@ class MaskSeparator(Separator):
             audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask, out=out[target])
         return out[..., :n]
 
-    def _scale(self, source: Source) -> float:
-        """The track's largest STFT magnitude of the mono mix at the model's rate (the training scale)."""
+    def input_scale(self, source: Source) -> float:
+        """The track's largest STFT magnitude of the mono mix at the model's rate (the training scale), in the
+        pass that checks every sample."""
         peak = 0.0
 
         def visit(x: np.ndarray) -> None:
@@ -140,8 +141,8 @@ class MaskSeparator(Separator):
         frames = length + (length - overlap) * (patches - 1)
         return (frames - 1) * hop / self.stft.sample_rate - 2 * self.cfg.context_seconds
 
-    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress) -> None:
-        scale = self._scale(source)
+    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress, scale) -> None:
+        scale = self.input_scale(source) if scale is None else scale
         cfg = dataclasses.replace(self.cfg, block_seconds=self.block_seconds())
         stream_blocks(
             lambda x, masks: self._separate_block(x, source.rate, masks),

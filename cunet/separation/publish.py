@@ -1,7 +1,7 @@
 """Putting the stems of one input in place together: a kill or a failure part-way never leaves a mix of new
 stems and old (or missing) ones.
 
-The stems are made in a hidden temporary folder of the output folder (files.py). Once every one is ready, a
+The stems are made in a hidden temporary folder of the output folder (writers.py). Once every one is ready, a
 journal is written there: where each stem goes, and which file each destination held. The folder is then
 renamed to a publishing name and the stems are renamed into place. A kill before that folder rename leaves a
 temporary, which the clean-up of killed writers' temporaries removes: every old stem stays. A kill after it

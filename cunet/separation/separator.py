@@ -102,6 +102,16 @@ class Separator:
     def warm_up(self) -> None:
         """Prepare the network for its first batch (tracing); separation works without it."""
 
+    def input_scale(self, source: Source) -> float | None:
+        """Read the whole of ``source`` once, checking every sample, and return what scales it for the network
+        (None where the network takes it as it is): the one pass over an input before its separation.
+
+        Raises:
+            InputError: a NaN or infinite sample, or a truncated file, naming it.
+        """
+        source.scan(int(self.cfg.block_seconds * source.rate))
+        return None
+
     def _stream(
         self,
         source: Source,
@@ -109,6 +119,7 @@ class Separator:
         visual,
         visual_name,
         progress: Callable[[int], None] | None,
+        scale: float | None,
     ) -> None:
         raise NotImplementedError
 
@@ -120,6 +131,7 @@ class Separator:
         visual: np.ndarray | None = None,
         visual_name: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
+        scale: float | None = None,
     ) -> None:
         """Separate ``source`` in constant memory.
 
@@ -129,10 +141,11 @@ class Separator:
             visual: a Y-Net's frames or landmarks at 25 fps from the first sample (others take none).
             visual_name: the file ``visual`` came from, for error messages.
             progress: called with the number of input samples each step finished.
+            scale: what :meth:`input_scale` returned for ``source``, if it was called (else computed here).
         """
         self.check(source, visual, visual_name)
         if not (self.cfg.residual or self.cfg.two_stems):
-            self._stream(source, emit, visual, visual_name, progress)
+            self._stream(source, emit, visual, visual_name, progress, scale)
             return
         done = 0
 
@@ -142,7 +155,7 @@ class Separator:
             done += piece.shape[-1]
             emit(np.concatenate([piece, (x - piece.sum(0))[None]]))
 
-        self._stream(source, with_residual, visual, visual_name, progress)
+        self._stream(source, with_residual, visual, visual_name, progress, scale)
 
     def separate(
         self,

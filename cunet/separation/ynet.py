@@ -90,7 +90,8 @@ class YNetSeparator(Separator):
         logits = np.asarray(logits, np.float32)[:n]
         return np.repeat(logits[..., 0] + 1j * logits[..., 1], self.step, axis=1).astype(np.complex64)
 
-    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress) -> None:
+    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress, scale) -> None:
+        del scale  # a Y-Net takes its input as it is (input_scale: None)
         fps, rate = self.card.fps, source.rate
 
         def block(x: np.ndarray, first: int) -> np.ndarray:

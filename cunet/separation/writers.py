@@ -1,4 +1,4 @@
-"""Separating files: finding inputs, naming outputs, encodings and clipping, whole files only.
+"""Writing a file's stems: naming them, encodings and clipping, whole files only.
 
 Stems stream into hidden temporary float files in a hidden folder of the output folder, its name
 carrying the process id; once the input is separated, each is kept as it is (float wav, nothing to clip)
@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fnmatch
-import glob
-import os
 import shutil
 import string
 import warnings
@@ -29,10 +26,9 @@ from ..config import check_choice, choices
 from ..errors import InputError
 from ..fileio import remove_stale_temporaries, temporary_dir
 from ..outputs import WRITE_ERRORS, unwritable
+from .inputs import CheckedInput, checked_input
 from .publish import complete_killed, publish
 from .separator import Separator
-from .streaming import Source
-from .visual import load_visual
 
 STAGING = "cunet"  # the name of the hidden folder stems are written in before they are renamed into place
 ClipMode = Literal["rescale", "clamp", "none"]
@@ -78,87 +74,6 @@ class OutputConfig:
         check_choice("clip_mode", self.clip_mode, ClipMode)
 
 
-def find_inputs(specs: list[str]) -> list[Path]:
-    """Files (any audio format, or a video's audio track), folders (every audio file inside, recursively,
-    hidden ones aside) and glob patterns (``**`` for any depth), in a stable order, each file once however
-    many names reach it (symbolic links, a folder given twice)."""
-    found: list[Path] = []
-    seen: set[Path] = set()
-    for spec in specs:
-        if any(c in spec for c in GLOB_MAGIC):
-            paths = [p for p in _glob(spec) if p.is_file()]
-            if not paths:
-                raise InputError(spec, "the pattern matches no file")
-        elif Path(spec).is_dir():
-            paths = [p for p in _files_below(Path(spec)) if p.suffix.lower() in audio.AUDIO_EXTENSIONS]
-            if not paths:
-                raise InputError(spec, f"folder holds no audio file ({' '.join(audio.AUDIO_EXTENSIONS)})")
-        elif Path(spec).is_file():
-            paths = [Path(spec)]
-        else:
-            raise InputError(spec, "no such file or folder")
-        for p in paths:
-            if p.resolve() not in seen:
-                seen.add(p.resolve())
-                found.append(p)
-    return found
-
-
-GLOB_MAGIC = "*?["
-
-
-def _files_below(top: Path) -> list[Path]:
-    """Every file below ``top`` (not hidden, nor in a hidden folder), sorted. Symbolically linked folders
-    are followed, but each real folder is entered once: a link back up the tree (a loop) or to a folder
-    already walked adds nothing, where following it blindly would walk the loop until the path grew too
-    long, and never end with two such links in one folder. A folder that cannot be read is an error."""
-
-    def refuse(err: OSError) -> None:
-        raise err
-
-    entered: set[tuple[int, int]] = set()
-    files: list[Path] = []
-    for root, folders, names in os.walk(top, followlinks=True, onerror=refuse):
-        status = os.stat(root)
-        if (status.st_dev, status.st_ino) in entered:
-            folders[:] = []
-            continue
-        entered.add((status.st_dev, status.st_ino))
-        folders[:] = sorted(f for f in folders if not f.startswith("."))  # hidden: temporaries, AppleDouble
-        files += [Path(root, n) for n in names if not n.startswith(".")]
-    return sorted(files)
-
-
-def _glob(pattern: str) -> list[Path]:
-    """The paths ``pattern`` matches, as :func:`glob.glob` gives them, but a ``**`` part walks folders as
-    :func:`_files_below` does (glob follows every symbolic link, loops included). Wildcards do not match
-    hidden names unless the part itself starts with a dot, as with glob."""
-    parts = Path(pattern).parts
-    if "**" not in parts:  # a fixed number of parts: finite whatever links the folders hold
-        return sorted(Path(p) for p in glob.glob(pattern))
-    fixed = next(i for i, part in enumerate(parts) if any(c in part for c in GLOB_MAGIC))
-    base = Path(*parts[:fixed]) if fixed else Path(".")
-    if not base.is_dir():
-        return []
-    return [p for p in _files_below(base) if _matches(parts[fixed:], p.relative_to(base).parts)]
-
-
-def _matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
-    """Whether the path parts ``names`` match the pattern parts; ``**`` stands for any number of folders."""
-    if not pattern:
-        return not names
-    if pattern[0] == "**":
-        return _matches(pattern[1:], names) or (
-            bool(names) and not names[0].startswith(".") and _matches(pattern, names[1:])
-        )
-    return (
-        bool(names)
-        and fnmatch.fnmatchcase(names[0], pattern[0])
-        and (pattern[0].startswith(".") or not names[0].startswith("."))
-        and _matches(pattern[1:], names[1:])
-    )
-
-
 def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfig) -> list[Path]:
     """Where each stem of ``path`` goes; every name must stay inside ``out``, be its own, and have room:
     no folder where the file goes, no file where a folder must be made."""
@@ -180,25 +95,15 @@ def output_paths(stems: tuple[str, ...], path: Path, out: Path, cfg: OutputConfi
     return names
 
 
-def visual_input(separator: Separator, path: Path):
-    """A Y-Net's frames or landmarks for ``path`` and the file they came from (None, None for others)."""
-    return (None, None) if separator.visual == "none" else load_visual(path, separator.visual)
-
-
-def check_input(separator: Separator, path: Path) -> None:
-    """Everything that can be known about ``path`` before separating it: readable, finite, its video."""
-    with audio.opened(path) as (readable, meta):
-        source = Source.from_file(readable, meta, name=path)
-        source.scan(int(separator.cfg.block_seconds * meta.samplerate))
-        separator.check(source, *visual_input(separator, path))
-
-
 def separate_file(
     separator: Separator,
     path: str | Path,
     out: str | Path = "separated",
     cfg: OutputConfig = OutputConfig(),
     progress: Callable[[int], None] | None = None,
+    *,
+    checked: CheckedInput | None = None,
+    names: list[Path] | None = None,
 ) -> list[Path]:
     """Separate one audio file into ``out``.
 
@@ -208,13 +113,20 @@ def separate_file(
         out: the output folder; names come from ``cfg.template``.
         cfg: template, bit depth and clip mode.
         progress: called with the number of input samples each step finished.
+        checked: ``path`` as :func:`~cunet.separation.inputs.checked_input` opened it, where the caller
+            already has (the command checks every input before it writes anything); else opened here.
+        names: where the stems go, where the caller already has them from :func:`output_paths`.
+
     Returns:
         The files written, one per stem; each appears whole, and all of them together (a kill while they
         are put in place is completed by the next separation into ``out``) or none.
     """
     path, out = Path(path), Path(out)
-    names = output_paths(separator.stems, path, out, cfg)
-    visual, visual_name = visual_input(separator, path)
+    names = output_paths(separator.stems, path, out, cfg) if names is None else names
+    if checked is None:
+        with checked_input(separator, path) as opened:
+            return separate_file(separator, path, out, cfg, progress, checked=opened, names=names)
+    source = checked.source
     made = [d for d in [out, *out.parents][::-1] if not d.exists()]  # folders this call creates
     out.mkdir(parents=True, exist_ok=True)
     # Stems are only ever staged in one hidden folder of ``out`` (then renamed into place): what separations
@@ -224,39 +136,44 @@ def separate_file(
     # hidden, locked by this process until the stems are out of it: the next run tells whether it is stale
     with temporary_dir(out, STAGING) as tmp:
         try:
-            with audio.opened(path) as (readable, meta):
-                source = Source.from_file(readable, meta, name=path)
-                floats = [tmp / f"{i}.wav" for i in range(len(names))]
-                peaks = np.zeros(len(names))
-                with contextlib.ExitStack() as stack:
-                    writes = [
-                        stack.enter_context(_stem_writer(f, name, meta.samplerate, meta.channels, "FLOAT"))
-                        for f, name in zip(floats, names)
-                    ]
+            floats = [tmp / f"{i}.wav" for i in range(len(names))]
+            peaks = np.zeros(len(names))
+            with contextlib.ExitStack() as stack:
+                writes = [
+                    stack.enter_context(_stem_writer(f, name, source.rate, source.channels, "FLOAT"))
+                    for f, name in zip(floats, names)
+                ]
 
-                    def emit(piece: np.ndarray) -> None:
-                        if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
-                            peaks[:] = np.maximum(peaks, np.maximum(piece.max(axis=(1, 2)), -piece.min(axis=(1, 2))))
-                        for write, stem in zip(writes, piece):
-                            write(stem)
+                def emit(piece: np.ndarray) -> None:
+                    if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
+                        peaks[:] = np.maximum(peaks, np.maximum(piece.max(axis=(1, 2)), -piece.min(axis=(1, 2))))
+                    for write, stem in zip(writes, piece):
+                        write(stem)
 
-                    separator.stream(source, emit, visual=visual, visual_name=visual_name, progress=progress)
-                if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
-                    raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
-                factor = _clip_factor(peaks, names, path, cfg.clip_mode)
-                finals = []
-                for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
-                    subtype = audio.output_subtype(name, cfg.bits)
-                    clamp = cfg.clip_mode == "clamp" and bool(peak > 1)
-                    if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
-                        finals.append(stem_file)  # already what was asked for
-                    else:
-                        finals.append(tmp / f"{i}.final{name.suffix}")
-                        _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
-                for name in names:  # every stem is ready: only renames are left, all or none of them
-                    made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
-                    name.parent.mkdir(parents=True, exist_ok=True)
-                publish(tmp, out, [(final.name, name) for final, name in zip(finals, names)])
+                separator.stream(
+                    source,
+                    emit,
+                    visual=checked.visual,
+                    visual_name=checked.visual_name,
+                    progress=progress,
+                    scale=checked.scale,
+                )
+            if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
+                raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
+            factor = _clip_factor(peaks, names, path, cfg.clip_mode)
+            finals = []
+            for i, (stem_file, name, peak) in enumerate(zip(floats, names, peaks)):
+                subtype = audio.output_subtype(name, cfg.bits)
+                clamp = cfg.clip_mode == "clamp" and bool(peak > 1)
+                if subtype == "FLOAT" and name.suffix.lower() == ".wav" and factor == 1 and not clamp:
+                    finals.append(stem_file)  # already what was asked for
+                else:
+                    finals.append(tmp / f"{i}.final{name.suffix}")
+                    _transcode(stem_file, finals[-1], name, subtype, factor, clamp)
+            for name in names:  # every stem is ready: only renames are left, all or none of them
+                made += [d for d in [name.parent, *name.parent.parents][::-1] if not d.exists()]
+                name.parent.mkdir(parents=True, exist_ok=True)
+            publish(tmp, out, [(final.name, name) for final, name in zip(finals, names)])
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)  # first: the folders this call made can go only once it has
             for d in made[::-1]:
