@@ -34,7 +34,8 @@ SIX = ("vocals", "drums", "bass", "guitar", "piano", "other")  # the embedded si
 
 
 def make_song(path: Path, minutes: float, seed: int = 0) -> None:
-    """A 3-minute song of the embedded dataset, repeated to ``minutes``, written block by block."""
+    """A 3-minute song of the embedded dataset, repeated to ``minutes``, written block by block (16-bit wav, or
+    mp3 by the suffix)."""
     from cunet import audio
     from cunet.datasets.synthetic import music_track
 
@@ -69,14 +70,16 @@ def peak_rss() -> int:
 
 
 def cunet_child(models: str, song: str, out: str, precision: str) -> dict:
-    """``models``: one run folder, or several joined by os.pathsep (dedicated U-Nets, one after another)."""
+    """``models``: one run folder, or several joined by os.pathsep (dedicated U-Nets, one after another).
+    Each separates as the command does (separate_files: the input checked, then separated)."""
     import cunet
+    from cunet.separation.writers import separate_files
 
     start = time.perf_counter()
     separators = [cunet.load_separator(m, precision=precision) for m in models.split(os.pathsep)]
     loaded = time.perf_counter()
     for separator in separators:
-        cunet.separate_file(separator, song, out)
+        separate_files(separator, [Path(song)], out)
     return {"load": loaded - start, "separate": time.perf_counter() - loaded, "precision": separators[0].precision}
 
 
@@ -174,8 +177,11 @@ def main() -> None:
         short, long = tmp / "song3.wav", tmp / f"song{args.long_minutes:g}.wav"
         make_song(short, 3.0)
         make_song(long, args.long_minutes)
+        mp3 = tmp / "song3.mp3"  # the same 3 minutes as users hold them: decoded before it is separated
+        make_song(mp3, 3.0)
         for precision in ("float32", "bfloat16"):
             rows.append(("cunet", 4, measure("cunet", str(model), str(short), out(), precision, repeats=args.repeats)))
+        rows.append((MP3, 4, measure("cunet", str(model), str(mp3), out(), "auto", repeats=args.repeats)))
         rows.append(("cunet", 4, measure("cunet", str(model), str(long), out(), "auto")))
         rows.append((UMX, 4, measure("umx", str(short), out(), "0", "4", repeats=args.repeats)))
         if args.umx_wiener:
@@ -195,6 +201,7 @@ def main() -> None:
 
 
 UMX = "Open-Unmix umxhq, no Wiener"
+MP3 = "cunet, mp3 input"
 
 
 def table(rows: list, repeats: int, long_minutes: float, bf16: bool) -> str:

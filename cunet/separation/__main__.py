@@ -18,12 +18,11 @@ from typing import Any
 
 from ..cli import run_command
 from ..datasets.checks import printable
-from ..errors import InputError
 from ..outputs import check_output_folder
 from .bands import EXTENSIONS
-from .inputs import checked_input, find_inputs
+from .inputs import find_inputs
 from .streaming import PRECISIONS, SeparateConfig
-from .writers import CLIP_MODES, ClippingWarning, OutputConfig, output_paths, separate_file
+from .writers import CLIP_MODES, ClippingWarning, OutputConfig, separate_files
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -127,40 +126,20 @@ def _separate(args) -> int:
             f"that the stems add up to the input",
             file=sys.stderr,
         )
-    planned: dict[Path, Path] = {}
-    # Every input, and where its stems go, is checked before anything is written; each stays open (decoded
-    # once, a compressed one into a temporary file) until its separation is done.
-    with contextlib.ExitStack() as held:
-        jobs = []
-        for path in inputs:
-            opened = contextlib.ExitStack()
-            held.enter_context(opened)
-            checked = opened.enter_context(checked_input(separator, path))
-            names = output_paths(separator.stems, path, Path(args.out), out_cfg)
-            for name in names:
-                if name.resolve() in planned or name.resolve() in {p.resolve() for p in inputs}:
-                    other = planned.get(name.resolve(), name)
-                    raise InputError(
-                        name,
-                        f"would be written twice or over an input ({other} and {path}); "
-                        "give --template a part that tells them apart",
-                    )
-                planned[name.resolve()] = path
-            jobs.append((checked, names, opened))
-        with warnings.catch_warnings():
-            warnings.simplefilter("always", ClippingWarning)
-            warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
-            for checked, names, opened in jobs:
-                path = checked.path
-                with tqdm(
-                    unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet, leave=False
-                ) as bar:
-                    written = separate_file(
-                        separator, path, Path(args.out), out_cfg, bar.update, checked=checked, names=names
-                    )
-                opened.close()  # its decoded copy goes now, not at the end of the run
-                if not args.quiet:
-                    print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))
+
+    @contextlib.contextmanager
+    def bar(path: Path):
+        with tqdm(unit="sample", unit_scale=True, desc=printable(path.name), disable=args.quiet, leave=False) as b:
+            yield b.update
+
+    def done(path: Path, written: list[Path]) -> None:
+        if not args.quiet:
+            print(f"{printable(path)}: " + ", ".join(printable(w) for w in written))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ClippingWarning)
+        warnings.showwarning = lambda message, *_, **__: print(f"warning: {message}", file=sys.stderr)
+        separate_files(separator, inputs, Path(args.out), out_cfg, progress=bar, done=done)
     return 0
 
 

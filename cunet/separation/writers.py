@@ -183,6 +183,55 @@ def separate_file(
     return names
 
 
+def separate_files(
+    separator: Separator,
+    inputs: list[Path],
+    out: str | Path,
+    cfg: OutputConfig = OutputConfig(),
+    progress: Callable[[Path], contextlib.AbstractContextManager[Callable[[int], None]]] | None = None,
+    done: Callable[[Path, list[Path]], None] | None = None,
+) -> None:
+    """Separate several files into ``out``, as the command does: every input, and where its stems go, is
+    checked before anything is written; each stays open (decoded once) until its own separation is done.
+
+    Args:
+        separator, out, cfg: as :func:`separate_file`.
+        inputs: the files, as :func:`~cunet.separation.inputs.find_inputs` gives them.
+        progress: for each input, a context giving the callable its separation reports progress to.
+        done: called with each input and the stems written for it.
+
+    Raises:
+        InputError: the first input that cannot be separated, or two stems given one file name (nothing
+            written then), naming the file.
+    """
+    out = Path(out)
+    planned: dict[Path, Path] = {}
+    given = {p.resolve() for p in inputs}
+    with contextlib.ExitStack() as held:
+        jobs = []
+        for path in inputs:
+            opened = contextlib.ExitStack()
+            held.enter_context(opened)
+            checked = opened.enter_context(checked_input(separator, path))
+            names = output_paths(separator.stems, path, out, cfg)
+            for name in names:
+                if name.resolve() in planned or name.resolve() in given:
+                    other = planned.get(name.resolve(), name)
+                    raise InputError(
+                        name,
+                        f"would be written twice or over an input ({other} and {path}); "
+                        "give --template a part that tells them apart",
+                    )
+                planned[name.resolve()] = path
+            jobs.append((checked, names, opened))
+        for checked, names, opened in jobs:
+            with progress(checked.path) if progress else contextlib.nullcontext(None) as report:
+                written = separate_file(separator, checked.path, out, cfg, report, checked=checked, names=names)
+            opened.close()  # its decoded copy goes now, not at the end of the run
+            if done:
+                done(checked.path, written)
+
+
 @contextlib.contextmanager
 def _stem_writer(file: Path, name: Path, rate: int, channels: int, subtype: str):
     """:func:`audio.writer` on the temporary ``file``, its failures (a full disk, while writing or closing)
