@@ -63,6 +63,10 @@ def _coerce(cls, name: str, value, source):
             return value
         if base in (tuple, list) and isinstance(value, (list, tuple)):
             return base(value)
+    literals = [kind for kind in allowed if typing.get_origin(kind) is typing.Literal]
+    if literals:  # a choice list: say its values, not the type's spelling
+        values = ", ".join(str(v) for kind in literals for v in typing.get_args(kind))
+        raise InputError(source, f"config key {name!r} must be one of {values}, got {value!r}")
     raise InputError(source, f"config key {name!r} expects {hint}, got {value!r}")
 
 

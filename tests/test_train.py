@@ -61,7 +61,7 @@ def test_presets_flags_and_set_resolve_in_order(tmp_path):
         (["--model", "unet", "--film", "complex"], "--film applies to --model cunet"),
         (["--model", "cunet", "--visual", "video"], "--visual applies to --model ynet"),
         (["--model", "cunet", "--set", "learning_rat=1"], "unknown config key 'learning_rat'"),
-        (["--model", "ynet", "--set", "model.visual=face"], "visual='face'"),
+        (["--model", "ynet", "--set", "model.visual=face"], "'visual' must be one of video, landmarks, none"),
     ],
 )
 def test_nonsense_is_refused(argv, message, capsys):
@@ -106,7 +106,7 @@ def test_separation_computes_from_the_input_the_scale_training_used(tiny_root, t
     for track in store.tracks:
         subset = "test" if track["split"] == "test" else "train"  # validation tracks are train folders
         x, rate = audio.read(tiny_root / "musdb" / subset / track["name"] / "mixture.wav")
-        found = separator._scale(Source.from_array(x, rate))
+        found = separator.input_scale(Source.from_array(x, rate))
         assert found == pytest.approx(data_loader.mixture_peak(track), rel=2e-3), track["name"]
         assert found < track["max_magnitude"] * (1 + 2e-3)  # the old scale, over all stems, was never smaller
 
