@@ -20,7 +20,7 @@ import time
 import keras
 import tensorflow as tf
 
-from cunet.datasets.store import Store
+from cunet.store import Store
 from cunet.train import data_loader
 from cunet.train.__main__ import parse_args, resolve
 from cunet.train.main import compiled_model

@@ -81,10 +81,10 @@ def store_sources(store: Path) -> list[str]:
 def absent_levels(store: Path, runs: dict[str, Path]) -> dict[tuple[str, str], list[float]]:
     """{(source, model): [dB]} over the test songs lacking the source: what the model gives when asked for it,
     its energy over the mixture's (float32, as scores are computed)."""
-    from cunet.datasets.store import Store
     from cunet.evaluation.examples import music_examples
     from cunet.separation.load import load_separator
     from cunet.separation.streaming import SeparateConfig
+    from cunet.store import Store
 
     separators = {name: load_separator(path, SeparateConfig(precision="float32")) for name, path in runs.items()}
     levels: dict[tuple[str, str], list[float]] = {}

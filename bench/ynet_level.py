@@ -31,12 +31,12 @@ def cpu() -> str:
 
 def scores(run: Path, store_path: Path, gains, seed: int) -> dict:
     """{(singers, gain): per-clip SDR v3 of the target voice} for one run."""
-    from cunet.datasets.store import Store
     from cunet.evaluation.examples import singing_examples
     from cunet.evaluation.scoring import score
     from cunet.models.run import load_run
     from cunet.separation.load import load_separator
     from cunet.separation.streaming import SeparateConfig
+    from cunet.store import Store
 
     separator = load_separator(load_run(run), SeparateConfig(precision="float32"))
     out: dict = {}

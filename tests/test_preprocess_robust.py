@@ -17,8 +17,8 @@ import pytest
 from commands import Result, hidden_leftovers, modes, run_module
 
 from cunet import audio
-from cunet.datasets.store import Store
 from cunet.preprocess.__main__ import main
+from cunet.store import Store
 
 MUSIC_RATE = 16000  # not the store's 8192 Hz, so the resampling path is the one tested
 STEMS = ("mixture", "vocals", "drums", "bass", "other")

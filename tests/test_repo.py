@@ -65,6 +65,16 @@ def test_the_code_passes_its_lint_and_format_and_ci_checks_both_and_its_types():
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
+def test_the_store_format_is_defined_once_beside_its_reader():
+    """The format's name and version, and the manifest's fields, live in cunet/store/ only."""
+    for path in (ROOT / "cunet").rglob("*.py"):
+        text = path.read_text()
+        if path.parent.name != "store":
+            assert '"cunet-store"' not in text, path
+            assert "TRACK = {" not in text and "TOP_KIND" not in text, path
+    assert not (ROOT / "cunet" / "datasets" / "store.py").exists()  # datasets/ only reads datasets on disk
+
+
 def test_no_pickle_and_no_second_stft():
     for path in (ROOT / "cunet").rglob("*.py"):
         text = path.read_text()
@@ -122,7 +132,9 @@ def test_layers_import_downwards_only():
     forbidden = {
         "cunet/models": ("cunet.train", "cunet.separation", "cunet.evaluation"),
         "cunet/separation": ("cunet.train", "cunet.evaluation", "cunet.preprocess"),
-        "cunet/datasets": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation"),
+        "cunet/datasets": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation", "cunet.store"),
+        # the store's format sits under every stage that writes or reads a store
+        "cunet/store": ("cunet.models", "cunet.train", "cunet.separation", "cunet.evaluation", "cunet.preprocess"),
     }
     for folder, names in forbidden.items():
         for path in (ROOT / folder).rglob("*.py"):

@@ -5,11 +5,11 @@ import pandas as pd
 import pytest
 
 from cunet.datasets.musdb import SOURCES
-from cunet.datasets.store import Store
 from cunet.evaluation.examples import music_examples
 from cunet.evaluation.metrics import bss_eval_v3
 from cunet.evaluation.oracle import ideal_ratio_mask
 from cunet.evaluation.results import main
+from cunet.store import Store
 
 
 def test_ideal_ratio_masks_sum_to_one_and_irm2_is_the_wiener_gain():
@@ -225,11 +225,11 @@ def test_sisec_protocol_scores_full_band_stereo_as_museval(tiny_stores, tmp_path
     import museval
 
     from cunet import config as config_io
-    from cunet.datasets.store import Store
     from cunet.evaluation.sisec import full_band_tracks, score_targets, sisec_rows
     from cunet.models import ModelConfig, build_model
     from cunet.models.card import card_for, save_card
     from cunet.separation.load import load_separator
+    from cunet.store import Store
 
     keras.utils.set_random_seed(0)
     cfg = ModelConfig(model="cunet", film="complex", control="cnn", first_filters=4)

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 from conftest import make_musdb
 
-from cunet.datasets.store import Store
 from cunet.errors import InputError
 from cunet.evaluation.locate import dataset_root
 from cunet.evaluation.results import main
 from cunet.evaluation.runs import run_names
 from cunet.preprocess.__main__ import main as preprocess
+from cunet.store import Store
 
 FAST = ["--max-tracks", "1", "--no-v4", "--report-tracks", "1", "--quiet"]
 SISEC_METRICS = {"sdr_v4", "isr_v4", "sir_v4", "sar_v4"}

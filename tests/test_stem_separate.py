@@ -81,11 +81,11 @@ def test_a_target_the_model_lacks_exits_2_listing_those_it_has(six_runs, song, t
 
 
 def test_a_source_absent_from_a_test_track_is_counted_not_scored(six_runs, six_store):
-    from cunet.datasets.store import Store
     from cunet.evaluation.config import ResultsConfig
     from cunet.evaluation.scoring import _paper
     from cunet.evaluation.tables import markdown, summarise
     from cunet.separation.load import load_separator
+    from cunet.store import Store
 
     separator = load_separator(six_runs["cunet"], precision="float32")
     rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
@@ -99,11 +99,11 @@ def test_a_source_absent_from_a_test_track_is_counted_not_scored(six_runs, six_s
 
 
 def test_complete_tracks_scores_only_songs_holding_every_source_as_moisesdb_does(six_runs, six_store, tmp_path):
-    from cunet.datasets.store import Store
     from cunet.evaluation.config import ResultsConfig
     from cunet.evaluation.output import write
     from cunet.evaluation.scoring import Scores, _paper
     from cunet.separation.load import load_separator
+    from cunet.store import Store
 
     separator = load_separator(six_runs["cunet"], precision="float32")
     rows, _, _ = _paper(Store(six_store), [("cunet", separator)], ResultsConfig(v4=False, report_tracks=0), False)
@@ -121,11 +121,11 @@ def test_complete_tracks_scores_only_songs_holding_every_source_as_moisesdb_does
 
 
 def test_sisec_protocol_scores_every_present_source_against_all_references(six_runs, six_store):
-    from cunet.datasets.store import Store
     from cunet.evaluation.config import ResultsConfig
     from cunet.evaluation.scoring import _sisec
     from cunet.evaluation.tables import summarise
     from cunet.separation.load import load_separator
+    from cunet.store import Store
 
     separator = load_separator(six_runs["cunet"], precision="float32")
     rows = _sisec(Store(six_store), [("cunet", separator)], ResultsConfig(), False)

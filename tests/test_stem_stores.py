@@ -9,8 +9,8 @@ import pytest
 import stem_layouts as layouts
 
 from cunet import audio
-from cunet.datasets.store import Store
 from cunet.preprocess.__main__ import main
+from cunet.store import Store
 
 PATCH = ["--patch-frames", "32", "--quiet", "--jobs", "1"]  # 3-s tracks hold 96 frames at 8192 Hz, hop 256
 

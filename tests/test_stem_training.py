@@ -9,8 +9,8 @@ import pytest
 from conftest import SIX_TRAIN
 from stem_layouts import SIX
 
-from cunet.datasets.store import Store
 from cunet.models.config import ModelConfig
+from cunet.store import Store
 from cunet.train.config import TrainConfig
 from cunet.train.data_loader import MusicPatches
 

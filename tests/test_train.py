@@ -11,9 +11,9 @@ import pytest
 
 from cunet import config as config_io
 from cunet.datasets.musdb import SOURCES
-from cunet.datasets.store import Store
 from cunet.models import build_model
 from cunet.models.config import ModelConfig
+from cunet.store import Store
 from cunet.train import data_loader
 from cunet.train.__main__ import main as train_main
 from cunet.train.__main__ import parse_args, resolve

@@ -243,7 +243,7 @@ def test_damaged_singing_store_is_refused_naming_the_file(tiny_stores, tmp_path,
 def test_input_error_inside_the_pipeline_surfaces_as_itself(tiny_stores, tmp_path, monkeypatch):
     """Should a store array go missing after the start-up check, fit raises the InputError naming it, not
     a TensorFlow error carrying a traceback's text."""
-    from cunet.datasets.store import Store
+    from cunet.store import Store
     from cunet.train.__main__ import parse_args, resolve
     from cunet.train.main import train
 
@@ -263,8 +263,8 @@ def test_input_error_inside_the_pipeline_surfaces_as_itself(tiny_stores, tmp_pat
 
 
 def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
-    from cunet.datasets.store import Store
     from cunet.preprocess.__main__ import main as preprocess_main
+    from cunet.store import Store
     from cunet.train import data_loader
 
     root = make_musdb(tmp_path / "musdb", ["A - One", "B - Two"], ["D - Four"], seconds=4.5)
@@ -468,8 +468,8 @@ def _one_recording_valid_split(tiny_stores, tmp_path):
 def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path, capsys):
     """The second singer comes from another recording of the split: with none, training once looped forever
     drawing one (silently, inside the validation pipeline); now it is refused at the start, naming why."""
-    from cunet.datasets.store import Store
     from cunet.models import ModelConfig
+    from cunet.store import Store
     from cunet.train import data_loader
 
     store, name = _one_recording_valid_split(tiny_stores, tmp_path)
@@ -510,8 +510,8 @@ def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path,
 def test_second_singer_is_another_recording_even_when_one_holds_nearly_every_row(tiny_stores):
     """The redraws that kept earlier streams are bounded; past them the other recordings' rows are chosen
     from at once. A split whose rows are 999 of one recording and 1 of another still gives the other."""
-    from cunet.datasets.store import Store
     from cunet.models import ModelConfig
+    from cunet.store import Store
     from cunet.train import data_loader
 
     cfg = TrainConfig(model=ModelConfig(model="ynet", visual="landmarks"), second_singer_prob=1.0)

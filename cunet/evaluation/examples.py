@@ -9,8 +9,8 @@ import numpy as np
 from .. import audio
 from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
 from ..datasets.mixing import clip_at, singing_levels
-from ..datasets.store import Store
 from ..errors import InputError
+from ..store import Store
 from .oracle import oracle_estimates
 
 VOICE = "voice"  # a Y-Net clip's target: the singer whose frames condition the model

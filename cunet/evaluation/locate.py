@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ..datasets.store import Store
 from ..errors import InputError
+from ..store import Store
 
 # where a store's split lies in a MUSDB18 folder: the validation songs are held out of train/
 SUBSET_OF_SPLIT = {"test": "test", "valid": "train"}

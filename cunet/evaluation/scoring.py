@@ -8,10 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.store import Store
 from ..errors import InputError
 from ..models.run import load_run
 from ..outputs import problem
+from ..store import Store
 from .config import ResultsConfig
 from .examples import Example, music_examples, singing_examples
 from .locate import dataset_root, find_recorded, is_store

@@ -23,8 +23,8 @@ from .. import audio
 from ..datasets import checks, folders, moisesdb, musdb, slakh
 from ..datasets.musdb import SOURCES
 from ..datasets.stems import source_signals
-from ..datasets.store import Store
 from ..errors import InputError
+from ..store import Store
 from .metrics import SilentSignalWarning, bss_eval_v4, track_score
 from .oracle import oracle_estimates
 from .rows import ABSENT, ScoreRow

@@ -23,7 +23,7 @@ from ..datasets.sizes import SIZES
 from ..outputs import check_output_folder
 from .build import music_store, singing_store, stem_store, writing
 from .config import DATASETS, STEM_DATASETS, PreprocessConfig
-from .store import parse_shard
+from .jobs import parse_shard
 
 DEFAULT_OUT = Path("cunet_data/stores")
 

@@ -13,12 +13,15 @@ from ..errors import InputError
 from ..fileio import load_json, save_json, save_npy
 from ..lock import folder_lock, is_bookkeeping
 from ..outputs import check_output_folder
-from . import indexes, singing, spectrogram, stemsets, store
+from ..store.manifest import FORMAT, VERSION, music_manifest, singing_manifest
+from . import indexes, singing, spectrogram, stemsets
 from .config import PreprocessConfig
+from .jobs import remove_leftovers
+from .jobs import run as run_jobs
 
 
 def _identity(kind: str) -> dict:
-    return {"format": store.FORMAT, "version": store.VERSION, "kind": kind}
+    return {"format": FORMAT, "version": VERSION, "kind": kind}
 
 
 def check_out(out: Path, kind: str) -> None:
@@ -33,7 +36,7 @@ def check_out(out: Path, kind: str) -> None:
             raise InputError(
                 out,
                 f"holds a {found.get('kind')} store of format version {found.get('version')}; "
-                f"this run writes a {kind} store of version {store.VERSION}: choose another --out",
+                f"this run writes a {kind} store of version {VERSION}: choose another --out",
             )
     elif out.is_dir() and any(not is_bookkeeping(entry.name) for entry in out.iterdir()):
         raise InputError(out, "exists, is not empty and is not a cunet store: choose another --out")
@@ -140,8 +143,8 @@ def _write_music(
     """The tracks, then (once every shard's are there) the indexes and the manifest; ``sources``: the store's,
     in condition order; ``extra``: the multi-stem layouts' own manifest fields (none for MUSDB18, whose
     store stays byte for byte what earlier versions wrote)."""
-    store.remove_leftovers(out, jobs)
-    metas = store.run(out, jobs, workers, shard, desc=f"spectrograms -> {printable(str(out))}", progress=progress)
+    remove_leftovers(out, jobs)
+    metas = run_jobs(out, jobs, workers, shard, desc=f"spectrograms -> {printable(str(out))}", progress=progress)
     if metas is None:
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in jobs]
@@ -153,28 +156,13 @@ def _write_music(
     for split, rows in index.items():
         save_npy(out / "indexes" / f"{split}.npy", rows)
     save_npy(out / "indexes" / "conditions.npy", conds)
-    stft = spectrogram.STFT
-    manifest = {
-        "format": store.FORMAT,
-        "version": store.VERSION,
-        "kind": "music",
+    head = {
         "cunet_version": __version__,
         "config": cfg.record(),
         "source": {"dataset": cfg.dataset, "root": _resolved(root)},
-        "sample_rate": stft.sample_rate,
-        "channels": 1,
-        "stft": {
-            "n_fft": stft.n_fft,
-            "hop": stft.hop,
-            "window": "hann-periodic",
-            "center": stft.center,
-            "pad_mode": stft.pad_mode,
-            "dtype": "complex64",
-            "layout": "bins x frames",
-        },
-        "stems": list(musdb.STEMS) if extra is None else ["mixture", *sources],
-        "sources": list(sources),
-        **(extra or {}),
+    }
+    stems = list(musdb.STEMS) if extra is None else ["mixture", *sources]
+    body = {
         "splits": split_info,
         "tracks": listed,
         "too_short": _warn_short(listed, cfg.patch_frames, "frames"),
@@ -191,6 +179,7 @@ def _write_music(
         },
         "conditions": {"file": "indexes/conditions.npy", "names": names, "order": list(sources)},
     }
+    manifest = music_manifest(head, spectrogram.STFT, stems, list(sources), extra or {}, body)
     save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)
     return out
@@ -218,8 +207,8 @@ def singing_store(
 
 
 def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, workers, shard, progress) -> Path | None:
-    store.remove_leftovers(out, sample_jobs + acc_jobs)
-    metas = store.run(
+    remove_leftovers(out, sample_jobs + acc_jobs)
+    metas = run_jobs(
         out, sample_jobs + acc_jobs, workers, shard, desc=f"clips -> {printable(str(out))}", progress=progress
     )
     if metas is None:
@@ -233,24 +222,12 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
     }
     for split, rows in index.items():
         save_npy(out / "indexes" / f"{split}.npy", rows)
-    stft = audio.YNET_STFT
-    manifest = {
-        "format": store.FORMAT,
-        "version": store.VERSION,
-        "kind": "singing",
+    head = {
         "cunet_version": __version__,
         "config": cfg.record(),
         "source": {"dataset": cfg.dataset, "root": _resolved(root), "acc_root": _resolved(acc_root)},
-        "sample_rate": acappella.SAMPLE_RATE,
-        "fps": acappella.FPS,
-        "samples_per_frame": spf,
-        "stft": {
-            "n_fft": stft.n_fft,
-            "hop": stft.hop,
-            "window": "hann-periodic",
-            "center": stft.center,
-            "pad_mode": stft.pad_mode,
-        },
+    }
+    body = {
         "tracks": listed,
         "accompaniment": acc,
         "accompaniment_for_split": feeds,
@@ -268,6 +245,7 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
             for split, rows in index.items()
         },
     }
+    manifest = singing_manifest(head, audio.YNET_STFT, acappella.SAMPLE_RATE, acappella.FPS, spf, body)
     save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)
     return out

@@ -16,8 +16,8 @@ from ..datasets import checks
 from ..datasets.acappella import SAMPLE_RATE, AccompanimentClip, SingingSample
 from ..errors import InputError
 from ..fileio import load_npy, save_npy
+from .jobs import TrackJob, refuse_shared_folders
 from .spectrogram import folder_name
-from .store import TrackJob, refuse_shared_folders
 
 # The shortest voice or accompaniment clip the store takes: one window of the Y-Net's STFT (0.06 s).
 MIN_SECONDS = audio.YNET_STFT.n_fft / audio.YNET_STFT.sample_rate

@@ -18,7 +18,7 @@ from ..datasets.musdb import SOURCES, STEMS, MusicTrack
 from ..datasets.stems import MIXTURE, StemTrack, present_sources, source_signals
 from ..errors import InputError
 from ..fileio import save_npy
-from .store import TrackJob, refuse_shared_folders
+from .jobs import TrackJob, refuse_shared_folders
 
 STFT = audio.CUNET_STFT
 # The shortest track the store takes: one STFT window at the store's rate (0.125 s). Shorter tracks hold

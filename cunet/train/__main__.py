@@ -16,9 +16,9 @@ from pathlib import Path
 
 from ..cli import run_command
 from ..config import apply_overrides, choices, parse_override
-from ..datasets.store import Store
 from ..errors import InputError
 from ..models.config import MODELS, Control, Depth, Film, ModelConfig, Visual
+from ..store import Store
 from .config import DEFAULT_STORES, MixedPrecision, Strategy, TrainConfig, preset
 
 MODEL_FLAGS = {"film": "cunet", "control": "cunet", "visual": "ynet", "depth": "ynet", "target": "unet"}

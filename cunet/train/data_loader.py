@@ -26,8 +26,8 @@ from ..datasets.acappella import (
     SAMPLES_PER_FRAME,
 )
 from ..datasets.mixing import clip_at, singing_levels
-from ..datasets.store import Store
 from ..errors import InputError
+from ..store import Store
 from .config import TrainConfig
 
 # Redraws of a second singer's row before choosing among the other recordings' rows directly: more than a

@@ -17,11 +17,11 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from ..datasets.store import Store
 from ..errors import InputError
 from ..lock import folder_lock
 from ..models import build_model
 from ..models.losses import YNetLoss
+from ..store import Store
 from . import data_loader
 from .checkpoints import RunCheckpoint
 from .config import TrainConfig

@@ -16,29 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..datasets.acappella import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
 from ..errors import InputError
 from ..fileio import load_json, load_npy
-from .acappella import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
-
-FORMAT, VERSION = "cunet-store", 1
+from .manifest import FORMAT, KINDS, VERSION, Clip, Manifest, Track, fields
 
 CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memory does not grow with the store
-
-Number = (int, float)
-# The fields each part of a manifest must have, and their JSON types: what the loaders and the checks read.
-TOP = {"tracks": list, "indexes": dict, "stft": dict}
-TOP_KIND: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "music": {"stems": list, "sources": list, "conditions": dict},
-    "singing": {"accompaniment": list, "accompaniment_for_split": dict, "samples_per_frame": Number},
-}
-TRACK = {"name": str, "folder": str, "split": str, "n_frames": int}
-TRACK_KIND: dict[str, dict[str, type]] = {"music": {"stem_max_magnitude": dict}, "singing": {"n_samples": int}}
-INDEX = {"file": str, "columns": list, "rows": int}
-INDEX_KIND: dict[str, dict[str, type]] = {
-    "music": {"patch_frames": int},
-    "singing": {"split": str, "video_frames": int, "clip_samples": int},
-}
-CLIP = {"name": str, "folder": str, "split": str, "n_samples": int}
 
 
 def _repair(path: Path) -> str:
@@ -193,17 +176,19 @@ class Store:
         if self._manifest_checked:
             return
         kind = self.manifest.get("kind")
-        if kind not in TOP_KIND:
+        if kind not in KINDS:
             raise InputError(self.manifest_path, f"unknown store kind {kind!r} (music or singing)")
+        manifest, track_record, index_record = KINDS[kind]
         m = self.manifest
-        self._fields(m, {**TOP, **TOP_KIND[kind]}, "")
+        # the common fields first: a manifest lacking 'tracks' is named so before its kind's fields are read
+        self._fields(m, {**fields(Manifest), **fields(manifest)}, "")
         for i, track in enumerate(m["tracks"]):
-            self._fields(track, {**TRACK, **TRACK_KIND[kind]}, f"tracks[{i}]")
+            self._fields(track, {**fields(Track), **fields(track_record)}, f"tracks[{i}]")
             if kind == "music":
                 where = f"tracks[{i}]['stem_max_magnitude']"
-                self._fields(track["stem_max_magnitude"], {"mixture": Number}, where)
+                self._fields(track["stem_max_magnitude"], {"mixture": (int, float)}, where)
         for split, meta in m["indexes"].items():
-            self._fields(meta, {**INDEX, **INDEX_KIND[kind]}, f"indexes[{split!r}]")
+            self._fields(meta, fields(index_record), f"indexes[{split!r}]")
         if kind == "music":
             self._fields(m["stft"], {"n_fft": int}, "stft")
             self._fields(m["conditions"], {"file": str}, "conditions")
@@ -215,7 +200,7 @@ class Store:
                 )
         else:
             for i, clip in enumerate(m["accompaniment"]):
-                self._fields(clip, CLIP, f"accompaniment[{i}]")
+                self._fields(clip, fields(Clip), f"accompaniment[{i}]")
         self._manifest_checked = True
 
     def index(self, split: str) -> np.ndarray:

@@ -22,10 +22,6 @@ from ..datasets.checks import printable
 from ..errors import InputError
 from ..fileio import atomic_dir, load_json, remove_stale_temporaries, save_json
 
-FORMAT = "cunet-store"
-VERSION = 1
-
-
 SOURCE_RECORD = ".source.json"
 
 
@@ -158,19 +154,3 @@ def run(
         )
         return None
     return {f: m for f, m in metas.items() if m is not None}  # every one: none is missing
-
-
-def check_compatible(store: Path, settings: dict) -> None:
-    """Refuse to mix tracks made with other settings into an existing store."""
-    path = store / "settings.json"
-    if path.is_file():
-        old = load_json(path)
-        if old != settings:
-            diff = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-            raise InputError(
-                store,
-                f"this store was made with other settings ({', '.join(diff)} differ); "
-                "choose another --out or delete it",
-            )
-    else:
-        save_json(path, settings)
