@@ -96,22 +96,22 @@ def test_video_file_npy_frames_and_acappella_layout_are_found_and_agree(tmp_path
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
-    frames = read_video(video)
+    frames = read_video(video, 25)
     assert frames.shape == (30, *FRAME_SHAPE) and frames.dtype == np.uint8
     assert np.mean(np.abs(frames.astype(float) - faces[:30])) < 12  # lossy codec, same picture
 
     audio.write(tmp_path / "song.wav", np.zeros(RATE, np.float32), RATE)
-    found, source = load_visual(tmp_path / "song.wav", "video")
+    found, source = load_visual(tmp_path / "song.wav", "video", 25)
     assert source == video and found.shape == frames.shape
     np.save(tmp_path / "song.frames.npy", faces, allow_pickle=False)
-    found, source = load_visual(tmp_path / "song.wav", "video")  # .frames.npy before a video
+    found, source = load_visual(tmp_path / "song.wav", "video", 25)  # .frames.npy before a video
     assert source.name == "song.frames.npy" and np.array_equal(found, faces)
 
     layout = tmp_path / "test_seen"
     audio.write(layout / "audio/English/Female/x.wav", np.zeros(RATE, np.float32), RATE)
     (layout / "landmarks/English/Female").mkdir(parents=True)
     np.save(layout / "landmarks/English/Female/x.npy", np.ones((25, 68, 2), np.float32), allow_pickle=False)
-    marks, source = load_visual(layout / "audio/English/Female/x.wav", "landmarks")
+    marks, source = load_visual(layout / "audio/English/Female/x.wav", "landmarks", 25)
     assert source == layout / "landmarks/English/Female/x.npy" and marks.shape == (25, 68, 2)
 
 
@@ -201,7 +201,7 @@ def test_frames_of_the_wrong_shape_are_named(tmp_path):
     audio.write(tmp_path / "a.wav", np.zeros(RATE, np.float32), RATE)
     np.save(tmp_path / "a.frames.npy", np.zeros((25, 64, 64, 3), np.uint8), allow_pickle=False)
     with pytest.raises(InputError, match="a.frames.npy.*uint8 \\(T, 128, 96, 3\\)"):
-        load_visual(tmp_path / "a.wav", "video")
+        load_visual(tmp_path / "a.wav", "video", 25)
 
 
 def test_blocks_stream_long_inputs_without_seams(tmp_path):
@@ -255,7 +255,7 @@ def test_video_frames_are_timed_on_the_audio_clock(tmp_path, name, video_start, 
     """Frame i of a video is what it shows i/25 s after its audio starts: a video starting 0.5 s after its
     audio holds its first frame for those 0.5 s; one starting 0.5 s before has its first 0.5 s dropped.
     (Timed from the first frame, both were 12.5 frames off.)"""
-    frames = read_video(_offset_video(tmp_path / name, video_start, audio_start, codec))
+    frames = read_video(_offset_video(tmp_path / name, video_start, audio_start, codec), 25)
     shown = (frames.reshape(len(frames), -1).mean(1) - 20) / 4  # the index of the video frame shown
     wanted = audio_start + np.arange(len(frames)) / 25 - video_start  # on the video's own clock
     expected = np.clip(np.floor(wanted * 25 + 1e-6), 0, 49)
@@ -266,4 +266,4 @@ def test_video_frames_are_timed_on_the_audio_clock(tmp_path, name, video_start, 
 def test_video_that_ends_before_its_audio_starts_is_named(tmp_path):
     video = _offset_video(tmp_path / "gone.mkv", 0.0, 2.5, "pcm_s16le")
     with pytest.raises(InputError, match="gone.mkv.*ends .*before its audio starts"):
-        read_video(video)
+        read_video(video, 25)

@@ -109,7 +109,7 @@ def _matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
 
 def visual_input(separator: Separator, path: Path):
     """A Y-Net's frames or landmarks for ``path`` and the file they came from (None, None for others)."""
-    return (None, None) if separator.visual == "none" else load_visual(path, separator.visual)
+    return (None, None) if separator.visual == "none" else load_visual(path, separator.visual, separator.card.fps)
 
 
 @dataclasses.dataclass
@@ -143,7 +143,7 @@ def checked_input(separator: Separator, path: str | Path) -> Iterator[CheckedInp
     with audio.opened(path) as (readable, meta), tempfile.TemporaryDirectory(prefix="cunet-input-") as tmp:
         source = Source.from_file(readable, meta, name=path)
         visual, visual_name = visual_input(separator, path)
-        if visual is not None:  # decoded once; read back in slices, not held
+        if visual is not None and not isinstance(visual, np.memmap):  # a decoded video: read back in slices
             np.save(Path(tmp) / "visual.npy", visual, allow_pickle=False)
             visual = np.load(Path(tmp) / "visual.npy", mmap_mode="r", allow_pickle=False)
         scale = separator.input_scale(source)

@@ -4,11 +4,11 @@ For ``.../audio/<Language>/<Gender>/<id>.wav`` in the Acappella layout, the fram
 ``.../frames/<Language>/<Gender>/<id>.npy`` and ``.../landmarks/...``. Anywhere else, files beside the
 audio with the same stem: ``<id>.frames.npy``, ``<id>.landmarks.npy``, or a video ``<id>.mp4`` (also
 .avi, .mkv, .mov, .webm), read with PyAV. A video is taken to be face-cropped already (as Acappella's
-frames are); it is scaled to 96x128 and brought to 25 fps by taking, for every 1/25 s, the frame shown
-at that time. Times are on the clock of the video's audio track (its first sample is time 0), read from
-the streams' start times: frames shown before the audio starts are dropped, and a video that starts
-after its audio holds its first frame until then. A video without an audio track is timed from its
-first frame (the audio, in a file beside it, is taken to start with it).
+frames are); it is scaled to 96x128 and brought to the model's frame rate (its card's, 25 fps) by
+taking, for every frame, the one shown at that time. Times are on the clock of the video's audio track
+(its first sample is time 0), read from the streams' start times: frames shown before the audio starts are
+dropped, and a video that starts after its audio holds its first frame until then. A video without an audio
+track is timed from its first frame (the audio, in a file beside it, is taken to start with it).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import VIDEO_EXTENSIONS
-from ..datasets.acappella import FPS, FRAME_SHAPE, N_LANDMARKS
+from ..datasets.acappella import FRAME_SHAPE, N_LANDMARKS
 from ..errors import InputError
 from ..fileio import load_npy
 
@@ -28,12 +28,13 @@ def _start(stream) -> float | None:
     return None if stream.start_time is None else float(stream.start_time * stream.time_base)
 
 
-def read_video(path: str | Path) -> np.ndarray:
-    """A face-cropped video -> uint8 (T, 128, 96, 3) frames at 25 fps, frame k shown at k/25 s after the
+def read_video(path: str | Path, fps: int) -> np.ndarray:
+    """A face-cropped video -> uint8 (T, 128, 96, 3) frames at ``fps``, frame k shown at k/fps s after the
     start of the video's audio track (see the module's docstring).
 
     Args:
         path: a video file PyAV reads.
+        fps: the frame rate the model was trained at (its card's).
 
     Returns:
         The frames; T covers the video's end on the audio's clock.
@@ -53,7 +54,7 @@ def read_video(path: str | Path) -> np.ndarray:
             stamps: list[float] = []
             for frame in container.decode(stream):
                 frames.append(frame.to_ndarray(format="rgb24", width=width, height=height))
-                stamps.append(float(frame.time) if frame.time is not None else (video_start or 0.0) + len(stamps) / FPS)
+                stamps.append(float(frame.time) if frame.time is not None else (video_start or 0.0) + len(stamps) / fps)
             # a demuxed stream always has a time base: its test is there for mypy
             duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
     except av.FFmpegError as err:
@@ -61,12 +62,12 @@ def read_video(path: str | Path) -> np.ndarray:
     if not frames:
         raise InputError(path, "holds no video frame")
     times = np.asarray(stamps)
-    step = times[-1] - times[-2] if len(times) > 1 else 1 / FPS
+    step = times[-1] - times[-2] if len(times) > 1 else 1 / fps
     end = (video_start if video_start is not None else times[0]) + duration if duration else times[-1] + step
     zero = audio_start if audio_start is not None else times[0]
-    if end - zero < 0.5 / FPS:
+    if end - zero < 0.5 / fps:
         raise InputError(path, f"its video ends ({end:.2f} s) before its audio starts ({zero:.2f} s)")
-    wanted = zero + np.arange(int(round((end - zero) * FPS))) / FPS
+    wanted = zero + np.arange(int(round((end - zero) * fps))) / fps
     # before its first frame a late video shows that frame (index clipped to 0)
     shown = np.clip(np.searchsorted(times, wanted + 1e-6, side="right") - 1, 0, len(frames) - 1)
     return np.stack(frames)[shown]
@@ -106,8 +107,9 @@ def candidates(audio_path: Path, kind: str) -> list[Path]:
     return found
 
 
-def load_visual(audio_path: str | Path, kind: str) -> tuple[np.ndarray, Path]:
-    """The frames (uint8) or landmarks (float32) that go with ``audio_path``, and the file they came from."""
+def load_visual(audio_path: str | Path, kind: str, fps: int) -> tuple[np.ndarray, Path]:
+    """The frames (uint8) or landmarks (float32) that go with ``audio_path`` at ``fps`` (a video is resampled
+    to it; frames and landmarks already saved are taken to be at it), and the file they came from."""
     if kind not in ("video", "landmarks"):
         raise ValueError(f"visual kind must be video or landmarks, got {kind!r}")
     audio_path = Path(audio_path)
@@ -115,7 +117,7 @@ def load_visual(audio_path: str | Path, kind: str) -> tuple[np.ndarray, Path]:
     for path in tried:
         if path.is_file():
             # .npy frames stay memory-mapped: a separator reads them a block at a time
-            array = read_video(path) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path)
+            array = read_video(path, fps) if path.suffix.lower() in VIDEO_EXTENSIONS else load_npy(path)
             return check_visual(array, kind, path), path
     what = "face frames or a face video" if kind == "video" else "landmarks"
     raise InputError(
