@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .acappella import CLIP_SAMPLES
+from ..singing_input import CLIP_SAMPLES
 
 
 def clip_at(samples: np.ndarray, start: int) -> np.ndarray:

@@ -7,9 +7,9 @@ import dataclasses
 import numpy as np
 
 from .. import audio
-from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
 from ..datasets.mixing import clip_at, singing_levels
 from ..errors import InputError
+from ..singing_input import CLIP_FRAMES, CLIP_SAMPLES, SAMPLES_PER_FRAME
 from ..store import Store
 from .oracle import oracle_estimates
 

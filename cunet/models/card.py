@@ -15,10 +15,10 @@ from typing import Any
 
 from .. import audio
 from ..config import check_choice
-from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES, FPS
 from ..datasets.musdb import SOURCES
 from ..errors import InputError
 from ..fileio import load_json, save_json
+from ..singing_input import CLIP_FRAMES, CLIP_SAMPLES, FPS
 from .config import MixtureLevel, ModelConfig, ModelKind, Visual
 
 CARD_FILE = "model_card.json"

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import config as config_io
-from ..datasets.acappella import MOUTH_SIZE, N_LANDMARKS
 from ..errors import InputError
+from ..singing_input import MOUTH_SIZE, N_LANDMARKS
 from .card import CARD_FILE, ModelCard, load_card
 from .config import ModelConfig
 

@@ -6,7 +6,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from .. import __version__, audio
+from .. import __version__, audio, singing_input
 from ..datasets import acappella, musdb
 from ..datasets.checks import printable
 from ..errors import InputError
@@ -215,7 +215,7 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
         return None
     listed = [{**metas[j.folder], "folder": j.folder} for j in sample_jobs]
     acc = [{**metas[j.folder], "folder": j.folder} for j in acc_jobs]
-    spf = acappella.SAMPLES_PER_FRAME
+    spf = singing_input.SAMPLES_PER_FRAME
     index = {
         "train": indexes.clip_index(listed, "train", cfg.video_frames, cfg.clip_samples, spf, cfg.train_hop),
         "valid": indexes.clip_index(listed, "val_seen", cfg.video_frames, cfg.clip_samples, spf, cfg.video_frames),
@@ -245,7 +245,7 @@ def _write_singing(cfg, root, acc_root, out, sample_jobs, acc_jobs, feeds, worke
             for split, rows in index.items()
         },
     }
-    manifest = singing_manifest(head, audio.YNET_STFT, acappella.SAMPLE_RATE, acappella.FPS, spf, body)
+    manifest = singing_manifest(head, audio.YNET_STFT, singing_input.SAMPLE_RATE, singing_input.FPS, spf, body)
     save_json(out / "preprocess_config.json", {"type": type(cfg).__name__, "values": cfg.record()})
     save_json(out / "manifest.json", manifest)
     return out

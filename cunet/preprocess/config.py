@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..datasets.acappella import CLIP_FRAMES, CLIP_SAMPLES
+from ..singing_input import CLIP_FRAMES, CLIP_SAMPLES
 
 DATASETS = ("synthetic", "musdb", "acappella", "moisesdb", "slakh", "folders")
 # The layouts read through cunet.datasets.stems, whose sources a store chooses (--sources, --rest, --group).

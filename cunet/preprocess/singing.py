@@ -13,9 +13,10 @@ import numpy as np
 
 from .. import audio
 from ..datasets import checks
-from ..datasets.acappella import SAMPLE_RATE, AccompanimentClip, SingingSample
+from ..datasets.acappella import AccompanimentClip, SingingSample
 from ..errors import InputError
 from ..fileio import load_npy, save_npy
+from ..singing_input import SAMPLE_RATE
 from .jobs import TrackJob, refuse_shared_folders
 from .spectrogram import folder_name
 

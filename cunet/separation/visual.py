@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import VIDEO_EXTENSIONS
-from ..datasets.acappella import FRAME_SHAPE, N_LANDMARKS
 from ..errors import InputError
 from ..fileio import load_npy
+from ..singing_input import FRAME_SHAPE, N_LANDMARKS
 
 
 def _start(stream) -> float | None:

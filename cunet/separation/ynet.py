@@ -20,8 +20,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import audio
-from ..datasets.acappella import mouth_crops
 from ..errors import InputError
+from ..singing_input import mouth_crops
 from .separator import Separator
 from .streaming import SeparateConfig, Source, ramp, stream_blocks
 

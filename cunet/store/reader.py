@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.acappella import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
 from ..errors import InputError
 from ..fileio import load_json, load_npy
+from ..singing_input import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
 from .manifest import FORMAT, KINDS, VERSION, Clip, Manifest, Track, fields
 
 CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memory does not grow with the store

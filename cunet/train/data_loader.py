@@ -15,7 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from .. import audio
-from ..datasets.acappella import (
+from ..datasets.mixing import clip_at, singing_levels
+from ..errors import InputError
+from ..singing_input import (
     CLIP_SAMPLES,
     KINETICS_MEAN,
     KINETICS_STD,
@@ -25,8 +27,6 @@ from ..datasets.acappella import (
     MOUTH_ROWS,
     SAMPLES_PER_FRAME,
 )
-from ..datasets.mixing import clip_at, singing_levels
-from ..errors import InputError
 from ..store import Store
 from .config import TrainConfig
 
@@ -279,7 +279,7 @@ class SingingMixtures:
 
 
 def mouth_crops_tf(regions: tf.Tensor) -> tf.Tensor:
-    """:func:`cunet.datasets.acappella.mouth_crops` after the slicing, as TensorFlow ops.
+    """:func:`cunet.singing_input.mouth_crops` after the slicing, as TensorFlow ops.
 
     Cropping 100 frames costs ~27 ms in NumPy under the GIL; as graph ops it runs in tf.data's
     thread pool beside the other examples, which is what lets the video loader keep up.
