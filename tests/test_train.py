@@ -177,7 +177,7 @@ def test_singing_mixture_levels_change_the_input_not_the_mask(tiny_stores):
 
 
 def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):
-    from cunet.datasets.acappella import mouth_crops
+    from cunet.singing_input import mouth_crops
 
     store = Store(tiny_stores / "acappella", "singing")
     cfg = TrainConfig(model=keras_free_ynet_config("video"))

@@ -9,12 +9,12 @@ import pytest
 from cunet import audio
 from cunet import config as config_io
 from cunet.datasets import face
-from cunet.datasets.acappella import FRAME_SHAPE, mouth_crops
 from cunet.errors import InputError
 from cunet.models import ModelConfig, build_model
 from cunet.separation.__main__ import main
 from cunet.separation.load import load_separator as _load
 from cunet.separation.visual import load_visual, read_video
+from cunet.singing_input import FRAME_SHAPE, mouth_crops
 
 RATE = 16384
 
