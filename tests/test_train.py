@@ -259,6 +259,7 @@ def test_resume_state_is_the_one_inside_the_checkpoint(tmp_path):
     """A kill after the new last.keras is in place but before state.json follows must not pair them wrongly."""
     import zipfile
 
+    from cunet.errors import InputError
     from cunet.train.checkpoints import STATE_MEMBER, checkpoint_state
 
     ckpt = tmp_path / "checkpoints"
@@ -275,6 +276,12 @@ def test_resume_state_is_the_one_inside_the_checkpoint(tmp_path):
     (ckpt / "state.json").write_text(json.dumps({"epoch": 2, "rng": {}, "finished": True}))
     assert checkpoint_state(ckpt)["finished"]  # early stopping's verdict, written to state.json at the end
     keras.saving.load_model(ckpt / "last.keras", safe_mode=True)  # the extra member does not bother Keras
+    bare = tmp_path / "bare"  # a checkpoint with no state inside and no state.json: last.keras is named
+    bare.mkdir()
+    model.save(bare / "last.keras")
+    with pytest.raises(InputError) as refused:
+        checkpoint_state(bare)
+    assert refused.value.path == str(bare / "last.keras") and not (bare / "state.json").exists()
 
 
 def test_bad_stores_and_run_folders(tiny_stores, tmp_path, capsys):

@@ -140,7 +140,7 @@ def checkpoint_state(ckpt: Path) -> dict | None:
         raise damaged(last, err, "delete it to restart the run from scratch, or restore it") from None
     if not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 0:
         raise damaged(
-            last if saved is not state else copy,
+            copy if saved is not None and state is saved else last,  # the file the state came from
             ValueError("no epoch count in its resume state"),
             "delete checkpoints/last.keras to restart the run from scratch, or restore it",
         )
