@@ -166,6 +166,14 @@ def test_command_flag_and_ensure(six_root, tmp_path, monkeypatch):
     assert calls == []
     synthetic.ensure(older, 0, "tiny", sources=6)
     assert [k["sources"] for _, k in calls] == [6]
+    # someone's folder, or a file, is refused (it used to be replaced whole), one line and exit 2
+    monkeypatch.undo()
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    (tmp_path / "afile").write_text("mine")
+    for out in ("taken", "afile"):
+        assert synthetic.main(["--out", str(tmp_path / out), "--size", "tiny", "--jobs", "1"]) == 2
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine" and (tmp_path / "afile").read_text() == "mine"
 
 
 def _partial_ratio(x: np.ndarray, f0: float, n: int = 8) -> float:

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from .. import audio
+from ..cli import run_command
 from ..fileio import atomic_dir, load_json, save_json, save_npy
+from ..outputs import check_output_folder
 from . import acappella, band, face, sixsource, voice
 from .musdb import STEMS
 from .sizes import SIX_SOURCE_SIZES, SIZES, SOURCE_COUNTS, SixSourceSize, Size  # noqa: F401
@@ -247,6 +249,8 @@ def generate(
     if sources not in SOURCE_COUNTS:
         raise ValueError(f"unknown number of sources {sources!r}; choose from {list(SOURCE_COUNTS)}")
     out, spec = Path(out), SIZES[size]
+    # replaced whole, so only ever a tree this command wrote: never a file or someone's folder
+    check_output_folder(out, "--out", beside=True, marker="synthetic.json", kind="a generated dataset")
     from tqdm import tqdm
 
     with atomic_dir(out) as tmp:
@@ -317,7 +321,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", default="cunet_data/synthetic", help="folder to write (replaced if it exists)")
+    parser.add_argument(
+        "--out",
+        default="cunet_data/synthetic",
+        help="folder to write (a dataset it held before is replaced; any other folder or file is refused)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size", choices=sorted(SIZES), default="default")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
@@ -334,14 +342,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Generate the dataset the command line asks for (replacing ``--out``); returns the exit status."""
     args = build_parser().parse_args(argv)
-    generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
-    trees = (
-        "musdb/, acappella/, accompaniment/ and moisesdb/"
-        if args.sources == 6
-        else "musdb/, acappella/ and accompaniment/"
-    )
-    print(f"wrote {args.out}: {trees} (seed {args.seed}, size {args.size})")
-    return 0
+
+    def body() -> int:
+        generate(args.out, args.seed, args.size, args.jobs, sources=args.sources)
+        trees = (
+            "musdb/, acappella/, accompaniment/ and moisesdb/"
+            if args.sources == 6
+            else "musdb/, acappella/ and accompaniment/"
+        )
+        print(f"wrote {args.out}: {trees} (seed {args.seed}, size {args.size})")
+        return 0
+
+    return run_command(body)  # an error is one line naming what failed, exit 2, as every command's
 
 
 if __name__ == "__main__":
