@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 
 from cunet import audio
-from cunet.datasets import acappella, synthetic
+from cunet.datasets import acappella, accompaniment, synthetic
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -124,7 +124,7 @@ def test_singers_have_distinct_voices():
 def test_accompaniment_tree_has_categories_per_split(tiny_root):
     clips, feeds = acappella.scan_accompaniment(tiny_root / "accompaniment", ["train", "val_seen", "test_seen"])
     assert feeds == {"train": "unbalanced_train", "val_seen": "eval", "test_seen": "test"}
-    assert {c.category for c in clips} == set(synthetic.CATEGORIES)
+    assert {c.category for c in clips} == set(accompaniment.CATEGORIES)
     assert {c.split for c in clips} == {"unbalanced_train", "eval", "test"}
 
 

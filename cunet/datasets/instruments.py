@@ -31,6 +31,11 @@ def hz(midi: float) -> float:
     return 440.0 * 2 ** ((float(midi) - 69) / 12)
 
 
+def midi_number(frequency: float) -> float:
+    """The (fractional) MIDI note number of a frequency in Hz: the inverse of :func:`hz`."""
+    return 69 + 12 * np.log2(frequency / 440.0)
+
+
 def piano_stiffness(midi: float) -> float:
     """Inharmonicity coefficient B of the piano's string for ``midi``: larger in the treble (short, thick
     strings), about 3.5e-4 at middle C as measured on grands."""

@@ -19,6 +19,7 @@ import numpy as np
 from .. import audio
 from ..fileio import save_json
 from . import band, voice
+from .instruments import midi_number
 
 RATE = 44100
 PROVIDER = "cunet-synth"
@@ -45,16 +46,12 @@ def lineup(seed: int, index: int) -> tuple[bool, bool]:
     return role != 0, role != 1
 
 
-def _midi(hz: float) -> float:
-    return 69 + 12 * np.log2(hz / 440.0)
-
-
 def _vocals(song: band.Song, rng: np.random.Generator, index: int) -> list[tuple[str, np.ndarray, float]]:
     """The lead singer and, in some songs, a backing singer a diatonic third above: (type, (2, n), gain dB)."""
     gender = "Male" if rng.random() < 0.5 else "Female"
     lead = voice.Singer.random(rng, f"six{index}", gender)
     scale = song.scale()
-    syl = voice.melody(rng, song.seconds, song.tempo, scale, _midi(lead.f0))
+    syl = voice.melody(rng, song.seconds, song.tempo, scale, midi_number(lead.f0))
     pan = rng.uniform(-0.15, 0.15)
     x = voice.sing(lead, syl, song.seconds, RATE, rng)[0].astype(np.float64)
     parts = [(f"lead_{gender.lower()}_singer", np.stack([x * (1 - pan), x * (1 + pan)]), 0.0)]

@@ -33,22 +33,18 @@ from ..cli import run_command
 from ..fileio import atomic_dir, load_json, save_json, save_npy
 from ..outputs import check_output_folder
 from . import acappella, band, face, sixsource, voice
+from .accompaniment import acc_plan, write_acc
+from .instruments import midi_number
 from .musdb import STEMS
 from .sizes import SIX_SOURCE_SIZES, SIZES, SOURCE_COUNTS, SixSourceSize, Size  # noqa: F401
 
 MUSIC_RATE = 44100
 LANGUAGES = ("English", "Spanish", "Hindi", "Others")
-CATEGORIES = ("Backgroundmusic", "Drum", "Choir", "Whistling")
-ACC_SPLITS = {"unbalanced_train": "train", "eval": "val_seen", "test": "test"}
 FORMAT_VERSION = 1
 
 
 def _rng(seed: int, *key: int) -> np.random.Generator:
     return np.random.default_rng([seed, *key])
-
-
-def _midi(hz: float) -> float:
-    return 69 + 12 * np.log2(hz / 440.0)
 
 
 def _quantise(stems: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -69,7 +65,7 @@ def music_track(seed: int, index: int, seconds: float) -> dict[str, np.ndarray]:
     rng = _rng(seed, 1, index)
     song = band.Song.random(rng, seconds)
     singer = voice.Singer.random(rng, f"music{index}", "Male" if rng.random() < 0.5 else "Female")
-    syl = voice.melody(rng, seconds, song.tempo, song.scale(), _midi(singer.f0))
+    syl = voice.melody(rng, seconds, song.tempo, song.scale(), midi_number(singer.f0))
     vocal, _ = voice.sing(singer, syl, seconds, MUSIC_RATE, rng)
     pan = rng.uniform(-0.15, 0.15)
     parts = {
@@ -126,7 +122,7 @@ def singing_voice(seed: int, singer_index: int, clip: int, seconds: float):
     rng = _rng(seed, 3, singer_index, clip)
     key = int(rng.integers(48, 60))
     scale = np.arange(36, 96)[np.isin((np.arange(36, 96) - key) % 12, band.MAJOR)]
-    syl = voice.melody(rng, seconds, float(rng.uniform(70, 130)), scale, _midi(who.voice.f0))
+    syl = voice.melody(rng, seconds, float(rng.uniform(70, 130)), scale, midi_number(who.voice.f0))
     return voice.sing(who.voice, syl, seconds, acappella.SAMPLE_RATE, rng)
 
 
@@ -168,54 +164,6 @@ def write_av(root: Path, seed: int, item: tuple[str, int, int, float]) -> None:
     audio.write(base / "audio" / rel.with_suffix(".wav"), wave, acappella.SAMPLE_RATE, "PCM_16")
     save_npy(base / "frames" / rel.with_suffix(".npy"), frames)
     save_npy(base / "landmarks" / rel.with_suffix(".npy"), marks)
-
-
-def accompaniment_clip(seed: int, category: str, split: str, index: int, seconds: float) -> np.ndarray:
-    """Accompaniment clip ``index`` of a category and an accompaniment split (a key of :data:`ACC_SPLITS`):
-    float32 mono at 16384 Hz, peaking at 0.5. Drum is drums, Backgroundmusic bass and chords, Choir three
-    singers, Whistling a whistled tune with vibrato."""
-    rng = _rng(seed, 4, CATEGORIES.index(category), list(ACC_SPLITS).index(split), index)
-    sr = acappella.SAMPLE_RATE
-    song = band.Song.random(rng, seconds)
-    if category == "Drum":
-        x = band.drums(song, sr, rng).mean(0)
-    elif category == "Backgroundmusic":
-        x = band.bass(song, sr, rng).mean(0) + band.chords(song, sr, rng).mean(0)
-    elif category == "Choir":
-        x = 0
-        for part in range(3):
-            singer = voice.Singer.random(rng, f"choir{part}", ("Female", "Male")[part % 2])
-            syl = voice.melody(rng, seconds, song.tempo / 2, song.scale(), _midi(singer.f0))
-            x = x + voice.sing(singer, syl, seconds, sr, rng)[0]
-    else:  # Whistling: a pure tone with vibrato, one note a syllable
-        syl = voice.melody(rng, seconds, song.tempo, song.scale(), 84)
-        ctl = voice.controls(syl, seconds)
-        t = np.arange(int(seconds * sr)) / sr
-        semis = np.interp(t, np.arange(len(ctl["pitch"])) / voice.CONTROL_RATE, ctl["pitch"])
-        f0 = 440 * 2 ** ((semis + 0.3 * np.sin(2 * np.pi * 5.5 * t) - 69) / 12)
-        x = np.sin(2 * np.pi * np.cumsum(f0) / sr) * np.interp(
-            t, np.arange(len(ctl["env"])) / voice.CONTROL_RATE, ctl["env"]
-        )
-    return (0.5 * x / max(1e-9, np.abs(x).max())).astype(np.float32)
-
-
-def acc_plan(size: Size) -> list[tuple[str, str, int, float]]:
-    """(split, category, clip, seconds) of every accompaniment clip: ``size.acc_clips`` per category for
-    training, one for validation and two for testing."""
-    counts = {
-        "unbalanced_train": (size.acc_clips, size.clip_seconds),
-        "eval": (1, size.eval_seconds),
-        "test": (2, size.eval_seconds),
-    }
-    return [(split, cat, i, sec) for split, (n, sec) in counts.items() for cat in CATEGORIES for i in range(n)]
-
-
-def write_acc(root: Path, seed: int, item: tuple[str, str, int, float]) -> None:
-    """Write one clip of :func:`acc_plan` under ``root/accompaniment``."""
-    split, category, index, seconds = item
-    x = accompaniment_clip(seed, category, split, index, seconds)
-    path = root / "accompaniment" / split / "audio" / category / f"{category.lower()}_{index:03d}.wav"
-    audio.write(path, x, acappella.SAMPLE_RATE, "PCM_16")
 
 
 def write_six_source(root: Path, seed: int, index: int, seconds: float) -> None:
