@@ -11,6 +11,7 @@ earlier version wrote.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import typing
 
 FORMAT, VERSION = "cunet-store", 1
@@ -110,6 +111,7 @@ class SingingManifest(Manifest):
 KINDS = {"music": (MusicManifest, MusicTrack, MusicIndex), "singing": (SingingManifest, SingingTrack, SingingIndex)}
 
 
+@functools.cache  # read once per record type, not once per track of a store
 def fields(record: type) -> dict[str, type | tuple[type, ...]]:
     """The fields of a record dataclass and the JSON types each may hold (a :data:`Number` an int or a float)."""
     hints = typing.get_type_hints(record)
