@@ -86,17 +86,6 @@ def real_imag(spec: np.ndarray) -> np.ndarray:
     return np.stack([spec.real, spec.imag], axis=-1).astype(np.float32)
 
 
-def _overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
-    """Sum frames (..., T, n) placed every ``hop`` samples: one pass per hop-wide slice of a frame."""
-    *lead, n_frames, n = frames.shape
-    m = -(-n // hop)
-    out = np.zeros((*lead, n_frames + m - 1, hop), dtype=frames.dtype)
-    for j in range(m):
-        piece = frames[..., j * hop : (j + 1) * hop]
-        out[..., j : j + n_frames, : piece.shape[-1]] += piece
-    return out.reshape(*lead, (n_frames + m - 1) * hop)
-
-
 @functools.lru_cache(maxsize=8)
 def _squared_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
     """The squared Hann window of ``n_frames`` frames every ``hop`` samples, summed: what :func:`istft` divides
@@ -167,6 +156,8 @@ def istft(
     *lead, n_frames, _ = spec.shape
     m = -(-cfg.n_fft // cfg.hop)
     y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
+    # hop-wide rows of the output: frame i's j-th hop-wide slice is added to row i + j, straight into y
+    rows = y.reshape(*lead, n_frames + m - 1, cfg.hop)
     step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
         part = (
@@ -179,8 +170,9 @@ def istft(
             np.float32, copy=False
         )
         frames *= window
-        piece = _overlap_add(frames, cfg.hop)
-        y[..., a * cfg.hop : a * cfg.hop + piece.shape[-1]] += piece
+        for j in range(m):
+            piece = frames[..., j * cfg.hop : (j + 1) * cfg.hop]
+            rows[..., a + j : a + j + piece.shape[-2], : piece.shape[-1]] += piece
     norm = _squared_window_sum(cfg.n_fft, cfg.hop, n_frames)
     y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0

@@ -40,9 +40,9 @@ class MaskSeparator(Separator):
             # every mask is zero above the model's band, so is every Wiener estimate there: only a residual
             # stem keeps that band, and the stems then add up to the input as the filter promises
             cfg = dataclasses.replace(cfg, residual=True)
-        from .fold import fold_batch_norm
+        from .fold import inference_model
 
-        super().__init__(fold_batch_norm(model), card, cfg)
+        super().__init__(inference_model(model), card, cfg)
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
             # a source's one-hot; a combination's, the sum of its sources' (as the store indexed it)
@@ -112,8 +112,9 @@ class MaskSeparator(Separator):
             )
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
         # one target at a time, the mask applied chunk by chunk inside the inverse, written in place: little
-        # memory in flight, and above the model's band one mask value per frame
-        out = np.empty((len(masks), *x.shape), np.float32)
+        # memory in flight, and above the model's band one mask value per frame. Each stem is laid out as
+        # (samples, channels), the order audio files interleave them in, so writing it copies nothing.
+        out = np.empty((len(masks), x.shape[1], x.shape[0]), np.float32).transpose(0, 2, 1)
         for target, mask in enumerate(bands(masks, spec.shape[-2], compact=True)):
             audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask, out=out[target])
         return out[..., :n]
