@@ -1,6 +1,7 @@
 """Separation of any length at full band: lengths, channels and rates kept, blocks without seams,
 the extensions above the model's band, the residual, the Wiener filter, files written whole."""
 
+import math
 from pathlib import Path
 
 import keras
@@ -206,6 +207,10 @@ def test_blocks_are_cut_so_that_patches_fill_whole_batches(cunet_run):
         assert (frames - 128) % (128 - overlap) == 0  # the last patch ends on the block's last frame
         patches = (frames - 128) // (128 - overlap) + 1
         assert patches * 4 % batch == 0 and abs(sep.block_seconds() - 20) < 10, (overlap, batch, patches)
+        # the first block, which nothing overlaps, is the shortest that fills whole batches
+        frames = 1 + int(round((sep.block_seconds(0.0) + 2 * sep.cfg.context_seconds) * 8192)) // 256
+        assert (frames - 128) % (128 - overlap) == 0
+        assert ((frames - 128) // (128 - overlap) + 1) * 4 == math.lcm(4, batch), (overlap, batch, frames)
 
 
 def test_precision_clones_only_when_the_policy_changes():

@@ -131,12 +131,14 @@ class MaskSeparator(Separator):
         source.scan(int(self.cfg.block_seconds * source.rate), visit)
         return peak or 1.0
 
-    def block_seconds(self) -> float:
-        """The block length nearest ``cfg.block_seconds`` whose patches (context included) fill whole batches
-        exactly: no network work on padding. 20 s with 1 s of context: 26.5 s, 8 patches of each target."""
+    def block_seconds(self, seconds: float | None = None) -> float:
+        """The block length nearest ``seconds`` (default ``cfg.block_seconds``) whose patches (context
+        included) fill whole batches exactly: no network work on padding. 20 s with 1 s of context: 26.5 s,
+        8 patches of each target; 0 s: the shortest such block (12.5 s, 4 patches of each of four targets)."""
         length, hop, overlap = self.card.patch_frames, self.stft.hop, self.cfg.patch_overlap
         per_batch = self.cfg.batch_size // math.gcd(self.cfg.batch_size, len(self.targets))  # patches a batch
-        frames = (self.cfg.block_seconds + 2 * self.cfg.context_seconds) * self.stft.sample_rate / hop
+        seconds = self.cfg.block_seconds if seconds is None else seconds
+        frames = (seconds + 2 * self.cfg.context_seconds) * self.stft.sample_rate / hop
         patches = (frames - length) / (length - overlap) + 1
         patches = max(per_batch, round(patches / per_batch) * per_batch)
         frames = length + (length - overlap) * (patches - 1)
@@ -152,6 +154,7 @@ class MaskSeparator(Separator):
             cfg,
             progress,
             analyse=lambda x, lo: self._analyse(x, source.rate, scale),
+            first_seconds=self.block_seconds(0.0),  # one batch's worth: the pipeline fills sooner
         )
 
     def warm_up(self) -> None:

@@ -164,15 +164,19 @@ def stream_blocks(
     cfg: SeparateConfig,
     progress: Callable[[int], None] | None = None,
     analyse: Callable[[np.ndarray, int], object] | None = None,
+    first_seconds: float | None = None,
 ) -> None:
     """Blocks of ``cfg.block_seconds`` with ``cfg.context_seconds`` either side, each separated alone by
     ``separate_block(x, analyse(x, first sample))`` -> (stems, channels, samples); neighbours are
     cross-faded over the context both covered, and ``emit`` gets the result in order, ``source.frames``
     samples in all. ``analyse`` (the network's part) runs one block ahead in a second thread, so that the
-    network and the signal processing after it overlap; without it the first sample is passed on."""
+    network and the signal processing after it overlap; without it the first sample is passed on.
+    ``first_seconds``, shorter than a block, is the first block's length: nothing overlaps the first
+    block's network, so a short one starts the signal processing sooner."""
     n, rate = source.frames, source.rate
     block, context = int(cfg.block_seconds * rate), int(cfg.context_seconds * rate)
-    spans = [(start, min(n, start + block)) for start in range(0, n, block)]
+    first = min(block, int(first_seconds * rate)) if first_seconds else block
+    spans = [(0, min(n, first))] + [(start, min(n, start + block)) for start in range(first, n, block)]
 
     def read(k: int):
         lo, hi = max(0, spans[k][0] - context), min(n, spans[k][1] + context)
