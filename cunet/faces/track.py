@@ -1,0 +1,100 @@
+"""Faces followed through a video: detection, the mesh on each face, and tracks from frame to frame.
+
+Every ``stride``-th frame the detector finds the faces; a detection continues the track whose last region it
+overlaps most (else it starts a track). Between detections each track's mesh is taken in the region its
+previous points give (MediaPipe's own tracking), and a face whose mesh presence falls below one half is
+lost in that frame. A track keeps the 68 iBUG points of every frame it was seen in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from .detect import FaceDetector
+from .ibug import ibug68
+from .mesh import MIN_PRESENCE, FaceMesh, Region
+
+MIN_SHARE = 0.25  # a track seen in fewer of the frames is a passer-by or a false detection, not a singer
+
+
+@dataclasses.dataclass
+class Track:
+    """One face through time: its iBUG points by frame, and the mesh and region of its last frame."""
+
+    points: dict[int, np.ndarray] = dataclasses.field(default_factory=dict)
+    mesh: np.ndarray | None = None
+    last: int = -1
+
+    @property
+    def centre_x(self) -> float:
+        return float(np.median([p[:, 0].mean() for p in self.points.values()]))
+
+    @property
+    def centre(self) -> np.ndarray:
+        return np.median([p.mean(0) for p in self.points.values()], axis=0)
+
+    @property
+    def size(self) -> float:
+        return float(np.median([np.ptp(p, axis=0).max() for p in self.points.values()]))
+
+    def box(self) -> np.ndarray:
+        assert self.mesh is not None
+        return np.concatenate([self.mesh.min(0), self.mesh.max(0)])
+
+
+def follow(
+    pictures: Iterable[np.ndarray],
+    stride: int = 1,
+    threads: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[Track], int, tuple[int, int]]:
+    """The faces of a sequence of RGB pictures.
+
+    Args:
+        pictures: the frames, in order.
+        stride: run the detector on every ``stride``-th frame (1: every frame), tracking in between.
+        threads: for each model's interpreter.
+        progress: called with each frame's index once it is done.
+
+    Returns:
+        The tracks seen in at least a quarter of the frames, left to right; the number of frames; the
+        pictures' (rows, columns).
+    """
+    detector, mesh = FaceDetector(threads=threads), FaceMesh(threads=threads)
+    tracks: list[Track] = []
+    n, shape = 0, (0, 0)
+    for k, picture in enumerate(pictures):
+        n, shape = k + 1, picture.shape[:2]
+        regions: list[tuple[Track | None, Region]] = []
+        if k % stride == 0:
+            live = [t for t in tracks if t.last == k - 1 and t.mesh is not None]
+            claimed: set[int] = set()
+            for face in detector(picture):
+                # the nearest live track whose last mesh holds the detection's centre continues
+                owner, nearest = None, np.inf
+                for t in live:
+                    lo, hi = t.box()[:2], t.box()[2:]
+                    distance = float(np.linalg.norm(face.centre - (lo + hi) / 2))
+                    if id(t) not in claimed and np.all(face.centre >= lo) and np.all(face.centre <= hi):
+                        owner, nearest = (t, distance) if distance < nearest else (owner, nearest)
+                if owner is not None:
+                    claimed.add(id(owner))
+                regions.append((owner, Region.of_detection(face)))
+            regions += [(t, Region.of_mesh(t.mesh)) for t in live if id(t) not in claimed and t.mesh is not None]
+        else:
+            regions = [(t, Region.of_mesh(t.mesh)) for t in tracks if t.last == k - 1 and t.mesh is not None]
+        for owner, region in regions:
+            points, presence = mesh(picture, region)
+            if presence < MIN_PRESENCE:
+                continue
+            if owner is None:
+                owner = Track()
+                tracks.append(owner)
+            owner.points[k], owner.mesh, owner.last = ibug68(points), points, k
+        if progress:
+            progress(k)
+    kept = [t for t in tracks if len(t.points) >= MIN_SHARE * n]
+    return sorted(kept, key=lambda t: t.centre_x), n, shape
