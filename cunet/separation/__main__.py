@@ -73,6 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=PRECISIONS,
         help="network compute; auto (default): bfloat16 where the CPU has native bf16, else float32",
     )
+    p.add_argument(
+        "--face",
+        help="Y-Net on a raw video: whose voice; largest (default), left, right, center, or N (Nth from the left)",
+    )
     p.add_argument("--batch-size", type=int)
     p.add_argument("--patch-overlap", type=int, help="frames neighbouring patches share (0..64)")
     p.add_argument("--block-seconds", type=float)
@@ -96,7 +100,7 @@ def configs(args) -> tuple[SeparateConfig, OutputConfig]:
         return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
 
     settings: dict[str, Any] = given(
-        "extend", "residual", "wiener", "precision", "batch_size", "patch_overlap", "block_seconds", "two_stems"
+        "extend", "residual", "wiener", "precision", "batch_size", "patch_overlap", "block_seconds", "two_stems", "face"
     )
     if args.targets:
         settings["targets"] = tuple(args.targets)

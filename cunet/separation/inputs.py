@@ -109,7 +109,9 @@ def _matches(pattern: tuple[str, ...], names: tuple[str, ...]) -> bool:
 
 def visual_input(separator: Separator, path: Path):
     """A Y-Net's frames or landmarks for ``path`` and the file they came from (None, None for others)."""
-    return (None, None) if separator.visual == "none" else load_visual(path, separator.visual, separator.card.fps)
+    if separator.visual == "none":
+        return None, None
+    return load_visual(path, separator.visual, separator.card.fps, separator.cfg.face)
 
 
 @dataclasses.dataclass

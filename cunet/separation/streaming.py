@@ -20,6 +20,7 @@ import numpy as np
 from .. import audio
 from ..config import check_choice, choices
 from ..errors import InputError
+from ..faces.choice import check_face
 from .bands import Extension
 
 Precision = Literal["auto", "float32", "bfloat16"]
@@ -40,6 +41,7 @@ class SeparateConfig:
     wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter, at full band
     precision: Precision = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
     chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
+    face: str = "largest"  # Y-Net on a raw video: which singer (largest, left, right, center, or N from the left)
     targets: tuple[str, ...] = ()  # the model's targets to separate, in this order (empty: all of them)
     # "vocals": that target and the rest ("no_vocals", the input less it), as Demucs' --two-stems
     two_stems: str | None = None
@@ -55,6 +57,7 @@ class SeparateConfig:
             raise ValueError(f"wiener iterations must be >= 0, got {self.wiener}")
         check_choice("extend", self.extend, Extension)
         check_choice("precision", self.precision, Precision)
+        check_face(self.face)
         if self.chunk_hop_frames < 1:
             raise ValueError(f"chunk_hop_frames must be positive, got {self.chunk_hop_frames}")
         if self.two_stems is not None and self.targets:
