@@ -3,7 +3,9 @@
 Every ``stride``-th frame the detector finds the faces; a detection continues the track whose last region it
 overlaps most (else it starts a track). Between detections each track's mesh is taken in the region its
 previous points give (MediaPipe's own tracking), and a face whose mesh presence falls below one half is
-lost in that frame. A track keeps the 68 iBUG points of every frame it was seen in.
+lost in that frame. A detection within a second of a track's last frame, inside its last box, continues it;
+tracks that follow one another in the same place are joined. A track keeps the 68 iBUG points of every frame
+it was seen in.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def follow(
     pictures: Iterable[np.ndarray],
     stride: int = 1,
     threads: int = 1,
+    reconnect: int = 25,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Track], int, tuple[int, int]]:
     """The faces of a sequence of RGB pictures.
@@ -57,6 +60,7 @@ def follow(
         pictures: the frames, in order.
         stride: run the detector on every ``stride``-th frame (1: every frame), tracking in between.
         threads: for each model's interpreter.
+        reconnect: frames after which a lost face that is detected again starts a new track.
         progress: called with each frame's index once it is done.
 
     Returns:
@@ -70,7 +74,10 @@ def follow(
         n, shape = k + 1, picture.shape[:2]
         regions: list[tuple[Track | None, Region]] = []
         if k % stride == 0:
-            live = [t for t in tracks if t.last == k - 1 and t.mesh is not None]
+            # a detection continues a track seen in the last second (a face hidden for a moment is the same
+            # face when it comes back where it was), the most recently seen first
+            recent = [t for t in tracks if k - t.last <= reconnect and t.mesh is not None]
+            live = sorted(recent, key=lambda t: k - t.last)
             claimed: set[int] = set()
             for face in detector(picture):
                 # the nearest live track whose last mesh holds the detection's centre continues
@@ -80,10 +87,15 @@ def follow(
                     distance = float(np.linalg.norm(face.centre - (lo + hi) / 2))
                     if id(t) not in claimed and np.all(face.centre >= lo) and np.all(face.centre <= hi):
                         owner, nearest = (t, distance) if distance < nearest else (owner, nearest)
+                        break  # the most recently seen track that holds it
                 if owner is not None:
                     claimed.add(id(owner))
                 regions.append((owner, Region.of_detection(face)))
-            regions += [(t, Region.of_mesh(t.mesh)) for t in live if id(t) not in claimed and t.mesh is not None]
+            regions += [
+                (t, Region.of_mesh(t.mesh))
+                for t in live
+                if id(t) not in claimed and t.last == k - 1 and t.mesh is not None
+            ]
         else:
             regions = [(t, Region.of_mesh(t.mesh)) for t in tracks if t.last == k - 1 and t.mesh is not None]
         for owner, region in regions:
@@ -96,5 +108,23 @@ def follow(
             owner.points[k], owner.mesh, owner.last = ibug68(points), points, k
         if progress:
             progress(k)
-    kept = [t for t in tracks if len(t.points) >= MIN_SHARE * n]
+    kept = [t for t in joined(tracks) if len(t.points) >= MIN_SHARE * n]
     return sorted(kept, key=lambda t: t.centre_x), n, shape
+
+
+def joined(tracks: list[Track]) -> list[Track]:
+    """Tracks that follow one another in time, the later starting inside the box where the earlier ended, made
+    one: a face lost for longer than tracking bridges is still the same face (its gap is then the front end's
+    to judge)."""
+    out: list[Track] = []
+    for track in sorted(tracks, key=lambda t: min(t.points)):
+        first = track.points[min(track.points)].mean(0)
+        for earlier in out:
+            end = earlier.points[earlier.last]
+            if earlier.last < min(track.points) and np.all(first >= end.min(0)) and np.all(first <= end.max(0)):
+                earlier.points.update(track.points)
+                earlier.mesh, earlier.last = track.mesh, track.last
+                break
+        else:
+            out.append(track)
+    return out
