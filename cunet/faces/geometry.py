@@ -6,6 +6,8 @@ down rows, in pixels with pixel centres at integers.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 
@@ -20,6 +22,15 @@ def invert(matrix: np.ndarray) -> np.ndarray:
     return np.concatenate([linear, -(linear @ matrix[:, 2])[:, None]], axis=1)
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(rows: int, cols: int) -> np.ndarray:
+    """(rows * cols, 3) float32 homogeneous pixel coordinates (x, y, 1), row by row (read-only)."""
+    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
+    grid = np.stack([xx.ravel(), yy.ravel(), np.ones(rows * cols, np.float32)], axis=1)
+    grid.setflags(write=False)
+    return grid
+
+
 def warp(image: np.ndarray, to_source: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """Resample ``image`` (H, W, C) onto a (rows, columns) grid by bilinear interpolation.
 
@@ -32,19 +43,20 @@ def warp(image: np.ndarray, to_source: np.ndarray, shape: tuple[int, int]) -> np
         float32 (rows, columns, C); what falls outside ``image`` takes its nearest edge pixel.
     """
     rows, cols = shape
-    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float32)
-    src = apply(to_source.astype(np.float32), np.stack([xx, yy], axis=-1))
-    h, w = image.shape[:2]
-    x = np.clip(src[..., 0], 0, w - 1)
-    y = np.clip(src[..., 1], 0, h - 1)
-    x0 = np.minimum(np.floor(x).astype(np.int32), w - 2) if w > 1 else np.zeros_like(x, np.int32)
-    y0 = np.minimum(np.floor(y).astype(np.int32), h - 2) if h > 1 else np.zeros_like(y, np.int32)
-    fx, fy = (x - x0)[..., None], (y - y0)[..., None]
-    x1, y1 = np.minimum(x0 + 1, w - 1), np.minimum(y0 + 1, h - 1)
-    img = image.astype(np.float32, copy=False)
-    top = img[y0, x0] * (1 - fx) + img[y0, x1] * fx
-    bottom = img[y1, x0] * (1 - fx) + img[y1, x1] * fx
-    return top * (1 - fy) + bottom * fy
+    h, w, channels = image.shape
+    src = _grid(rows, cols) @ to_source.T.astype(np.float32)
+    x = np.clip(src[:, 0], 0, w - 1)
+    y = np.clip(src[:, 1], 0, h - 1)
+    # the top-left neighbour, kept one pixel inside so that its right and lower neighbours exist
+    x0 = np.minimum(x.astype(np.int32), max(w - 2, 0))
+    y0 = np.minimum(y.astype(np.int32), max(h - 2, 0))
+    fx, fy = (x - x0)[:, None], (y - y0)[:, None]
+    flat = image.reshape(h * w, channels)
+    first = y0 * w + x0
+    right, down = min(1, w - 1), w if h > 1 else 0  # a one-pixel-wide image has no neighbour to its right
+    top = np.take(flat, first, axis=0) * (1 - fx) + np.take(flat, first + right, axis=0) * fx
+    bottom = np.take(flat, first + down, axis=0) * (1 - fx) + np.take(flat, first + down + right, axis=0) * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32, copy=False).reshape(rows, cols, channels)
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> np.ndarray:

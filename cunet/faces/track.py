@@ -50,7 +50,7 @@ class Track:
 def follow(
     pictures: Iterable[np.ndarray],
     stride: int = 1,
-    threads: int = 1,
+    threads: int = 2,
     reconnect: int = 25,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[list[Track], int, tuple[int, int]]:
@@ -59,7 +59,7 @@ def follow(
     Args:
         pictures: the frames, in order.
         stride: run the detector on every ``stride``-th frame (1: every frame), tracking in between.
-        threads: for each model's interpreter.
+        threads: for each model's interpreter (2: the two cores; 2.7x real time against 2.4x with 1, measured).
         reconnect: frames after which a lost face that is detected again starts a new track.
         progress: called with each frame's index once it is done.
 
