@@ -104,3 +104,47 @@ def test_a_video_without_sound_is_refused_by_the_separation_naming_it(tmp_path, 
     assert main([str(model), str(silent), "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert str(silent) in err and not out.exists()
+
+
+@pytest.mark.slow
+def test_a_folder_of_singing_videos_becomes_an_acappella_store_that_trains(tiny_root, tmp_path):
+    """Videos of drawn singers, laid out as Acappella's recordings: the store's audio is theirs at 16384 Hz, its
+    frames and landmarks the front end's, and a Y-Net trains on it."""
+    from cunet.datasets import acappella
+    from cunet.preprocess.__main__ import main as preprocess
+    from cunet.store import Store
+    from cunet.train.__main__ import main as train
+
+    root = tmp_path / "videos"
+    samples = acappella.scan(tiny_root / "acappella")
+    keep = [s for s in samples if s.split != "train" or int(s.id[6:8]) < 4][::2]  # a few of each split
+    assert {s.split for s in keep} == set(acappella.SPLITS)
+    for i, s in enumerate(keep):
+        voice, _ = audio.read(s.audio_path)
+        frames = np.load(s.frames_path)[:105]  # 4.2 s: one clip of 4 s
+        path = root / s.split / s.language / s.gender / f"{s.id}.mkv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _video_of(path, frames, voice[0, : len(frames) * SAMPLE_RATE // 25], seed=i)
+    out = tmp_path / "stores" / "videos"
+    acc = tiny_root / "accompaniment"
+    assert (
+        preprocess(["--dataset", "videos", "--root", str(root), "--acc-root", str(acc), "--out", str(out), "--quiet"])
+        == 0
+    )
+    converted = out.with_name("videos-acappella")
+    assert len(acappella.scan(converted)) == len(keep)
+    store = Store(out)
+    assert len(store.tracks) == len(keep)
+    for track in store.tracks:
+        frames, marks = store.array(0, "frames", track["folder"]), store.array(0, "landmarks", track["folder"])
+        assert frames.shape == (105, 128, 96, 3) and marks.shape == (105, 68, 2) and marks.dtype == np.int16
+    run = tmp_path / "run"
+    argv = ["--model", "ynet", "--visual", "landmarks", "--store", str(out), "--run-dir", str(run)]
+    assert train([*argv, "--steps", "2", "--batch-size", "2", "--epochs", "1", "--quiet"]) == 0
+    assert (run / "model.keras").is_file()
+
+
+def _video_of(path: Path, frames: np.ndarray, voice: np.ndarray, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    pictures = scene.render_scene([frames], scene.placements(rng, 1, len(frames)), rng)
+    scene.write_video(path, pictures, 25, voice, SAMPLE_RATE)

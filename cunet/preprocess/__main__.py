@@ -5,6 +5,7 @@ and preprocessed into cunet_data/stores/synthetic/{musdb,acappella}.
 
     python -m cunet.preprocess --dataset musdb --root /data/musdb18hq --jobs 2
     python -m cunet.preprocess --dataset acappella --root /data/acappella --acc-root /data/audioset
+    python -m cunet.preprocess --dataset videos --root /data/my-singers --acc-root /data/audioset
     python -m cunet.preprocess --dataset moisesdb --root /data/moisesdb --sources vocals drums bass guitar piano other
 """
 
@@ -166,6 +167,12 @@ def run(args) -> list[Path | None]:
     if cfg.dataset in STEM_DATASETS:
         return [stem_store(cfg, root, out, **common)]
     acc_root = Path(cfg.acc_root) if cfg.acc_root else root.parent / "accompaniment"
+    if cfg.dataset == "videos":  # made an Acappella-layout dataset beside the store first (datasets/videos.py)
+        from ..datasets import videos
+
+        check_output_folder(out, "--out")
+        announce = (lambda path: print(f"{path}: converted", file=sys.stderr)) if progress else None
+        root = videos.convert(root, out.with_name(out.name + "-acappella"), announce)
     return [singing_store(cfg, root, acc_root, out, **common)]
 
 

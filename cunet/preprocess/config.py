@@ -6,7 +6,7 @@ import dataclasses
 
 from ..singing_input import CLIP_FRAMES, CLIP_SAMPLES
 
-DATASETS = ("synthetic", "musdb", "acappella", "moisesdb", "slakh", "folders")
+DATASETS = ("synthetic", "musdb", "acappella", "moisesdb", "slakh", "folders", "videos")
 # The layouts read through cunet.datasets.stems, whose sources a store chooses (--sources, --rest, --group).
 STEM_DATASETS = ("moisesdb", "slakh", "folders")
 # Fields added after stores were first written: left out of a store's record while they hold their defaults
