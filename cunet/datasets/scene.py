@@ -47,16 +47,25 @@ def render_scene(faces: list[np.ndarray], maps: np.ndarray, rng: np.random.Gener
     background of tiles (fixed for the whole video)."""
     rows, cols = shape
     tiles = rng.integers(20, 236, (rows // 24 + 1, cols // 24 + 1, 3)).repeat(24, 0).repeat(24, 1)[:rows, :cols]
-    yy, xx = np.mgrid[0:rows, 0:cols].astype(np.float64)
-    grid = np.stack([xx, yy], axis=-1)
+    corners = np.array([[-0.5, -0.5], [95.5, -0.5], [-0.5, 127.5], [95.5, 127.5]])
     out = np.empty((len(faces[0]), rows, cols, 3), np.uint8)
     for k in range(len(out)):
         picture = tiles.astype(np.float32)
         for frames, m in zip(faces, maps):
+            # only the face's bounding box in the picture is resampled
+            box = geometry.apply(m[k], corners)
+            (x0, y0), (x1, y1) = np.floor(box.min(0)).astype(int), np.ceil(box.max(0)).astype(int) + 1
+            x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, cols), min(y1, rows)
+            if x0 >= x1 or y0 >= y1:
+                continue  # out of the picture
             to_crop = geometry.invert(m[k])
-            src = geometry.apply(to_crop, grid)
+            yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
+            src = geometry.apply(to_crop, np.stack([xx, yy], axis=-1))
             inside = ((src >= -0.5) & (src <= np.array([95.5, 127.5]))).all(-1)
-            picture[inside] = geometry.warp(frames[k], to_crop, shape)[inside]
+            shift = np.array([[1.0, 0, x0], [0, 1.0, y0]])  # box pixel -> picture pixel
+            local = to_crop @ np.vstack([shift, [0, 0, 1]])
+            region = picture[y0:y1, x0:x1]
+            region[inside] = geometry.warp(frames[k], local, (y1 - y0, x1 - x0))[inside]
         out[k] = np.clip(np.rint(picture), 0, 255).astype(np.uint8)
     return out
 
