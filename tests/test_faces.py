@@ -105,3 +105,39 @@ def test_aligned_crops_hold_the_face_still_whatever_its_place_size_and_angle(ast
     # the stable points sit near the reference face (a similarity cannot make a real face's proportions the
     # drawn average face's: a few pixels remain)
     assert np.abs(result.landmarks[:, list(STABLE)] - align.REFERENCE).max() <= 8
+
+
+def test_a_phone_video_turned_by_its_track_matrix_is_read_upright(tmp_path):
+    """A portrait phone video is stored landscape with a matrix in its track header (a quarter turn clockwise,
+    as ffprobe's "rotation of -90 degrees"): the pictures come back turned, as a player shows them."""
+    import struct
+
+    import av
+
+    from cunet.faces.video import timed_frames
+
+    path = tmp_path / "stored.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        picture = np.zeros((48, 64, 3), np.uint8)
+        picture[:8, :8] = 255  # the stored picture's top-left corner
+        for _ in range(5):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    data = bytearray(path.read_bytes())
+    at = data.find(b"tkhd")
+    assert data[at + 4] == 0  # version 0: the matrix follows 5 words, 8 reserved bytes and 4 half-words
+    at += 8 + 20 + 8 + 8
+    one = 1 << 16
+    data[at : at + 36] = struct.pack(">9i", 0, one, 0, -one, 0, 0, 0, 0, 1 << 30)
+    turned = tmp_path / "portrait.mp4"
+    turned.write_bytes(bytes(data))
+    pictures = list(timed_frames(turned, 25))
+    assert len(pictures) == 5 and pictures[0].shape == (64, 48, 3)
+    rows, cols = np.nonzero(pictures[0][..., 0] > 200)
+    assert rows.max() < 10 and cols.min() > 38  # the corner is now the top-right one: turned clockwise
+    sizes = list(timed_frames(turned, 25, size=(24, 32)))
+    assert sizes[0].shape == (32, 24, 3)  # a size asked for is the upright picture's
