@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import InputError
-from .track import Track
+
+if TYPE_CHECKING:  # the command's flag check (streaming.py) loads no face model code
+    from .track import Track
 
 CHOICES = ("largest", "left", "right", "center")
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..audio import VIDEO_EXTENSIONS
 from ..errors import InputError
-from ..faces.video import timed_frames
+from ..faces.video import picture_size, timed_frames
 from ..fileio import load_npy
 from ..singing_input import FRAME_SHAPE, N_LANDMARKS
 
@@ -40,17 +40,8 @@ def read_video(path: str | Path, fps: int) -> np.ndarray:
 
 def is_face_crop(path: Path) -> bool:
     """Whether the video ``path`` holds 96 x 128 pictures (a face crop), from its header."""
-    import av
-
     height, width, _ = FRAME_SHAPE
-    try:
-        with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise InputError(path, "holds no video stream")
-            codec = container.streams.video[0].codec_context
-            return (codec.width, codec.height) == (width, height)
-    except av.FFmpegError as err:
-        raise InputError(path, f"is not a readable video ({err})") from None
+    return picture_size(path) == (width, height)
 
 
 def from_video(path: Path, kind: str, fps: int, face: str) -> np.ndarray:
