@@ -38,23 +38,51 @@ def check_choice(name: str, value, literal) -> None:
         raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}, got {value!r}")
 
 
-def _coerce(cls, name: str, value, source):
-    hint = typing.get_type_hints(cls)[name]
-    origin = typing.get_origin(hint)
-    allowed = typing.get_args(hint) if origin in (typing.Union, types.UnionType) else (hint,)
-    if value is None and type(None) in allowed:
-        return None
-    for kind in allowed:
+def _label(where: str, key) -> str:
+    """Where a value sits in a nested dict: ``model.film``, ``tracks[1].n_frames``, ``indexes['train']``."""
+    if isinstance(key, int):
+        return f"{where}[{key}]"
+    return f"{where}.{key}" if where else str(key)
+
+
+def _refuse(source, label: str, hint, value) -> typing.NoReturn:
+    literals = [kind for kind in _alternatives(hint) if typing.get_origin(kind) is typing.Literal]
+    if literals:  # a choice list: say its values, not the type's spelling
+        values = ", ".join(str(v) for kind in literals for v in typing.get_args(kind))
+        raise InputError(source, f"key {label!r} must be one of {values}, got {value!r}")
+    raise InputError(source, f"key {label!r} expects {_spelling(hint)}, got {value!r}")
+
+
+def _alternatives(hint) -> tuple:
+    return typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+
+
+def _spelling(hint) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _parse(hint, value, source, label: str):
+    """``value`` read as ``hint``: a nested dataclass from a dict, the items of ``list[X]``, ``tuple[X, ...]``
+    and ``dict[str, X]`` one by one, an int where a float is asked; anything else is refused, naming ``label``."""
+    if hint is typing.Any:
+        return value
+    for kind in _alternatives(hint):
+        if kind is type(None):
+            if value is None:
+                return None
+            continue
         if isinstance(kind, type) and dataclasses.is_dataclass(kind):  # a dataclass type (hints are never instances)
             if isinstance(value, kind):
                 return value
             if isinstance(value, dict):
-                return from_dict(kind, value, source)
-        if typing.get_origin(kind) is typing.Literal:
-            if value in typing.get_args(kind):
+                return from_dict(kind, value, source, label)
+            continue
+        origin, args = typing.get_origin(kind), typing.get_args(kind)
+        if origin is typing.Literal:
+            if value in args:
                 return value
             continue
-        base = typing.get_origin(kind) or kind
+        base = origin or kind
         if base is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if base is int and isinstance(value, int) and not isinstance(value, bool):
@@ -62,21 +90,54 @@ def _coerce(cls, name: str, value, source):
         if base in (bool, str) and isinstance(value, base):
             return value
         if base in (tuple, list) and isinstance(value, (list, tuple)):
-            return base(value)
-    literals = [kind for kind in allowed if typing.get_origin(kind) is typing.Literal]
-    if literals:  # a choice list: say its values, not the type's spelling
-        values = ", ".join(str(v) for kind in literals for v in typing.get_args(kind))
-        raise InputError(source, f"config key {name!r} must be one of {values}, got {value!r}")
-    raise InputError(source, f"config key {name!r} expects {hint}, got {value!r}")
+            item = args[0] if args and (base is list or args[1:] == (Ellipsis,)) else typing.Any
+            return base(_parse(item, v, source, _label(label, i)) for i, v in enumerate(value))
+        if base is dict and isinstance(value, dict):
+            item = args[1] if args else typing.Any
+            if not all(isinstance(k, str) for k in value):
+                continue
+            return {k: _parse(item, v, source, f"{label}[{k!r}]") for k, v in value.items()}
+    _refuse(source, label, hint, value)
 
 
-def from_dict(cls, values: dict, source: str | Path | None = None):
-    """Build ``cls`` from a plain dict, refusing keys the dataclass does not have."""
-    names = {f.name for f in dataclasses.fields(cls)}
+def from_dict(cls, values: dict, source: str | Path | None = None, where: str = ""):
+    """Build ``cls`` from a plain dict: nested dataclasses, lists and dicts of them read item by item.
+
+    Args:
+        cls: a dataclass; values: its fields by name; source: the file named in an error.
+        where: where ``values`` sits in the file (``tracks[3]``), for the error.
+
+    Raises:
+        InputError: an unknown key, a missing field without a default, an ill-typed value, or a value ``cls``
+            refuses (its ``ValueError``), each naming ``source`` and where.
+    """
+    if not isinstance(values, dict):
+        raise InputError(source, f"{where or cls.__name__} is {values!r}, not a JSON object")
+    known = dataclasses.fields(cls)
+    names = {f.name for f in known}
     unknown = sorted(set(values) - names)
     if unknown:
-        raise InputError(source, f"unknown config key(s) {unknown} for {cls.__name__}; known: {sorted(names)}")
-    return cls(**{k: _coerce(cls, k, v, source) for k, v in values.items()})
+        place = f" in {where}" if where else ""
+        raise InputError(source, f"unknown key(s) {unknown}{place} for {cls.__name__}; known: {sorted(names)}")
+    required = dataclasses.MISSING
+    missing = [
+        f.name
+        for f in known
+        if f.init and f.name not in values and f.default is required and f.default_factory is required
+    ]
+    if missing:
+        place = f" in {where}" if where else ""
+        raise InputError(source, f"missing key {missing[0]!r}{place} ({cls.__name__} needs {missing})")
+    hints = typing.get_type_hints(cls)
+    kwargs = {k: _parse(hints[k], v, source, _label(where, k)) for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except InputError:
+        raise
+    except ValueError as err:  # the dataclass's own check of its values
+        if not where:
+            raise
+        raise InputError(source, f"{where}: {err}") from None
 
 
 def parse_override(text: str) -> tuple[str, object]:

@@ -1,3 +1,6 @@
+import dataclasses
+import re
+
 import pytest
 
 from cunet import config
@@ -75,3 +78,35 @@ def test_each_choice_list_is_one_literal_that_the_config_checks_and_the_flag_off
     with pytest.raises(ValueError, match="protocol must be one of paper, sisec, both"):
         ResultsConfig(protocol="v5")
     assert dataclasses.replace(ResultsConfig(), split="valid").split == "valid"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Point:
+    x: int
+    label: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Shape:
+    points: tuple[_Point, ...]
+    named: dict[str, _Point]
+    weights: list[float]
+
+
+def test_nested_lists_and_dicts_of_dataclasses_are_read_item_by_item():
+    shape = config.from_dict(
+        _Shape, {"points": [{"x": 1}, {"x": 2, "label": "b"}], "named": {"a": {"x": 3}}, "weights": [1, 0.5]}
+    )
+    assert shape == _Shape((_Point(1), _Point(2, "b")), {"a": _Point(3)}, [1.0, 0.5])
+    assert isinstance(shape.weights[0], float)  # an int where a float is asked becomes a float
+    bad = [
+        ({"points": [{"x": 1}, {"x": "2"}], "named": {}, "weights": []}, "'points[1].x' expects int, got '2'"),
+        ({"points": [{"x": 1, "y": 0}], "named": {}, "weights": []}, "unknown key(s) ['y'] in points[0]"),
+        ({"points": [], "named": {"a": {}}, "weights": []}, "missing key 'x' in named['a']"),
+        ({"points": [], "named": {"a": [1]}, "weights": []}, "named['a']\" expects _Point, got [1]"),
+        ({"points": [], "weights": []}, "missing key 'named'"),
+        ({"points": [], "named": {}, "weights": [1, True]}, "'weights[1]' expects float, got True"),
+    ]
+    for values, message in bad:
+        with pytest.raises(InputError, match=re.escape(message)):
+            config.from_dict(_Shape, values, "shape.json")

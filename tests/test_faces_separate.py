@@ -136,7 +136,7 @@ def test_a_folder_of_singing_videos_becomes_an_acappella_store_that_trains(tiny_
     store = Store(out)
     assert len(store.tracks) == len(keep)
     for track in store.tracks:
-        frames, marks = store.array(0, "frames", track["folder"]), store.array(0, "landmarks", track["folder"])
+        frames, marks = store.array(0, "frames", track.folder), store.array(0, "landmarks", track.folder)
         assert frames.shape == (101, 128, 96, 3) and marks.shape == (101, 68, 2) and marks.dtype == np.int16
     run = tmp_path / "run"
     argv = ["--model", "ynet", "--visual", "landmarks", "--store", str(out), "--run-dir", str(run)]

@@ -28,7 +28,7 @@ def test_music_examples_rebuild_the_stems_and_the_mixture(tiny_stores):
     examples = list(music_examples(store))
     assert [e.target for e in examples] == ["bass", "drums", "other", "vocals"]
     ex = examples[-1]
-    n = store.tracks[[t["split"] for t in store.tracks].index("test")]["n_samples"]
+    n = store.tracks[[t.split for t in store.tracks].index("test")].n_samples
     assert ex.sources.shape == (4, n) and ex.rate == 8192
     np.testing.assert_allclose(ex.sources.sum(0), ex.mixture, atol=1e-4)  # the synthetic mix is the stems' sum
     # the IRM oracles are upper bounds: far above the mixture as the estimate

@@ -206,11 +206,11 @@ def test_split_valid_scores_the_held_out_tracks_and_says_so(trained_runs, tiny_s
     assert main(["--runs", *runs, "--split", "valid", "--out", str(out), *FAST]) == 0
     frame = pd.read_csv(out / "per_track.csv")
     music = frame[frame["model"] == "cunet"]
-    valid = {t["name"] for t in Store(tiny_stores / "musdb").tracks if t["split"] == "valid"}
+    valid = {t.name for t in Store(tiny_stores / "musdb").tracks if t.split == "valid"}
     assert set(music["split"]) == {"valid"} and set(music["track"]) <= valid
     assert set(music["protocol"]) == {"paper", "sisec"}
     singing = Store(tiny_stores / "acappella").tracks
-    seen = {t["name"] for t in singing if t["split"] == "val_seen"}
+    seen = {t.name for t in singing if t.split == "val_seen"}
     ynet = frame[frame["model"] == "ynet"]
     assert set(ynet["split"]) == {"val_seen"} and {t.split("@")[0] for t in ynet["track"]} <= seen
     assert "Scored on the valid split (tracks held out of training)" in (out / "summary.md").read_text()

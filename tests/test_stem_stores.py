@@ -72,7 +72,7 @@ def test_moisesdb_store_holds_the_chosen_sources_and_which_each_track_has(tmp_pa
     assert m["config"]["sources"] == ["vocals", "guitar", "piano"] and m["config"]["test_tracks"] == ["s5"]
     store = Store(out)
     store.check()
-    s1 = store.tracks.index(tracks["s1"])
+    s1 = [t.name for t in store.tracks].index("s1")
     stft = audio.CUNET_STFT
     # vocals: its two files summed; the mixture: every file, the unselected bass included; piano: silence
     want = {
@@ -87,7 +87,7 @@ def test_moisesdb_store_holds_the_chosen_sources_and_which_each_track_has(tmp_pa
     # one-hot conditions over the three sources, every train patch of every kept train track indexed for each
     np.testing.assert_array_equal(store.conditions, np.eye(3))
     train = store.index("train")
-    assert set(train[:, 2]) == {0, 1, 2} and {store.tracks[t]["name"] for t in train[:, 0]} == {"s1", "s2", "s3"}
+    assert set(train[:, 2]) == {0, 1, 2} and {store.tracks[t].name for t in train[:, 0]} == {"s1", "s2", "s3"}
 
 
 def test_folders_store_defaults_to_every_stem_and_groups_sum_stems(tmp_path):
@@ -137,7 +137,7 @@ def test_folders_store_defaults_to_every_stem_and_groups_sum_stems(tmp_path):
     assert g["conditions"]["names"] == ["vocals", "keys", "rest", "accompaniment"]
     np.testing.assert_array_equal(np.load(grouped / "indexes/conditions.npy")[3], [0, 1, 1])
     a, b = Store(out), Store(grouped)
-    ta = [t["name"] for t in a.tracks].index("a")
+    ta = [t.name for t in a.tracks].index("a")
     keys = np.asarray(a.array(ta, "piano")) + np.asarray(a.array(ta, "organ"))
     np.testing.assert_allclose(b.array(ta, "keys"), keys, atol=1e-4)
     np.testing.assert_array_equal(b.array(ta, "mixture"), a.array(ta, "mixture"))

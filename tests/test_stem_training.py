@@ -22,14 +22,14 @@ def _cfg(model="cunet", **kw):
 def test_every_source_is_drawn_equally_often_and_absent_ones_teach_silence_at_their_rate(six_store):
     store = Store(six_store)
     src = MusicPatches(store, "train", _cfg(silent_target_prob=0.2))
-    names = store.manifest["conditions"]["names"]
+    names = list(store.music.conditions.names)
     assert names == [*SIX, "silence"]
     n = 7000
     drawn = [src._draw(np.random.default_rng([0, i])) for i in range(n)]
     per_condition = Counter(names[int(r[2])] for r in drawn)
     # uniform over the seven conditions (1000 each): within 4 binomial standard deviations
     assert all(abs(c - n / 7) < 4 * np.sqrt(n / 7 * 6 / 7) for c in per_condition.values()), per_condition
-    present = {t: set(store.tracks[t]["sources_present"]) for t in range(len(store.tracks))}
+    present = {t: set(store.tracks[t].sources_present) for t in range(len(store.tracks))}
     guitar = [r for r in drawn if names[int(r[2])] == "guitar"]
     silent = np.mean([("guitar" not in present[int(r[0])]) for r in guitar])
     assert abs(silent - 0.2) < 4 * np.sqrt(0.2 * 0.8 / len(guitar)), silent
@@ -50,11 +50,11 @@ def test_every_source_is_drawn_equally_often_and_absent_ones_teach_silence_at_th
 def test_no_silent_draws_when_the_rate_is_zero(six_store):
     store = Store(six_store)
     src = MusicPatches(store, "train", _cfg(silent_target_prob=0.0))
-    names = store.manifest["conditions"]["names"]
+    names = list(store.music.conditions.names)
     for i in range(500):
         track, _, cond = (int(v) for v in src._draw(np.random.default_rng([0, i])))
         if names[cond] in SIX:
-            assert names[cond] in store.tracks[track]["sources_present"]
+            assert names[cond] in store.tracks[track].sources_present
 
 
 def test_a_store_whose_tracks_hold_every_source_draws_as_before(tiny_stores):
@@ -93,8 +93,8 @@ def test_cunet_of_six_sources_has_a_control_of_six_and_a_card_of_the_stores_sour
     model = keras.saving.load_model(folder / "model.keras", safe_mode=True)
     assert tuple(model.inputs[1].shape[1:]) == (6, 1)
     store = Store(six_store)
-    track = [t["name"] for t in store.tracks].index("s0")  # a training song holding all six sources
-    peak = store.tracks[track]["stem_max_magnitude"]["mixture"]
+    track = [t.name for t in store.tracks].index("s0")  # a training song holding all six sources
+    peak = store.tracks[track].stem_max_magnitude["mixture"]
     patch = np.abs(np.asarray(store.array(track, "mixture"))[:512, :64]) / peak
     outs = np.stack(
         [
@@ -153,10 +153,9 @@ def test_asked_for_a_guitar_in_a_song_without_one_the_cunet_returns_near_nothing
     model = keras.saving.load_model(six_runs["cunet"] / "model.keras", safe_mode=True)
     level = {}
     for name in ("s6", "s7"):  # the test songs: s6 holds a guitar, s7 none
-        track = [t["name"] for t in store.tracks].index(name)
+        track = [t.name for t in store.tracks].index(name)
         mix = (
-            np.abs(np.asarray(store.array(track, "mixture"))[:512])
-            / store.tracks[track]["stem_max_magnitude"]["mixture"]
+            np.abs(np.asarray(store.array(track, "mixture"))[:512]) / store.tracks[track].stem_max_magnitude["mixture"]
         )
         x = np.stack([mix[:, s : s + 64] for s in range(0, mix.shape[1] - 63, 64)])[..., None].astype(np.float32)
         z = np.tile(np.eye(6, dtype=np.float32)[[SIX.index("guitar")]][..., None], (len(x), 1, 1))

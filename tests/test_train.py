@@ -61,7 +61,7 @@ def test_presets_flags_and_set_resolve_in_order(tmp_path):
         (["--model", "unet", "--film", "complex"], "--film applies to --model cunet"),
         (["--model", "cunet", "--visual", "video"], "--visual applies to --model ynet"),
         (["--model", "cunet", "--set", "learning_rat=1"], "unknown config key 'learning_rat'"),
-        (["--model", "ynet", "--set", "model.visual=face"], "'visual' must be one of video, landmarks, none"),
+        (["--model", "ynet", "--set", "model.visual=face"], "'model.visual' must be one of video, landmarks, none"),
     ],
 )
 def test_nonsense_is_refused(argv, message, capsys):
@@ -75,7 +75,7 @@ def test_music_examples_follow_the_store(tiny_stores):
     source = data_loader.examples(cfg, store, "valid")
     mix, z, target = source.example(0)
     track, start, cond = store.index("valid")[0]
-    scale = store.tracks[track]["stem_max_magnitude"]["mixture"]
+    scale = store.tracks[track].stem_max_magnitude["mixture"]
     want = np.abs(store.array(track, SOURCES[cond])[:512, start : start + 128]) / scale
     np.testing.assert_allclose(target[..., 0], want, rtol=1e-6)
     np.testing.assert_allclose(
@@ -104,11 +104,11 @@ def test_separation_computes_from_the_input_the_scale_training_used(tiny_root, t
     cfg = ModelConfig(model="cunet", first_filters=4)
     separator = MaskSeparator(build_model(cfg), card_for(cfg))
     for track in store.tracks:
-        subset = "test" if track["split"] == "test" else "train"  # validation tracks are train folders
-        x, rate = audio.read(tiny_root / "musdb" / subset / track["name"] / "mixture.wav")
+        subset = "test" if track.split == "test" else "train"  # validation tracks are train folders
+        x, rate = audio.read(tiny_root / "musdb" / subset / track.name / "mixture.wav")
         found = separator.input_scale(Source.from_array(x, rate))
-        assert found == pytest.approx(data_loader.mixture_peak(track), rel=2e-3), track["name"]
-        assert found < track["max_magnitude"] * (1 + 2e-3)  # the old scale, over all stems, was never smaller
+        assert found == pytest.approx(data_loader.mixture_peak(track), rel=2e-3), track.name
+        assert found < track.max_magnitude * (1 + 2e-3)  # the old scale, over all stems, was never smaller
 
 
 def test_a_dedicated_unet_never_gets_a_scaled_target(tiny_stores):

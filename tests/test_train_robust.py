@@ -170,6 +170,20 @@ def _drop_track_key(store):
     return [store / "manifest.json", "'n_frames'", "tracks[1]"]
 
 
+def _unknown_track_key(store):  # a key the format does not have: a newer writer's, or a typo
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["tracks"][2]["n_frame"] = 10
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    return [store / "manifest.json", "'n_frame'", "tracks[2]"]
+
+
+def _negative_track_length(store):
+    manifest = json.loads((store / "manifest.json").read_text())
+    manifest["tracks"][0]["n_samples"] = -5
+    (store / "manifest.json").write_text(json.dumps(manifest))
+    return [store / "manifest.json", "'n_samples' is -5, not a finite number >= 0", "tracks[0]"]
+
+
 def _index_past_the_end(store):
     rows = np.load(store / "indexes" / "train.npy")
     rows[-1, 1] += 200  # past the end of the last training track
@@ -209,6 +223,8 @@ def _nan_max_magnitude(store):
         _truncate_stem,
         _drop_manifest_key,
         _drop_track_key,
+        _unknown_track_key,
+        _negative_track_length,
         _index_past_the_end,
         _nan_in_a_stem,
         _inf_in_a_test_track,

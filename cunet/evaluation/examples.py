@@ -41,13 +41,13 @@ def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
     A source the track does not hold (``sources_present`` in the manifest) has no reference to score against:
     its example comes with ``absent`` set and nothing else, so that tables count it apart ("absent in k
     tracks") instead of a NaN among the scores."""
-    tracks = [i for i, t in enumerate(store.tracks) if t["split"] == split]
+    tracks = [i for i, t in enumerate(store.tracks) if t.split == split]
     if not tracks:
         raise InputError(store.path, f"holds no {split} track")
     for i in tracks[: max_tracks or None]:
-        n = store.tracks[i]["n_samples"]
-        sources = store.manifest["sources"]
-        present = store.tracks[i].get("sources_present", sources)
+        n = store.tracks[i].n_samples
+        sources = store.music.sources
+        present = store.music.tracks[i].sources_present or sources
         specs = np.stack([np.asarray(store.array(i, s)) for s in sources])
         mix_spec = np.asarray(store.array(i, "mixture"))
         stems = audio.istft(specs, audio.CUNET_STFT, length=n)
@@ -57,7 +57,7 @@ def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
             if target not in present:
                 empty = np.zeros((0, n), np.float32)
                 yield Example(
-                    store.tracks[i]["name"],
+                    store.tracks[i].name,
                     target,
                     audio.CUNET_STFT.sample_rate,
                     empty,
@@ -69,7 +69,7 @@ def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
                 continue
             order = [j] + [k for k in range(len(sources)) if k != j]
             yield Example(
-                store.tracks[i]["name"],
+                store.tracks[i].name,
                 target,
                 audio.CUNET_STFT.sample_rate,
                 stems[order],
@@ -84,9 +84,9 @@ def singing_clips(store: Store, split: str = "test") -> list[tuple[int, int]]:
     test_unseen; valid: val_seen, the seen singers' validation clips), clips not overlapping."""
     clips = []
     for i, t in enumerate(store.tracks):
-        if t["split"].startswith("test") if split == "test" else t["split"] == "val_seen":
-            for frame in range(0, t["n_frames"] - CLIP_FRAMES + 1, CLIP_FRAMES):
-                if int(round(frame * SAMPLES_PER_FRAME)) + CLIP_SAMPLES <= t["n_samples"]:
+        if t.split.startswith("test") if split == "test" else t.split == "val_seen":
+            for frame in range(0, t.n_frames - CLIP_FRAMES + 1, CLIP_FRAMES):
+                if int(round(frame * SAMPLES_PER_FRAME)) + CLIP_SAMPLES <= t.n_samples:
                     clips.append((i, frame))
     if len({i for i, _ in clips}) < 2:
         raise InputError(store.path, f"needs 4-second {split} clips of at least two singers")
@@ -109,11 +109,11 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
 
     for c, (track, frame) in enumerate(clips[: max_tracks or None]):
         rng = np.random.default_rng([seed, c])
-        feeds = store.manifest["accompaniment_for_split"][store.tracks[track]["split"]]
-        accs = [a for a in store.manifest["accompaniment"] if a["split"] == feeds]
+        feeds = store.singing.accompaniment_for_split[store.tracks[track].split]
+        accs = [a for a in store.singing.accompaniment if a.split == feeds]
         clip = accs[rng.integers(len(accs))]
-        offset = int(rng.integers(max(1, clip["n_samples"] - CLIP_SAMPLES)))
-        acc = clip_at(store.array(0, "audio", clip["folder"]), offset)
+        offset = int(rng.integers(max(1, clip.n_samples - CLIP_SAMPLES)))
+        acc = clip_at(store.array(0, "audio", clip.folder), offset)
         others = [k for k, (t, _) in enumerate(clips) if t != track]
         other_track, other_frame = clips[others[rng.integers(len(others))]]
         for singers, second in ((1, None), (2, voice(other_track, other_frame))):
@@ -123,7 +123,7 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
             specs = audio.stft(sources, audio.YNET_STFT)
             oracles = oracle_estimates(specs, specs.sum(0), audio.YNET_STFT, CLIP_SAMPLES)
             yield Example(
-                f"{store.tracks[track]['name']}@{frame}",
+                f"{store.tracks[track].name}@{frame}",
                 VOICE,
                 audio.YNET_STFT.sample_rate,
                 sources,
@@ -131,7 +131,7 @@ def singing_examples(store: Store, seed: int = 0, loudness: float = 1.0, max_tra
                 {name: est[0] for name, est in oracles.items()},
                 visual(track, frame),
                 visual(other_track, other_frame),
-                store.tracks[track]["split"],
+                store.tracks[track].split,
                 singers=singers,
                 loudness=float(loudness),
             )

@@ -78,7 +78,7 @@ def dataset_root(store: Store, split: str = "test", given: str | Path | None = N
         The folder, resolved; raises :class:`InputError` naming the recorded folder when it no longer holds
         the store's tracks of ``split`` (a dataset moved, or a relative path that leads nowhere from here).
     """
-    dataset = (store.manifest.get("source") or {}).get("dataset", "musdb")
+    dataset = store.manifest.source.dataset if store.manifest.source else "musdb"
     if given is not None:
         root = Path(given).resolve()
         if dataset in STEM_LAYOUTS:
@@ -88,13 +88,13 @@ def dataset_root(store: Store, split: str = "test", given: str | Path | None = N
         if not (root / SUBSET_OF_SPLIT[split]).is_dir():
             raise InputError(given, f"--dataset-root is not a MUSDB18 folder: it holds no {SUBSET_OF_SPLIT[split]}/")
         return root  # the names are checked against its listing when it is read
-    recorded = (store.manifest.get("source") or {}).get("root")
+    recorded = store.manifest.source.root if store.manifest.source else None
     if not recorded:
         raise InputError(
             store.manifest_path,
             "records no dataset folder: give --dataset-root PATH, where the dataset is, or use --protocol paper",
         )
-    names = [t["name"] for t in store.tracks if t["split"] == split]
+    names = [t.name for t in store.tracks if t.split == split]
     found = find_recorded(recorded, store.path, lambda root: holds_tracks(root, names, split, dataset))
     if found is None:
         relative = (

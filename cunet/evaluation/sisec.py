@@ -64,8 +64,9 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
         An iterator of :class:`FullBandTrack`; the folder and every track's presence in it are checked when
         this is called, before any track is read, so a refusal comes before any scoring.
     """
-    root = Path(store.manifest.get("source", {}).get("root") or "") if root is None else Path(root)
-    if store.manifest.get("source", {}).get("dataset") in STEM_READERS:
+    source = store.manifest.source
+    root = Path(source.root if source else "") if root is None else Path(root)
+    if source and source.dataset in STEM_READERS:
         return _stem_tracks(store, max_tracks, root, split)
     subset = "test" if split == "test" else "train"  # the validation songs are held out of train/
     if not (root / subset).is_dir():
@@ -75,7 +76,7 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
             "is not a MUSDB18 folder (here): use --protocol paper, or give --dataset-root",
         )
     on_disk = {t.name: t for t in musdb.scan(root)[0] if t.subset == subset}
-    names = [t["name"] for t in store.tracks if t["split"] == split][: max_tracks or None]
+    names = [t.name for t in store.tracks if t.split == split][: max_tracks or None]
     if not names:
         raise InputError(store.path, f"holds no {split} track")
     for name in names:
@@ -114,17 +115,17 @@ STEM_READERS = {
 def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
     """:func:`full_band_tracks` of a multi-stem layout: each track's sources as the store chose them (its
     ``selection``), at the rate and channel count of the track's first file."""
-    split_names = {s: [t["name"] for t in store.tracks if t["split"] == s] for s in ("test", "valid")}
+    split_names = {s: [t.name for t in store.tracks if t.split == s] for s in ("test", "valid")}
     names = split_names[split][: max_tracks or None]
     if not names:
         raise InputError(store.path, f"holds no {split} track")
-    reader = STEM_READERS[store.manifest["source"]["dataset"]]
+    reader = STEM_READERS[store.manifest.source.dataset if store.manifest.source else ""]
     on_disk = {t.name: t for t in reader(root, split_names["test"], split_names["valid"])}
     for name in names:
         if name not in on_disk:
             raise InputError(root, f"does not hold track {name!r} of the store {store.path}")
-    selection = {s: tuple(stems) for s, stems in store.manifest["selection"].items()}
-    by_name = {t["name"]: t for t in store.tracks}
+    selection = {s: tuple(stems) for s, stems in (store.music.selection or {}).items()}
+    by_name = {t.name: t for t in store.music.tracks}
 
     def read():
         for name in names:
@@ -134,7 +135,7 @@ def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
             refs = np.stack([stems[s] for s in selection])
             stft = oracle_stft(int(first.samplerate))
             oracles = oracle_estimates(audio.stft(refs, stft), audio.stft(stems["mixture"], stft), stft, refs.shape[-1])
-            present = tuple(by_name[name].get("sources_present", list(selection)))
+            present = tuple(by_name[name].sources_present or selection)
             yield FullBandTrack(name, int(first.samplerate), refs, stems["mixture"], oracles, tuple(selection), present)
 
     return read()

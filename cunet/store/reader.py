@@ -19,7 +19,16 @@ import numpy as np
 from ..errors import InputError
 from ..fileio import load_json, load_npy
 from ..singing_input import MOUTH_COLS, MOUTH_ROWS, N_LANDMARKS
-from .manifest import FORMAT, KINDS, VERSION, Clip, Manifest, Track, fields
+from .manifest import (
+    FORMAT,
+    VERSION,
+    MusicIndex,
+    MusicManifest,
+    SingingIndex,
+    SingingManifest,
+    Track,
+    parse,
+)
 
 CHUNK_BYTES = 1 << 24  # the value check reads this much at a time, so its memory does not grow with the store
 
@@ -94,20 +103,20 @@ class Store:
                 else " (preprocessing did not finish: re-run it)"
             )
             raise InputError(self.path, f"no store here: manifest.json is missing{hint}")
-        self.manifest = load_json(manifest_path)
-        if not isinstance(self.manifest, dict):
+        raw = load_json(manifest_path)
+        if not isinstance(raw, dict):
             raise InputError(manifest_path, "not a cunet store manifest (not a JSON object)")
-        found = (self.manifest.get("format"), self.manifest.get("version"))
+        found = (raw.get("format"), raw.get("version"))
         if found != (FORMAT, VERSION):
             raise InputError(
                 manifest_path,
                 f"store format {found} is not {(FORMAT, VERSION)}: "
                 "re-run python -m cunet.preprocess with this version of cunet",
             )
-        if kind is not None and self.manifest.get("kind") != kind:
-            raise InputError(manifest_path, f"a {self.manifest.get('kind')} store, but this needs a {kind} store")
+        if kind is not None and raw.get("kind") != kind:
+            raise InputError(manifest_path, f"a {raw.get('kind')} store, but this needs a {kind} store")
+        self.manifest: MusicManifest | SingingManifest = parse(raw, manifest_path)
         self._arrays: dict[tuple[str, str], np.ndarray] = {}
-        self._manifest_checked = False
 
     @property
     def manifest_path(self) -> Path:
@@ -115,18 +124,38 @@ class Store:
 
     @property
     def kind(self) -> str:
-        return self.manifest["kind"]
+        return self.manifest.kind
 
     @property
-    def tracks(self) -> list[dict]:
-        return self.manifest["tracks"]
+    def music(self) -> MusicManifest:
+        """The manifest of a music store.
+
+        Raises:
+            InputError: naming the manifest, when this is a singing store."""
+        if not isinstance(self.manifest, MusicManifest):
+            raise InputError(self.manifest_path, "a singing store, but this needs a music store")
+        return self.manifest
+
+    @property
+    def singing(self) -> SingingManifest:
+        """The manifest of a singing store.
+
+        Raises:
+            InputError: naming the manifest, when this is a music store."""
+        if not isinstance(self.manifest, SingingManifest):
+            raise InputError(self.manifest_path, "a music store, but this needs a singing store")
+        return self.manifest
+
+    @property
+    def tracks(self) -> tuple[Track, ...]:
+        return self.manifest.tracks
 
     def track_ids(self, split: str) -> np.ndarray:
-        return np.array([i for i, t in enumerate(self.tracks) if t["split"] == split], dtype=np.int64)
+        return np.array([i for i, t in enumerate(self.tracks) if t.split == split], dtype=np.int64)
 
     def array(self, track: int, name: str, folder: str | None = None) -> np.ndarray:
         """The memory-mapped ``<name>.npy`` of a track (or of any store folder)."""
-        folder = folder or self.tracks[track]["folder"]
+        folder = folder or self.tracks[track].folder
         key = (folder, name)
         if key not in self._arrays:
             self._arrays[key] = load_npy(self.path / folder / f"{name}.npy")
@@ -134,89 +163,19 @@ class Store:
 
     # -- checks ---------------------------------------------------------------------------------------------
 
-    def _fields(self, record, fields: dict, where: str) -> None:
-        """Refuse a missing or ill-typed field, naming the manifest and where in it (a KeyError deep in a
-        loader would name neither)."""
-        if not isinstance(record, dict):
-            raise InputError(
-                self.manifest_path,
-                f"{where or 'the manifest'} is not a JSON object: the manifest "
-                "is damaged (re-run python -m cunet.preprocess)",
-            )
-        for key, kind in fields.items():
-            if key not in record:
-                place = f" in {where}" if where else ""
-                raise InputError(
-                    self.manifest_path,
-                    f"missing key {key!r}{place}: the manifest is incomplete "
-                    "or damaged (re-run python -m cunet.preprocess)",
-                )
-            value = record[key]
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                place = f"{where}[{key!r}]" if where else repr(key)
-                raise InputError(
-                    self.manifest_path,
-                    f"{place} is {value!r}, not a {_type_name(kind)}: the "
-                    "manifest is damaged (re-run python -m cunet.preprocess)",
-                )
-            if (
-                isinstance(value, (int, float))
-                and not isinstance(value, bool)
-                and not (math.isfinite(value) and value >= 0)
-            ):
-                place = f"{where}[{key!r}]" if where else repr(key)
-                raise InputError(
-                    self.manifest_path,
-                    f"{place} is {value!r}, not a finite number >= 0: the "
-                    "manifest is damaged (re-run python -m cunet.preprocess)",
-                )
-
-    def check_manifest(self) -> None:
-        """Every field a loader reads is there, with its type: refused naming manifest.json and the key."""
-        if self._manifest_checked:
-            return
-        kind = self.manifest.get("kind")
-        if kind not in KINDS:
-            raise InputError(self.manifest_path, f"unknown store kind {kind!r} (music or singing)")
-        manifest, track_record, index_record = KINDS[kind]
-        m = self.manifest
-        # the common fields first: a manifest lacking 'tracks' is named so before its kind's fields are read
-        self._fields(m, {**fields(Manifest), **fields(manifest)}, "")
-        for i, track in enumerate(m["tracks"]):
-            self._fields(track, {**fields(Track), **fields(track_record)}, f"tracks[{i}]")
-            if kind == "music":
-                where = f"tracks[{i}]['stem_max_magnitude']"
-                self._fields(track["stem_max_magnitude"], {"mixture": (int, float)}, where)
-        for split, meta in m["indexes"].items():
-            self._fields(meta, fields(index_record), f"indexes[{split!r}]")
-        if kind == "music":
-            self._fields(m["stft"], {"n_fft": int}, "stft")
-            self._fields(m["conditions"], {"file": str}, "conditions")
-            missing = [s for s in ["mixture", *m["sources"]] if s not in m["stems"]]
-            if missing:
-                raise InputError(
-                    self.manifest_path,
-                    f"'stems' lacks {missing}: the manifest is damaged (re-run python -m cunet.preprocess)",
-                )
-        else:
-            for i, clip in enumerate(m["accompaniment"]):
-                self._fields(clip, fields(Clip), f"accompaniment[{i}]")
-        self._manifest_checked = True
-
     def index(self, split: str) -> np.ndarray:
         """The (rows, columns) int index of ``split``, checked against the manifest: every row's patch (or
         clip) lies inside its track, and its track belongs to the split."""
-        self.check_manifest()
-        meta = self.manifest["indexes"].get(split)
+        meta = self.manifest.indexes.get(split)
         if meta is None:
             raise InputError(self.path, f"no {split!r} index in this store")
-        file = self.path / meta["file"]
+        file = self.path / meta.file
         rows = load_npy(file, mmap=False)
-        columns = meta["columns"]
-        if rows.dtype.kind != "i" or rows.ndim != 2 or rows.shape[1] != len(columns) or len(rows) != meta["rows"]:
+        columns = list(meta.columns)
+        if rows.dtype.kind != "i" or rows.ndim != 2 or rows.shape[1] != len(columns) or len(rows) != meta.rows:
             raise InputError(
                 file,
-                f"corrupt index: expected {meta['rows']} integer rows of {columns}, found {rows.dtype} {rows.shape}",
+                f"corrupt index: expected {meta.rows} integer rows of {columns}, found {rows.dtype} {rows.shape}",
             )
         if not len(rows):
             return rows
@@ -224,32 +183,32 @@ class Store:
             raise InputError(file, "corrupt index: track ids outside the manifest")
         tracks = rows[:, 0]
         starts = rows[:, 1].astype(np.int64)
-        n_frames = np.array([t["n_frames"] for t in self.tracks], np.int64)[tracks]
-        span = meta["patch_frames"] if self.kind == "music" else meta["video_frames"]
+        n_frames = np.array([t.n_frames for t in self.tracks], np.int64)[tracks]
+        span = meta.patch_frames if isinstance(meta, MusicIndex) else meta.video_frames
         past = (starts < 0) | (starts + span > n_frames)
-        if self.kind == "singing":  # the clip's audio must fit too
-            n_samples = np.array([t["n_samples"] for t in self.tracks], np.int64)[tracks]
-            first = np.round(starts * float(self.manifest["samples_per_frame"])).astype(np.int64)
-            past |= first + meta["clip_samples"] > n_samples
+        if isinstance(meta, SingingIndex):  # the clip's audio must fit too
+            n_samples = np.array([t.n_samples for t in self.tracks], np.int64)[tracks]
+            first = np.round(starts * self.singing.samples_per_frame).astype(np.int64)
+            past |= first + meta.clip_samples > n_samples
         if past.any():
             r = int(np.flatnonzero(past)[0])
             track = self.tracks[int(tracks[r])]
             raise InputError(
                 file,
                 f"corrupt index: row {r} (start frame {int(starts[r])}, {span} frames) points "
-                f"past the end of track {track['name']!r} ({track['n_frames']} frames; "
+                f"past the end of track {track.name!r} ({track.n_frames} frames; "
                 f"{int(past.sum())} such row(s)): re-run python -m cunet.preprocess",
             )
-        own = meta.get("split", split)
-        foreign = np.flatnonzero(np.array([t["split"] != own for t in self.tracks])[tracks])
+        own = meta.split if isinstance(meta, SingingIndex) else split
+        foreign = np.flatnonzero(np.array([t.split != own for t in self.tracks])[tracks])
         if len(foreign):  # a test track in the training index would leak it into training
             track = self.tracks[int(tracks[foreign[0]])]
             raise InputError(
                 file,
-                f"corrupt index: row {int(foreign[0])} draws track {track['name']!r} of "
-                f"split {track['split']!r} into the {own!r} index",
+                f"corrupt index: row {int(foreign[0])} draws track {track.name!r} of "
+                f"split {track.split!r} into the {own!r} index",
             )
-        if self.kind == "music" and (rows[:, 2].min() < 0 or rows[:, 2].max() >= len(self.conditions)):
+        if isinstance(meta, MusicIndex) and (rows[:, 2].min() < 0 or rows[:, 2].max() >= len(self.conditions)):
             raise InputError(file, f"corrupt index: condition ids outside the {len(self.conditions)} conditions")
         return rows
 
@@ -257,19 +216,19 @@ class Store:
         """(path, track name, shape the manifest implies (None: any), what the dimensions are) of every
         array the manifest refers to."""
         m = self.manifest
-        if self.kind == "music":
-            bins = m["stft"]["n_fft"] // 2 + 1
-            for t in m["tracks"]:
-                for stem in m["stems"]:
-                    yield self.path / t["folder"] / f"{stem}.npy", t["name"], (bins, t["n_frames"]), "(bins, frames)"
+        if isinstance(m, MusicManifest):
+            bins = m.stft.n_fft // 2 + 1
+            for t in m.tracks:
+                for stem in m.stems:
+                    yield self.path / t.folder / f"{stem}.npy", t.name, (bins, t.n_frames), "(bins, frames)"
             return
-        for t in m["tracks"]:
-            folder = self.path / t["folder"]
-            yield folder / "voice.npy", t["name"], (t["n_samples"],), "(samples,)"
-            yield folder / "frames.npy", t["name"], (t["n_frames"], None, None, 3), "(frames, height, width, 3)"
-            yield folder / "landmarks.npy", t["name"], (t["n_frames"], N_LANDMARKS, 2), "(frames, points, 2)"
-        for clip in m["accompaniment"]:
-            yield self.path / clip["folder"] / "audio.npy", clip["name"], (clip["n_samples"],), "(samples,)"
+        for s in m.tracks:
+            folder = self.path / s.folder
+            yield folder / "voice.npy", s.name, (s.n_samples,), "(samples,)"
+            yield folder / "frames.npy", s.name, (s.n_frames, None, None, 3), "(frames, height, width, 3)"
+            yield folder / "landmarks.npy", s.name, (s.n_frames, N_LANDMARKS, 2), "(frames, points, 2)"
+        for clip in m.accompaniment:
+            yield self.path / clip.folder / "audio.npy", clip.name, (clip.n_samples,), "(samples,)"
 
     def _checked_arrays(self):
         """(path, track name, dimensions, header) of every array, each refused unless present, whole (as long
@@ -299,11 +258,10 @@ class Store:
         every array's presence, header and length (all cheap), and with ``values`` (which reads the whole
         store, see :meth:`check_values`) that no float array holds a NaN or an infinity. A refusal names the
         file; the track is named in the problem."""
-        self.check_manifest()
-        for split in self.manifest["indexes"]:
+        for split in self.manifest.indexes:
             self.index(split)
-        if self.kind == "music":
-            conditions = self.path / self.manifest["conditions"]["file"]
+        if isinstance(self.manifest, MusicManifest):
+            conditions = self.path / self.manifest.conditions.file
             shape, dtype, offset, fortran = npy_header(conditions)
             if (
                 len(shape) != 2
@@ -333,10 +291,4 @@ class Store:
 
     @cached_property
     def conditions(self) -> np.ndarray:
-        return load_npy(self.path / self.manifest["conditions"]["file"], mmap=False)
-
-
-def _type_name(kind) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {int: "integer", float: "number", str: "string", list: "list", dict: "JSON object", bool: "boolean"}
-    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))
+        return load_npy(self.path / self.music.conditions.file, mmap=False)

@@ -75,10 +75,10 @@ def store_width(path: Path) -> int | None:
     Returns:
         The count, or None where there is no readable music store (training refuses it, naming it)."""
     try:
-        sources = Store(path, "music").manifest.get("sources")
+        sources = Store(path, "music").music.sources
     except InputError:
         return None
-    return len(sources) if isinstance(sources, list) and sources else None
+    return len(sources) or None
 
 
 def resolve(args) -> TrainConfig:

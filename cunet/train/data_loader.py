@@ -28,6 +28,7 @@ from ..singing_input import (
     SAMPLES_PER_FRAME,
 )
 from ..store import Store
+from ..store.manifest import MusicTrack
 from .config import TrainConfig
 
 # Redraws of a second singer's row before choosing among the other recordings' rows directly: more than a
@@ -35,9 +36,9 @@ from .config import TrainConfig
 REDRAWS = 64
 
 
-def mixture_peak(track: dict) -> float:
+def mixture_peak(track: MusicTrack) -> float:
     """The largest STFT magnitude of a stored track's mixture: the scale of its training patches."""
-    return float(track["stem_max_magnitude"]["mixture"]) or 1.0
+    return float(track.stem_max_magnitude["mixture"]) or 1.0
 
 
 class MusicPatches:
@@ -72,23 +73,23 @@ class MusicPatches:
         if not len(rows):
             raise InputError(store.path, f"the {split!r} index is empty: no track is long enough for a patch")
         self.rows = rows
-        self.patch = store.manifest["indexes"][split]["patch_frames"]
+        self.patch = store.music.indexes[split].patch_frames
         # The remix augmentation draws a patch from any training track: one shorter than a patch (which the
         # index already leaves out) has none to give, so it is skipped here too, and the run records that.
         train_tracks = store.track_ids("train")
-        short = [t for t in train_tracks if store.tracks[t]["n_frames"] < self.patch]
+        short = [t for t in train_tracks if store.tracks[t].n_frames < self.patch]
         self.train_tracks = np.array([t for t in train_tracks if t not in short], np.int64)
         self.warnings = (
             [
-                f"training track {store.tracks[t]['name']!r} ({store.tracks[t]['n_frames']} frames) is "
+                f"training track {store.tracks[t].name!r} ({store.tracks[t].n_frames} frames) is "
                 f"shorter than one {self.patch}-frame patch: skipped (never drawn, nor remixed from)"
                 for t in short
             ]
             if self.train
             else []
         )
-        self.sources = store.manifest["sources"]
-        names = store.manifest["conditions"].get("names", self.sources)
+        self.sources = list(store.music.sources)
+        names = list(store.music.conditions.names or self.sources)
         # the conditions of several sources (--condition), for the model card: ((name, sources), ...)
         self.combinations = tuple(
             (name, tuple(s for s, v in zip(self.sources, vector) if v))
@@ -101,7 +102,7 @@ class MusicPatches:
         """For each condition of the index: the positions of its rows whose track holds one of its sources,
         and of the others (silent targets); None when every row's track holds its condition's sources."""
         held = np.array(
-            [[s in t.get("sources_present", self.sources) for s in self.sources] for t in store.tracks], bool
+            [[s in (t.sources_present or self.sources) for s in self.sources] for t in store.music.tracks], bool
         ).reshape(len(store.tracks), len(self.sources))
         vectors = np.asarray(store.conditions) != 0
         # the all-zeros condition's target is silence in every track: never a silent draw of its own
@@ -127,7 +128,7 @@ class MusicPatches:
 
     def _stem(self, track: int, stem: str, start: int) -> np.ndarray:
         spec = self.store.array(track, stem)[:512, start : start + self.patch]
-        return spec / np.float32(mixture_peak(self.store.tracks[track]))
+        return spec / np.float32(mixture_peak(self.store.music.tracks[track]))
 
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rng = np.random.default_rng([self.cfg.seed, int(i)])
@@ -150,7 +151,7 @@ class MusicPatches:
             for d, source in enumerate(self.sources):
                 if z[d] == 0:
                     other = int(rng.choice(self.train_tracks[self.train_tracks != track]))
-                    start_other = int(rng.integers(self.store.tracks[other]["n_frames"] - self.patch + 1))
+                    start_other = int(rng.integers(self.store.tracks[other].n_frames - self.patch + 1))
                     mixture = mixture + self._stem(other, source, start_other)
         return np.abs(mixture)[..., None], z, np.abs(target)[..., None]
 
@@ -163,10 +164,10 @@ def target_condition(store: Store, target: str) -> int:
 
     Returns:
         The position of ``target`` among the store's condition names."""
-    names = store.manifest["conditions"].get("names", store.manifest["sources"])
+    names = list(store.music.conditions.names or store.music.sources)
     if target not in names or target in ("all", "silence"):
         raise InputError(
-            store.path, f"no source {target!r} in this store; its sources are {', '.join(store.manifest['sources'])}"
+            store.path, f"no source {target!r} in this store; its sources are {', '.join(store.music.sources)}"
         )
     return names.index(target)
 
@@ -188,20 +189,20 @@ class SingingMixtures:
         self.rows = store.index(split)
         if not len(self.rows):
             raise InputError(store.path, f"the {split!r} index is empty: no clip is 4 seconds long")
-        clip_split = self.store.manifest["indexes"][split]["split"]
-        feeds = self.store.manifest["accompaniment_for_split"].get(clip_split)
+        clip_split = self.store.singing.indexes[split].split
+        feeds = self.store.singing.accompaniment_for_split.get(clip_split)
         if feeds is None:
             raise InputError(
                 store.manifest_path,
                 f"'accompaniment_for_split' names no accompaniment split for "
                 f"the {clip_split!r} clips: re-run python -m cunet.preprocess",
             )
-        listed = [a for a in self.store.manifest["accompaniment"] if a["split"] == feeds]
+        listed = [a for a in self.store.singing.accompaniment if a.split == feeds]
         # A clip shorter than a Y-Net example is repeated to length (clip_at), but an empty one has nothing
         # to repeat: skipped, and the run records that.
-        self.acc = [a for a in listed if a["n_samples"] > 0]
+        self.acc = [a for a in listed if a.n_samples > 0]
         self.warnings = [
-            f"accompaniment clip {a['name']!r} ({a['folder']}) is empty: skipped" for a in listed if a["n_samples"] == 0
+            f"accompaniment clip {a.name!r} ({a.folder}) is empty: skipped" for a in listed if a.n_samples == 0
         ]
         if not self.acc:
             raise InputError(
@@ -211,7 +212,7 @@ class SingingMixtures:
             )
         self.slots = 3 if cfg.remix else 2
         if cfg.remix and cfg.second_singer_prob > 0 and len(np.unique(self.rows[:, 0])) < 2:
-            name = store.tracks[int(self.rows[0, 0])]["name"]
+            name = store.tracks[int(self.rows[0, 0])].name
             raise InputError(
                 store.path,
                 f"every clip of the {split!r} index is from one recording ({name!r}), "
@@ -259,8 +260,8 @@ class SingingMixtures:
         pick = rng.integers(len(self.rows)) if self.train else int(i) % len(self.rows)
         track, frame = (int(v) for v in self.rows[pick])
         clip = self.acc[rng.integers(len(self.acc))]
-        offset = int(rng.integers(max(1, clip["n_samples"] - int(1.2 * CLIP_SAMPLES))))
-        acc = clip_at(self.store.array(0, "audio", clip["folder"]), offset)
+        offset = int(rng.integers(max(1, clip.n_samples - int(1.2 * CLIP_SAMPLES))))
+        acc = clip_at(self.store.array(0, "audio", clip.folder), offset)
         k = float(rng.choice(self.cfg.loudness))
         other = None
         if self.cfg.remix and rng.random() < self.cfg.second_singer_prob:

@@ -56,7 +56,7 @@ def run_path(cfg: TrainConfig, place: Placement) -> Path:
 
 def check_width(cfg: TrainConfig, store: Store) -> None:
     """Refuse a C-U-Net whose condition input is not as wide as the store has sources, naming the store."""
-    sources = store.manifest.get("sources", []) if store.kind == "music" else []
+    sources = list(store.music.sources) if store.kind == "music" else []
     if cfg.model.model == "cunet" and cfg.model.z_dim != len(sources):
         raise InputError(
             store.path,
