@@ -14,7 +14,7 @@ from cunet.datasets.synthetic import music_track
 from cunet.models import ModelConfig, build_model
 from cunet.models.card import card_for, save_card
 from cunet.separation.load import load_separator
-from cunet.separation.streaming import overlap_add, patch_starts, patch_weights
+from cunet.separation.streaming import Source, overlap_add, patch_starts, patch_weights
 
 GAINS = {"bass": 0.1, "drums": 0.2, "other": 0.3, "vocals": 0.4}
 EXACT = {"precision": "float32"}  # the stand-in's gains exactly (bfloat16 rounds them to 3 digits)
@@ -223,3 +223,23 @@ def test_precision_clones_only_when_the_policy_changes():
     half = with_precision(model, card_for(cfg), "bfloat16")
     assert half is not model and with_precision(half, card_for(cfg), "bfloat16") is half
     assert half.get_layer("mask").dtype_policy.name == "float32"  # the logits stay float32
+
+
+def test_stream_is_one_forward_path_whose_pieces_the_caller_pulls(gain_run):
+    # blocks of one patch (about 3.5 s): a batch of 4 holds one patch of each of the 4 targets
+    sep = load_separator(gain_run, block_seconds=2.0, context_seconds=0.25, batch_size=4, residual=True, **EXACT)
+    x, rate = _song(20.0), 44100
+    reads: list[tuple[int, int]] = []
+    source = Source(lambda a, b: reads.append((a, b)) or x[:, a:b], x.shape[1], rate, x.shape[0], "song")
+    pieces = sep.stream(source, scale=1.0)
+    assert reads == []  # nothing is read before the caller asks for a piece
+    first = next(pieces)
+    # the first block, the one read ahead (its network running while this one is finished) and the first
+    # piece's input for the residual: no more
+    assert len(reads) == 3 and max(b for _, b in reads) < x.shape[1] // 2
+    rest = list(pieces)
+    out = np.concatenate([first, *rest], axis=-1)
+    assert out.shape == (len(sep.stems), *x.shape) and len(rest) >= 3
+    for i, stem in enumerate(sep.targets):
+        np.testing.assert_allclose(out[i], GAINS[stem] * x, atol=2e-5)
+    np.testing.assert_allclose(out.sum(0), x, atol=2e-5)  # the residual takes what no target did

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
 
 from .. import audio
 from ..errors import InputError
 from .separator import Separator
-from .streaming import SeparateConfig, Source, overlap_add, patch_starts, stream_blocks
+from .streaming import Block, SeparateConfig, Source, blocks, overlap_add, patch_starts
 from .wiener import wiener
 
 
@@ -144,18 +144,16 @@ class MaskSeparator(Separator):
         frames = length + (length - overlap) * (patches - 1)
         return (frames - 1) * hop / self.stft.sample_rate - 2 * self.cfg.context_seconds
 
-    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress, scale) -> None:
+    def _separated(self, source: Source, visual, scale: float | None) -> Iterator[tuple[Block, np.ndarray]]:
         scale = self.input_scale(source) if scale is None else scale
         cfg = dataclasses.replace(self.cfg, block_seconds=self.block_seconds())
-        stream_blocks(
-            lambda x, masks: self._separate_block(x, source.rate, masks),
+        for block in blocks(
             source,
-            emit,
             cfg,
-            progress,
-            analyse=lambda x, lo: self._analyse(x, source.rate, scale),
+            analyse=lambda x, lo: self._analyse(x, source.rate, scale),  # the network, a block ahead
             first_seconds=self.block_seconds(0.0),  # one batch's worth: the pipeline fills sooner
-        )
+        ):
+            yield block, self._separate_block(block.x, source.rate, block.analysis)
 
     def warm_up(self) -> None:
         """Trace the network once on its batch shape, so the first block does not pay for it."""

@@ -9,7 +9,7 @@ to know which family they hold.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..models.card import ModelCard
 from .bands import BandMap, input_stft
 from .precision import resolve, with_precision
-from .streaming import SeparateConfig, Source
+from .streaming import Block, SeparateConfig, Source, cross_faded
 
 RESIDUAL = "residual"
 
@@ -112,50 +112,49 @@ class Separator:
         source.scan(int(self.cfg.block_seconds * source.rate))
         return None
 
-    def _stream(
-        self,
-        source: Source,
-        emit: Callable[[np.ndarray], None],
-        visual,
-        visual_name,
-        progress: Callable[[int], None] | None,
-        scale: float | None,
-    ) -> None:
+    def _separated(self, source: Source, visual, scale: float | None) -> Iterator[tuple[Block, np.ndarray]]:
+        """Each block of ``source`` (:func:`blocks`) with its separation: (targets, channels, samples) over
+        the block's samples."""
         raise NotImplementedError
 
     def stream(
         self,
         source: Source,
-        emit: Callable[[np.ndarray], None],
         *,
         visual: np.ndarray | None = None,
         visual_name: str | Path | None = None,
         progress: Callable[[int], None] | None = None,
         scale: float | None = None,
-    ) -> None:
-        """Separate ``source`` in constant memory.
+    ) -> Iterator[np.ndarray]:
+        """Separate ``source`` in constant memory: one forward path, block after block (read, network,
+        masks, inverse STFT, cross-fade with the previous block), whose pieces the caller consumes.
 
         Args:
             source: the input (:class:`Source`: an array or a file, read in spans).
-            emit: receives consecutive (stems, channels, samples) float32 pieces, ``source.frames`` in all.
             visual: a Y-Net's frames or landmarks at 25 fps from the first sample (others take none).
             visual_name: the file ``visual`` came from, for error messages.
-            progress: called with the number of input samples each step finished.
+            progress: called with the number of input samples each piece finished.
             scale: what :meth:`input_scale` returned for ``source``, if it was called (else computed here).
+
+        Returns:
+            Consecutive (stems, channels, samples) float32 pieces, ``source.frames`` samples in all.
+
+        Raises:
+            InputError: what :meth:`check` refuses, at once, before any block is read.
         """
         self.check(source, visual, visual_name)
-        if not (self.cfg.residual or self.cfg.two_stems):
-            self._stream(source, emit, visual, visual_name, progress, scale)
-            return
-        done = 0
+        return self._pieces(source, visual, progress, scale)
 
-        def with_residual(piece: np.ndarray) -> None:
-            nonlocal done
-            x = source.read(done, done + piece.shape[-1])
+    def _pieces(self, source: Source, visual, progress, scale) -> Iterator[np.ndarray]:
+        done, residual = 0, bool(self.cfg.residual or self.cfg.two_stems)
+        for piece in cross_faded(self._separated(source, visual, scale)):
+            if residual:  # what no target took: the input less the stems
+                x = source.read(done, done + piece.shape[-1])
+                piece = np.concatenate([piece, (x - piece.sum(0))[None]])
             done += piece.shape[-1]
-            emit(np.concatenate([piece, (x - piece.sum(0))[None]]))
-
-        self._stream(source, with_residual, visual, visual_name, progress, scale)
+            if progress:
+                progress(piece.shape[-1])
+            yield piece
 
     def separate(
         self,
@@ -176,8 +175,6 @@ class Separator:
             ``{stem: array}`` in :attr:`stems` order, each of ``audio``'s shape, rate and full band.
         """
         source = Source.from_array(audio, rate)
-        pieces: list[np.ndarray] = []
-        self.stream(source, pieces.append, visual=visual, progress=progress)
-        out = np.concatenate(pieces, axis=-1)
+        out = np.concatenate(list(self.stream(source, visual=visual, progress=progress)), axis=-1)
         flat = np.ndim(audio) == 1
         return {stem: out[i, 0] if flat else out[i] for i, stem in enumerate(self.stems)}

@@ -10,7 +10,7 @@ raised-cosine weights summing to one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -160,46 +160,57 @@ def overlap_add(patches: np.ndarray, starts: list[int], frames: int, overlap: in
     return total[..., :frames] / weight[:frames]
 
 
-def stream_blocks(
-    separate_block: Callable[[np.ndarray, Any], np.ndarray],  # takes what analyse gave, or the first sample
+@dataclasses.dataclass(frozen=True)
+class Block:
+    """A block of an input: ``x``, the samples from ``lo`` on (its span ``start..stop`` with the context either
+    side), and what the read-ahead computed from it (a separator's network part; None without one)."""
+
+    x: np.ndarray
+    lo: int
+    start: int
+    stop: int
+    keep: int  # the samples of x no later block covers: the rest is cross-faded with the next block
+    analysis: Any = None
+
+
+def blocks(
     source: Source,
-    emit: Callable[[np.ndarray], None],
     cfg: SeparateConfig,
-    progress: Callable[[int], None] | None = None,
-    analyse: Callable[[np.ndarray, int], object] | None = None,
+    analyse: Callable[[np.ndarray, int], Any] | None = None,
     first_seconds: float | None = None,
-) -> None:
-    """Blocks of ``cfg.block_seconds`` with ``cfg.context_seconds`` either side, each separated alone by
-    ``separate_block(x, analyse(x, first sample))`` -> (stems, channels, samples); neighbours are
-    cross-faded over the context both covered, and ``emit`` gets the result in order, ``source.frames``
-    samples in all. ``analyse`` (the network's part) runs one block ahead in a second thread, so that the
-    network and the signal processing after it overlap; without it the first sample is passed on.
-    ``first_seconds``, shorter than a block, is the first block's length: nothing overlaps the first
-    block's network, so a short one starts the signal processing sooner."""
+) -> Iterator[Block]:
+    """The blocks of ``source``: ``cfg.block_seconds`` each (the first ``first_seconds`` long, when given)
+    with ``cfg.context_seconds`` either side, read one block ahead in a second thread, where ``analyse(x, lo)``
+    also runs, so that the network's part of the next block overlaps the signal processing of this one.
+    A short first block starts that overlap sooner, because nothing overlaps the first block's network."""
     n, rate = source.frames, source.rate
     block, context = int(cfg.block_seconds * rate), int(cfg.context_seconds * rate)
     first = min(block, int(first_seconds * rate)) if first_seconds else block
     spans = [(0, min(n, first))] + [(start, min(n, start + block)) for start in range(first, n, block)]
 
-    def read(k: int):
-        lo, hi = max(0, spans[k][0] - context), min(n, spans[k][1] + context)
-        x = source.read(lo, hi)
-        return x, (analyse(x, lo) if analyse else lo)
+    def read(start: int, stop: int) -> Block:
+        lo = max(0, start - context)
+        x = source.read(lo, min(n, stop + context))
+        keep = x.shape[1] if stop == n else stop - context - lo
+        return Block(x, lo, start, stop, keep, analyse(x, lo) if analyse else None)
 
-    tail = None  # the previous block's output over the 2 * context samples both blocks cover
     with ThreadPoolExecutor(1) as ahead:
-        pending = ahead.submit(read, 0)
-        for k, (start, stop) in enumerate(spans):
-            x, analysis = pending.result()
+        pending = ahead.submit(read, *spans[0])
+        for k in range(len(spans)):
+            current = pending.result()
             if k + 1 < len(spans):
-                pending = ahead.submit(read, k + 1)
-            out = separate_block(x, analysis)  # covers [lo, hi), where the tail began
-            if tail is not None:
-                w = ramp(tail.shape[-1])
-                out[..., : tail.shape[-1]] = tail * (1 - w) + out[..., : tail.shape[-1]] * w
-            lo = max(0, start - context)
-            keep = x.shape[1] if stop == n else stop - context - lo
-            emit(out[..., :keep])
-            tail = out[..., keep:]
-            if progress:
-                progress(stop - start)
+                pending = ahead.submit(read, *spans[k + 1])
+            yield current
+
+
+def cross_faded(separated: Iterable[tuple[Block, np.ndarray]]) -> Iterator[np.ndarray]:
+    """Each block's output (stems, channels, samples over the block's ``x``) joined to its neighbours: the
+    samples two blocks both covered (their context) are cross-faded, and each piece is yielded once no later
+    block covers it: the whole input's samples, in order."""
+    tail = None  # the previous block's output over the samples the next one covers too
+    for block, out in separated:
+        if tail is not None:
+            w = ramp(tail.shape[-1])
+            out[..., : tail.shape[-1]] = tail * (1 - w) + out[..., : tail.shape[-1]] * w
+        yield out[..., : block.keep]
+        tail = out[..., block.keep :]

@@ -144,20 +144,18 @@ def separate_file(
                     for f, name in zip(floats, names)
                 ]
 
-                def emit(piece: np.ndarray) -> None:
-                    if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
-                        peaks[:] = np.maximum(peaks, np.maximum(piece.max(axis=(1, 2)), -piece.min(axis=(1, 2))))
-                    for write, stem in zip(writes, piece):
-                        write(stem)
-
-                separator.stream(
+                pieces = separator.stream(
                     source,
-                    emit,
                     visual=checked.visual,
                     visual_name=checked.visual_name,
                     progress=progress,
                     scale=checked.scale,
                 )
+                for piece in pieces:  # the writers are the sink of the separation's one forward path
+                    if piece.shape[-1]:  # the largest magnitude, without an array of magnitudes
+                        peaks[:] = np.maximum(peaks, np.maximum(piece.max(axis=(1, 2)), -piece.min(axis=(1, 2))))
+                    for write, stem in zip(writes, piece):
+                        write(stem)
             if not np.isfinite(peaks).all():  # never write NaN: the input was finite, so the model is at fault
                 raise InputError(path, "the model produced NaN or infinite samples; nothing was written")
             factor = _clip_factor(peaks, names, path, cfg.clip_mode)

@@ -15,7 +15,7 @@ estimate keeps the input's band above the model's 8192 Hz, its stereo image and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from .. import audio
 from ..errors import InputError
 from ..singing_input import mouth_crops
 from .separator import Separator
-from .streaming import SeparateConfig, Source, ramp, stream_blocks
+from .streaming import Block, SeparateConfig, Source, blocks, ramp
 
 
 class YNetSeparator(Separator):
@@ -90,19 +90,17 @@ class YNetSeparator(Separator):
         logits = np.asarray(logits, np.float32)[:n]
         return np.repeat(logits[..., 0] + 1j * logits[..., 1], self.step, axis=1).astype(np.complex64)
 
-    def _stream(self, source: Source, emit: Callable[[np.ndarray], None], visual, visual_name, progress, scale) -> None:
+    def _separated(self, source: Source, visual, scale: float | None) -> Iterator[tuple[Block, np.ndarray]]:
         del scale  # a Y-Net takes its input as it is (input_scale: None)
         fps, rate = self.card.fps, source.rate
-
-        def block(x: np.ndarray, first: int) -> np.ndarray:
+        for block in blocks(source, self.cfg):
             if visual is None or self.visual == "none":
-                return self._separate_span(x, rate, None)[None]
-            frame = int(round(first / rate * fps))  # blocks start on whole seconds: an exact frame
-            count = math.ceil(x.shape[1] / rate * fps) + 1
+                yield block, self._separate_span(block.x, rate, None)[None]
+                continue
+            frame = int(round(block.lo / rate * fps))  # blocks start on whole seconds: an exact frame
+            count = math.ceil(block.x.shape[1] / rate * fps) + 1
             clip = np.asarray(visual[frame : frame + count])
-            return self._separate_span(x, rate, clip if len(clip) else np.asarray(visual[-1:]))[None]
-
-        stream_blocks(block, source, emit, self.cfg, progress)
+            yield block, self._separate_span(block.x, rate, clip if len(clip) else np.asarray(visual[-1:]))[None]
 
     def _separate_span(self, x: np.ndarray, rate: int, visual: np.ndarray | None) -> np.ndarray:
         """(channels, samples) and the frames from its first sample on -> (channels, samples), in chunks."""
