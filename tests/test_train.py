@@ -11,6 +11,7 @@ import pytest
 
 from cunet import config as config_io
 from cunet.datasets.musdb import SOURCES
+from cunet.errors import InputError
 from cunet.models import build_model
 from cunet.models.config import ModelConfig
 from cunet.store import Store
@@ -365,3 +366,48 @@ def test_a_config_saved_before_mixture_level_resumes_with_the_slots_rule(tmp_pat
     save_json(tmp_path / "config.json", old)
     loaded = config_io.load(TrainConfig, tmp_path / "config.json")
     assert loaded.mixture_level == "slots" and loaded.loss_sources == 3.0
+
+
+def test_landmarks_move_per_clip_and_per_frame_in_training_only(tiny_stores):
+    """``landmark_offset_px`` moves every point by its own amount for a whole clip (another tracker's habit),
+    ``landmark_jitter_px`` adds fresh noise every frame; validation and runs without them see the store's."""
+    store = Store(tiny_stores / "acappella", "singing")
+    plain = TrainConfig(model=keras_free_ynet_config("landmarks"))
+    moved = TrainConfig(model=plain.model, landmark_offset_px=4.0, landmark_jitter_px=1.0)
+    offsets, jitters = [], []
+    for i in range(6):
+        mix, marks, target = data_loader.examples(plain, store, "train").example(i)
+        mix2, marks2, target2 = data_loader.examples(moved, store, "train").example(i)
+        np.testing.assert_array_equal(mix, mix2)  # the audio draws are the same: the landmarks are drawn last
+        np.testing.assert_array_equal(target, target2)
+        diff = marks2 - marks
+        offsets.append(diff.mean(0))  # (68, 2): the clip's offset of each point
+        jitters.append((diff - diff.mean(0)).std())
+    assert 3.2 < np.std(offsets) < 4.8 and 0.8 < np.mean(jitters) < 1.2
+    # the offsets differ between points and clips: not one shift of the whole face
+    assert np.std(offsets[0]) > 3 and np.abs(np.corrcoef(np.ravel(offsets[0]), np.ravel(offsets[1]))[0, 1]) < 0.3
+    valid = [data_loader.examples(c, store, "valid").example(0)[1] for c in (plain, moved)]
+    np.testing.assert_array_equal(valid[0], valid[1])
+    with pytest.raises(ValueError, match="landmark_jitter_px must be >= 0"):
+        TrainConfig(landmark_jitter_px=-1.0)
+
+
+def test_a_fine_tuning_run_starts_from_the_weights_of_the_run_it_names(tmp_path):
+    from cunet.models.card import card_for, save_card
+    from cunet.train.main import compiled_model
+
+    model_cfg = ModelConfig(model="cunet", first_filters=4)
+    keras.utils.set_random_seed(1)
+    trained = build_model(model_cfg)
+    trained.save(tmp_path / "model.keras")
+    config_io.save(model_cfg, tmp_path / "model_config.json")
+    save_card(card_for(model_cfg), tmp_path)
+    keras.utils.set_random_seed(2)
+    fresh = compiled_model(TrainConfig(model=model_cfg))
+    tuned = compiled_model(TrainConfig(model=model_cfg, init_from=str(tmp_path)))
+    assert any(not np.array_equal(a, b) for a, b in zip(fresh.get_weights(), trained.get_weights()))
+    for a, b in zip(tuned.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    other = TrainConfig(model=ModelConfig(model="cunet", first_filters=8), init_from=str(tmp_path))
+    with pytest.raises(InputError, match=r"model_config.json: describes another model .*first_filters"):
+        compiled_model(other)

@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--control", choices=choices(Control), help="cunet: control network")
     p.add_argument("--visual", choices=choices(Visual), help="ynet: visual front end")
     p.add_argument("--depth", choices=choices(Depth), help="ynet: encoder depth")
+    p.add_argument("--init-from", metavar="RUN", help="start from this run's trained weights (same model config)")
     p.add_argument("--epochs", type=int)
     p.add_argument("--steps", type=int, help="steps per epoch")
     p.add_argument("--batch-size", type=int)
@@ -96,6 +97,7 @@ def resolve(args) -> TrainConfig:
         "model.control": args.control,
         "model.visual": args.visual,
         "model.depth": args.depth,
+        "init_from": args.init_from,
         "epochs": args.epochs,
         "steps_per_epoch": args.steps,
         "batch_size": args.batch_size,

@@ -64,6 +64,15 @@ class TrainConfig:
     # sources, teaching silence (1 in 10: enough to learn to return nothing, few enough not to teach "mostly
     # silent"). Stores whose tracks hold every source (MUSDB18) never draw one.
     silent_target_prob: float = 0.1
+    # Y-Net-g landmarks: another face tracker's points are not the store's. Each training clip moves every point
+    # by its own offset for the whole clip (drawn with this standard deviation, in pixels of the 96x128 crop: a
+    # tracker places a jaw or a brow point a few pixels from where another does) and by a fresh jitter every
+    # frame (a tracker's noise). 0: the store's points as they are.
+    landmark_offset_px: float = 0.0
+    landmark_jitter_px: float = 0.0
+    # A run folder whose trained weights start this run instead of random ones (fine-tuning); its model config
+    # must be this run's.
+    init_from: str | None = None
     # Y-Net mixtures
     second_singer_prob: float = 0.5  # a second singer from another clip joins the mixture
     remix: bool = True  # mixtures have 3 slots (voice, accompaniment, second singer), as the "r" models
@@ -90,6 +99,9 @@ class TrainConfig:
             ("strategy", Strategy),
         ):
             check_choice(name, getattr(self, name), literal)
+        for name in ("landmark_offset_px", "landmark_jitter_px"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0 pixels, got {getattr(self, name)}")
         for name in ("batch_size", "steps_per_epoch", "epochs"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")

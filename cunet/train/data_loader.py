@@ -227,12 +227,18 @@ class SingingMixtures:
     def _voice(self, track: int, frame: int) -> np.ndarray:
         return clip_at(self.store.array(track, "voice"), int(round(frame * SAMPLES_PER_FRAME)))
 
-    def _visual(self, track: int, frame: int) -> np.ndarray:
-        """Landmarks, or the uint8 mouth regions that :func:`mouth_crops_tf` resizes and normalises."""
+    def _visual(self, track: int, frame: int, rng: np.random.Generator) -> np.ndarray:
+        """Landmarks (in training, moved as ``landmark_offset_px`` and ``landmark_jitter_px`` ask), or the uint8
+        mouth regions that :func:`mouth_crops_tf` resizes and normalises."""
         n = self.cfg.model.video_frames
         if self.cfg.model.visual == "video":
             return np.asarray(self.store.array(track, "frames")[frame : frame + n, MOUTH_ROWS, MOUTH_COLS])
-        return np.asarray(self.store.array(track, "landmarks")[frame : frame + n], np.float32)
+        marks = np.asarray(self.store.array(track, "landmarks")[frame : frame + n], np.float32)
+        offset, jitter = self.cfg.landmark_offset_px, self.cfg.landmark_jitter_px
+        if self.train and (offset or jitter):  # drawn last, so runs without it keep their example streams
+            moved = marks + rng.normal(0, offset, (1, *marks.shape[1:])) + rng.normal(0, jitter, marks.shape)
+            return moved.astype(np.float32)
+        return marks
 
     def _other_row(self, rng: np.random.Generator, track: int) -> int:
         """A row of another recording than ``track``, uniformly (__init__ made sure there is one).
@@ -276,7 +282,7 @@ class SingingMixtures:
         spec_voice = audio.stft(voice, audio.YNET_STFT)[::2]
         spec_mix = audio.stft(total, audio.YNET_STFT)[::2]
         mixture = audio.real_imag(spec_mix)
-        return mixture, self._visual(track, frame), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
+        return mixture, self._visual(track, frame, rng), np.concatenate([audio.real_imag(spec_voice), mixture], -1)
 
 
 def mouth_crops_tf(regions: tf.Tensor) -> tf.Tensor:

@@ -17,10 +17,12 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
+from ..config import to_dict
 from ..errors import InputError
 from ..lock import folder_lock
-from ..models import build_model
+from ..models import ModelConfig, build_model
 from ..models.losses import YNetLoss
+from ..models.run import load_run
 from ..store import Store
 from . import data_loader
 from .checkpoints import RunCheckpoint
@@ -44,9 +46,28 @@ def compiled_model(cfg: TrainConfig) -> keras.Model:
     """A new model of ``cfg.model``, compiled with its optimizer and loss: a Y-Net's :class:`YNetLoss` over
     ``cfg.loss_sources``, the mean absolute error for a U-Net or C-U-Net."""
     model = build_model(cfg.model)
+    if cfg.init_from:
+        model.set_weights(initial_weights(cfg.init_from, cfg.model))
     loss = YNetLoss(cfg.loss_sources) if cfg.model.model == "ynet" else "mae"
     model.compile(optimizer=make_optimizer(cfg), loss=loss)
     return model
+
+
+def initial_weights(run: str, model: ModelConfig) -> list:
+    """The weights of the trained ``run``, which a fine-tuning run of ``model`` starts from.
+
+    Raises:
+        InputError: naming the run's model config, when its model is not this run's.
+    """
+    source = load_run(run)
+    if source.model_cfg != model:
+        differ = sorted(k for k, v in to_dict(model).items() if to_dict(source.model_cfg).get(k) != v)
+        raise InputError(
+            source.folder / "model_config.json",
+            f"describes another model than this run's (they differ in {', '.join(differ)}): --set init_from "
+            "takes a run of the same model config",
+        )
+    return source.model.get_weights()
 
 
 def run_path(cfg: TrainConfig, place: Placement) -> Path:
