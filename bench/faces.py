@@ -2,7 +2,8 @@
 against separation from the generator's own landmarks, two faces, and speed.
 
     python bench/faces.py --store quality_work/small-seed0/stores/acappella \
-        --run quality_work/small-seed0/runs/ynet-landmarks [--clips 12] [--out bench/results/faces_cpu.md]
+        --run quality_work/small-seed0/runs/ynet-landmarks [--clips 12] [--out bench/results/faces_cpu.md] \
+        [--truth-run RUN]
 
 Each test clip of the store (4 s) is mixed as the results command mixes it (an accompaniment of its split,
 alone and with a second singer: ``evaluation/examples.py``). Its singer's generated frames are placed, at a
@@ -37,6 +38,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", required=True)
     parser.add_argument("--run", required=True, help="a landmark Y-Net (Y-Net-g) run folder")
+    parser.add_argument(
+        "--truth-run",
+        help="the Y-Net-g that separates from the generator's landmarks (default: --run); one trained on them, "
+        "when --run was trained on the front end's points (bench/retrack_store.py)",
+    )
     parser.add_argument("--clips", type=int, default=12)
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -50,6 +56,7 @@ def main() -> None:
     from cunet.store import Store
 
     separator = load_separator(args.run)
+    truth_separator = load_separator(args.truth_run) if args.truth_run else separator
     target = separator.targets[0]
     rows = {"landmark error": [], "mouth error": [], "raw": [], "truth": [], "own": [], "other": []}
     speed: dict = {}
@@ -77,7 +84,7 @@ def main() -> None:
         start = time.perf_counter()
         raw = separator.separate(mix, ex.rate, visual=found.landmarks.astype(np.float32))[target]
         speed.setdefault("separation", []).append(seconds / (time.perf_counter() - start))
-        truth = separator.separate(mix, ex.rate, visual=truth_marks)[target]
+        truth = truth_separator.separate(mix, ex.rate, visual=truth_marks)[target]
         rows["raw"].append(si_sdr(ex.sources[0], raw))
         rows["truth"].append(si_sdr(ex.sources[0], truth))
         if two:
@@ -102,7 +109,9 @@ def main() -> None:
     lines = [
         f"The face front end on the embedded singers filmed in 640 x 480 scenes ({len(raw)} clips of 4 s from "
         f"{args.store}, {sum(1 for _ in own) // 2} with two singers side by side), the landmark Y-Net "
-        f"{args.run}; {cpu()}, 2 cores. Produced by `python bench/faces.py` (see its text).",
+        f"{args.run}"
+        + (f" (from the generator's landmarks: {args.truth_run})" if args.truth_run else "")
+        + f"; {cpu()}, 2 cores. Produced by `python bench/faces.py` (see its text).",
         "",
         "| measure | value |",
         "|---|---:|",
