@@ -21,7 +21,7 @@ import keras
 import tensorflow as tf
 
 from cunet.store import Store
-from cunet.train import data_loader
+from cunet.train import data_loader, example_sources
 from cunet.train.__main__ import parse_args, resolve
 from cunet.train.main import compiled_model
 
@@ -58,7 +58,7 @@ def fit_speed(model, ds, batch: int, steps: int, budget: float = 30.0) -> float:
 
 def measure(name: str, argv: list[str], batches: int, steps: int) -> dict:
     cfg = resolve(parse_args(argv))
-    source = data_loader.examples(cfg, Store(cfg.store_path, cfg.store_kind), "train")
+    source = example_sources.examples(cfg, Store(cfg.store_path, cfg.store_kind), "train")
     ds = data_loader.dataset(cfg, source, cfg.batch_size)
     loader = loader_speed(ds, cfg.batch_size, batches)
     cached = ds.take(1).cache().repeat()

@@ -12,7 +12,7 @@ from stem_layouts import SIX
 from cunet.models.config import ModelConfig
 from cunet.store import Store
 from cunet.train.config import TrainConfig
-from cunet.train.data_loader import MusicPatches
+from cunet.train.example_sources import MusicPatches
 
 
 def _cfg(model="cunet", **kw):

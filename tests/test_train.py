@@ -15,7 +15,7 @@ from cunet.errors import InputError
 from cunet.models import build_model
 from cunet.models.config import ModelConfig
 from cunet.store import Store
-from cunet.train import data_loader
+from cunet.train import data_loader, example_sources
 from cunet.train.__main__ import main as train_main
 from cunet.train.__main__ import parse_args, resolve
 from cunet.train.config import TrainConfig
@@ -73,7 +73,7 @@ def test_nonsense_is_refused(argv, message, capsys):
 def test_music_examples_follow_the_store(tiny_stores):
     store = Store(tiny_stores / "musdb", "music")
     cfg = TrainConfig(gain_prob=0.0, remix_prob=0.0)
-    source = data_loader.examples(cfg, store, "valid")
+    source = example_sources.examples(cfg, store, "valid")
     mix, z, target = source.example(0)
     track, start, cond = store.index("valid")[0]
     scale = store.tracks[track].stem_max_magnitude["mixture"]
@@ -83,8 +83,8 @@ def test_music_examples_follow_the_store(tiny_stores):
         mix[..., 0], np.abs(store.array(track, "mixture")[:512, start : start + 128]) / scale, rtol=1e-6
     )
     np.testing.assert_array_equal(z, np.eye(4)[cond])
-    train = data_loader.examples(TrainConfig(), store, "train")
-    again = data_loader.examples(TrainConfig(), store, "train")
+    train = example_sources.examples(TrainConfig(), store, "train")
+    again = example_sources.examples(TrainConfig(), store, "train")
     for i in (0, 5, 123):  # a stream is a function of (seed, i): what makes resuming exact
         for a, b in zip(train.example(i), again.example(i)):
             np.testing.assert_array_equal(a, b)
@@ -108,16 +108,16 @@ def test_separation_computes_from_the_input_the_scale_training_used(tiny_root, t
         subset = "test" if track.split == "test" else "train"  # validation tracks are train folders
         x, rate = audio.read(tiny_root / "musdb" / subset / track.name / "mixture.wav")
         found = separator.input_scale(Source.from_array(x, rate))
-        assert found == pytest.approx(data_loader.mixture_peak(track), rel=2e-3), track.name
+        assert found == pytest.approx(example_sources.mixture_peak(track), rel=2e-3), track.name
         assert found < track.max_magnitude * (1 + 2e-3)  # the old scale, over all stems, was never smaller
 
 
 def test_a_dedicated_unet_never_gets_a_scaled_target(tiny_stores):
     store = Store(tiny_stores / "musdb", "music")
     unet = ModelConfig(model="unet")
-    plain = data_loader.examples(TrainConfig(model=unet, gain_prob=0.0, remix_prob=0.0), store, "train")
-    asked = data_loader.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=0.0), store, "train")
-    remixed = data_loader.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=1.0), store, "train")
+    plain = example_sources.examples(TrainConfig(model=unet, gain_prob=0.0, remix_prob=0.0), store, "train")
+    asked = example_sources.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=0.0), store, "train")
+    remixed = example_sources.examples(TrainConfig(model=unet, gain_prob=1.0, remix_prob=1.0), store, "train")
     changed = 0
     for i in range(40):
         for a, b in zip(plain.example(i), asked.example(i)):
@@ -130,8 +130,8 @@ def test_a_dedicated_unet_never_gets_a_scaled_target(tiny_stores):
 
 def test_gain_augmentation_scales_the_target_not_the_mixture(tiny_stores):
     store = Store(tiny_stores / "musdb", "music")
-    plain = data_loader.examples(TrainConfig(gain_prob=0.0, remix_prob=0.0), store, "train")
-    scaled = data_loader.examples(TrainConfig(gain_prob=1.0, remix_prob=0.0), store, "train")
+    plain = example_sources.examples(TrainConfig(gain_prob=0.0, remix_prob=0.0), store, "train")
+    scaled = example_sources.examples(TrainConfig(gain_prob=1.0, remix_prob=0.0), store, "train")
     for i in range(20):
         m0, z0, t0 = plain.example(i)
         m1, z1, t1 = scaled.example(i)
@@ -144,7 +144,7 @@ def test_gain_augmentation_scales_the_target_not_the_mixture(tiny_stores):
 def test_singing_examples_mix_voice_accompaniment_and_second_singer(tiny_stores):
     store = Store(tiny_stores / "acappella", "singing")
     cfg = TrainConfig(model=keras_free_ynet_config("landmarks"), second_singer_prob=1.0)
-    source = data_loader.examples(cfg, store, "train")
+    source = example_sources.examples(cfg, store, "train")
     mixture, marks, packed = source.example(3)
     assert mixture.shape == (256, 256, 2) and marks.shape == (100, 68, 2) and packed.shape == (256, 256, 4)
     np.testing.assert_array_equal(packed[..., 2:], mixture)
@@ -163,7 +163,7 @@ def test_singing_mixture_levels_change_the_input_not_the_mask(tiny_stores):
     peak_cfg = TrainConfig(model=model, second_singer_prob=1.0)
     slots_cfg = TrainConfig(model=model, second_singer_prob=1.0, mixture_level="slots")
     assert (peak_cfg.loss_sources, slots_cfg.loss_sources) == (1.0, 3.0)
-    peak, slots = (data_loader.examples(c, store, "train") for c in (peak_cfg, slots_cfg))
+    peak, slots = (example_sources.examples(c, store, "train") for c in (peak_cfg, slots_cfg))
     for i in (0, 7):
         (m1, _, p1), (m3, _, p3) = peak.example(i), slots.example(i)
         ratio = np.abs(m1).max() / np.abs(m3).max()
@@ -182,7 +182,7 @@ def test_video_pipeline_crops_mouths_as_the_numpy_reference(tiny_stores):
 
     store = Store(tiny_stores / "acappella", "singing")
     cfg = TrainConfig(model=keras_free_ynet_config("video"))
-    source = data_loader.examples(cfg, store, "valid")
+    source = example_sources.examples(cfg, store, "valid")
     (mixture, mouths), packed = next(iter(data_loader.dataset(cfg, source, 2, count=2)))
     assert mouths.shape == (2, 100, 96, 96, 3) and mouths.dtype == np.float32
     for j in range(2):
@@ -207,7 +207,7 @@ def test_training_lowers_the_validation_loss(trained_runs, name):
     from cunet.train.main import compiled_model
 
     store = Store(cfg.store_path, cfg.store_kind)
-    valid = data_loader.examples(cfg, store, "valid")
+    valid = example_sources.examples(cfg, store, "valid")
     keras.utils.set_random_seed(cfg.seed)
     before = compiled_model(cfg).evaluate(data_loader.dataset(cfg, valid, 4, count=len(valid)), verbose=0)
     model = keras.saving.load_model(run / "model.keras", safe_mode=True)
@@ -376,8 +376,8 @@ def test_landmarks_move_per_clip_and_per_frame_in_training_only(tiny_stores):
     moved = TrainConfig(model=plain.model, landmark_offset_px=4.0, landmark_jitter_px=1.0)
     offsets, jitters = [], []
     for i in range(6):
-        mix, marks, target = data_loader.examples(plain, store, "train").example(i)
-        mix2, marks2, target2 = data_loader.examples(moved, store, "train").example(i)
+        mix, marks, target = example_sources.examples(plain, store, "train").example(i)
+        mix2, marks2, target2 = example_sources.examples(moved, store, "train").example(i)
         np.testing.assert_array_equal(mix, mix2)  # the audio draws are the same: the landmarks are drawn last
         np.testing.assert_array_equal(target, target2)
         diff = marks2 - marks
@@ -386,7 +386,7 @@ def test_landmarks_move_per_clip_and_per_frame_in_training_only(tiny_stores):
     assert 3.2 < np.std(offsets) < 4.8 and 0.8 < np.mean(jitters) < 1.2
     # the offsets differ between points and clips: not one shift of the whole face
     assert np.std(offsets[0]) > 3 and np.abs(np.corrcoef(np.ravel(offsets[0]), np.ravel(offsets[1]))[0, 1]) < 0.3
-    valid = [data_loader.examples(c, store, "valid").example(0)[1] for c in (plain, moved)]
+    valid = [example_sources.examples(c, store, "valid").example(0)[1] for c in (plain, moved)]
     np.testing.assert_array_equal(valid[0], valid[1])
     with pytest.raises(ValueError, match="landmark_jitter_px must be >= 0"):
         TrainConfig(landmark_jitter_px=-1.0)

@@ -281,7 +281,7 @@ def test_input_error_inside_the_pipeline_surfaces_as_itself(tiny_stores, tmp_pat
 def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
     from cunet.preprocess.__main__ import main as preprocess_main
     from cunet.store import Store
-    from cunet.train import data_loader
+    from cunet.train import example_sources
 
     root = make_musdb(tmp_path / "musdb", ["A - One", "B - Two"], ["D - Four"], seconds=4.5)
     make_musdb(root, ["S - Short"], [], seconds=1.0, seed=1)  # 33 frames: no 128-frame patch
@@ -306,7 +306,7 @@ def test_tracks_shorter_than_a_patch_are_skipped_and_recorded(tmp_path, capsys):
     )
     # remixing draws the other sources from random training tracks: the short one must never be drawn
     cfg = TrainConfig(remix_prob=1.0)
-    source = data_loader.examples(cfg, Store(store, "music"), "train")
+    source = example_sources.examples(cfg, Store(store, "music"), "train")
     for i in range(40):
         mixture, _, target = source.example(i)
         assert mixture.shape == target.shape == (512, 128, 1)
@@ -486,7 +486,7 @@ def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path,
     drawing one (silently, inside the validation pipeline); now it is refused at the start, naming why."""
     from cunet.models import ModelConfig
     from cunet.store import Store
-    from cunet.train import data_loader
+    from cunet.train import example_sources
 
     store, name = _one_recording_valid_split(tiny_stores, tmp_path)
     run = tmp_path / "run"
@@ -516,7 +516,7 @@ def test_valid_split_of_one_recording_is_refused_not_hung(tiny_stores, tmp_path,
     assert not run.exists()
     # without a second singer the split is usable: every validation example comes out
     cfg = TrainConfig(model=ModelConfig(model="ynet", visual="landmarks"), second_singer_prob=0.0)
-    source = data_loader.examples(cfg, Store(store, "singing"), "valid")
+    source = example_sources.examples(cfg, Store(store, "singing"), "valid")
     for i in range(len(source)):
         mixture, visual, target = source.example(i)
         assert mixture.shape == (256, 256, 2) and np.isfinite(target).all()
@@ -528,10 +528,10 @@ def test_second_singer_is_another_recording_even_when_one_holds_nearly_every_row
     from at once. A split whose rows are 999 of one recording and 1 of another still gives the other."""
     from cunet.models import ModelConfig
     from cunet.store import Store
-    from cunet.train import data_loader
+    from cunet.train import example_sources
 
     cfg = TrainConfig(model=ModelConfig(model="ynet", visual="landmarks"), second_singer_prob=1.0)
-    source = data_loader.examples(cfg, Store(tiny_stores / "acappella", "singing"), "valid")
+    source = example_sources.examples(cfg, Store(tiny_stores / "acappella", "singing"), "valid")
     source.rows = np.array([[0, 0]] * 999 + [[1, 5]], np.int64)
     picks = [source._other_row(np.random.default_rng([0, i]), 0) for i in range(200)]
     assert picks == [999] * 200

@@ -24,7 +24,7 @@ from ..models import ModelConfig, build_model
 from ..models.losses import YNetLoss
 from ..models.run import load_run
 from ..store import Store
-from . import data_loader
+from . import data_loader, example_sources
 from .checkpoints import RunCheckpoint
 from .config import TrainConfig
 from .distribute import Placement, feed, place_model, placement
@@ -107,8 +107,8 @@ def train(cfg: TrainConfig, verbose: int = 1, callbacks: tuple[keras.callbacks.C
     store = Store(cfg.store_path, cfg.store_kind)
     store.check(values=False)  # the cheap checks, before the run folder is touched
     check_width(cfg, store)
-    train_src = data_loader.examples(cfg, store, "train")
-    valid_src = data_loader.examples(cfg, store, "valid")
+    train_src = example_sources.examples(cfg, store, "train")
+    valid_src = example_sources.examples(cfg, store, "valid")
     warnings = list(dict.fromkeys(train_src.warnings + valid_src.warnings))
     place = placement(cfg.strategy)
     folder = RunFolder(cfg, run_path(cfg, place))
