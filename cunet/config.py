@@ -7,6 +7,7 @@ Values come from, in order: the dataclass defaults, a named preset, a saved JSON
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import types
 import typing
@@ -100,6 +101,11 @@ def _parse(hint, value, source, label: str):
     _refuse(source, label, hint, value)
 
 
+@functools.cache  # once per class: a store's manifest reads thousands of records of a few classes
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
 def from_dict(cls, values: dict, source: str | Path | None = None, where: str = ""):
     """Build ``cls`` from a plain dict: nested dataclasses, lists and dicts of them read item by item.
 
@@ -128,7 +134,7 @@ def from_dict(cls, values: dict, source: str | Path | None = None, where: str = 
     if missing:
         place = f" in {where}" if where else ""
         raise InputError(source, f"missing key {missing[0]!r}{place} ({cls.__name__} needs {missing})")
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     kwargs = {k: _parse(hints[k], v, source, _label(where, k)) for k, v in values.items()}
     try:
         return cls(**kwargs)

@@ -47,7 +47,7 @@ def music_examples(store: Store, max_tracks: int = 0, split: str = "test"):
     for i in tracks[: max_tracks or None]:
         n = store.tracks[i].n_samples
         sources = store.music.sources
-        present = store.music.tracks[i].sources_present or sources
+        present = store.music.tracks[i].holds(sources)
         specs = np.stack([np.asarray(store.array(i, s)) for s in sources])
         mix_spec = np.asarray(store.array(i, "mixture"))
         stems = audio.istft(specs, audio.CUNET_STFT, length=n)

@@ -67,7 +67,7 @@ def full_band_tracks(store: Store, max_tracks: int = 0, root: str | Path | None 
     source = store.manifest.source
     root = Path(source.root if source else "") if root is None else Path(root)
     if source and source.dataset in STEM_READERS:
-        return _stem_tracks(store, max_tracks, root, split)
+        return _stem_tracks(store, max_tracks, root, split, STEM_READERS[source.dataset])
     subset = "test" if split == "test" else "train"  # the validation songs are held out of train/
     if not (root / subset).is_dir():
         raise InputError(
@@ -112,14 +112,13 @@ STEM_READERS = {
 }
 
 
-def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
+def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str, reader):
     """:func:`full_band_tracks` of a multi-stem layout: each track's sources as the store chose them (its
     ``selection``), at the rate and channel count of the track's first file."""
     split_names = {s: [t.name for t in store.tracks if t.split == s] for s in ("test", "valid")}
     names = split_names[split][: max_tracks or None]
     if not names:
         raise InputError(store.path, f"holds no {split} track")
-    reader = STEM_READERS[store.manifest.source.dataset if store.manifest.source else ""]
     on_disk = {t.name: t for t in reader(root, split_names["test"], split_names["valid"])}
     for name in names:
         if name not in on_disk:
@@ -135,7 +134,7 @@ def _stem_tracks(store: Store, max_tracks: int, root: Path, split: str):
             refs = np.stack([stems[s] for s in selection])
             stft = oracle_stft(int(first.samplerate))
             oracles = oracle_estimates(audio.stft(refs, stft), audio.stft(stems["mixture"], stft), stft, refs.shape[-1])
-            present = tuple(by_name[name].sources_present or selection)
+            present = by_name[name].holds(selection)
             yield FullBandTrack(name, int(first.samplerate), refs, stems["mixture"], oracles, tuple(selection), present)
 
     return read()

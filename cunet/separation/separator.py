@@ -92,9 +92,14 @@ class Separator:
         return self.card.sample_rate
 
     @property
+    def has_residual(self) -> bool:
+        """Whether a residual stem follows the targets (``--residual``, or ``--two-stems``' rest)."""
+        return bool(self.cfg.residual or self.cfg.two_stems)
+
+    @property
     def stems(self) -> tuple[str, ...]:
         """What :meth:`separate` returns: the targets, then the residual when asked for."""
-        return self.targets + ((self.residual_name,) if self.cfg.residual or self.cfg.two_stems else ())
+        return self.targets + ((self.residual_name,) if self.has_residual else ())
 
     def check(self, source: Source, visual: np.ndarray | None = None, visual_name: str | Path | None = None) -> None:
         """Raise :class:`InputError` when ``source`` (with ``visual``) cannot be separated, before any work."""
@@ -146,9 +151,9 @@ class Separator:
         return self._pieces(source, visual, progress, scale)
 
     def _pieces(self, source: Source, visual, progress, scale) -> Iterator[np.ndarray]:
-        done, residual = 0, bool(self.cfg.residual or self.cfg.two_stems)
+        done = 0
         for piece in cross_faded(self._separated(source, visual, scale)):
-            if residual:  # what no target took: the input less the stems
+            if self.has_residual:  # what no target took: the input less the stems
                 x = source.read(done, done + piece.shape[-1])
                 piece = np.concatenate([piece, (x - piece.sum(0))[None]])
             done += piece.shape[-1]

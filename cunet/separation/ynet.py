@@ -94,13 +94,13 @@ class YNetSeparator(Separator):
         del scale  # a Y-Net takes its input as it is (input_scale: None)
         fps, rate = self.card.fps, source.rate
         for block in blocks(source, self.cfg):
-            if visual is None or self.visual == "none":
-                yield block, self._separate_span(block.x, rate, None)[None]
-                continue
-            frame = int(round(block.lo / rate * fps))  # blocks start on whole seconds: an exact frame
-            count = math.ceil(block.x.shape[1] / rate * fps) + 1
-            clip = np.asarray(visual[frame : frame + count])
-            yield block, self._separate_span(block.x, rate, clip if len(clip) else np.asarray(visual[-1:]))[None]
+            clip = None
+            if visual is not None and self.visual != "none":
+                frame = int(round(block.lo / rate * fps))  # blocks start on whole seconds: an exact frame
+                count = math.ceil(block.x.shape[1] / rate * fps) + 1
+                clip = np.asarray(visual[frame : frame + count])
+                clip = clip if len(clip) else np.asarray(visual[-1:])
+            yield block, self._separate_span(block.x, rate, clip)[None]
 
     def _separate_span(self, x: np.ndarray, rate: int, visual: np.ndarray | None) -> np.ndarray:
         """(channels, samples) and the frames from its first sample on -> (channels, samples), in chunks."""

@@ -104,6 +104,11 @@ class MusicTrack(Track):
     mixture_difference_db: float | None = None
     sources_present: tuple[str, ...] | None = None
 
+    def holds(self, sources: typing.Iterable[str]) -> tuple[str, ...]:
+        """Which of ``sources`` this track holds (a track that does not say holds them all)."""
+        sources = tuple(sources)
+        return sources if self.sources_present is None else tuple(s for s in sources if s in self.sources_present)
+
     def __post_init__(self) -> None:
         super().__post_init__()
         if "mixture" not in self.stem_max_magnitude:

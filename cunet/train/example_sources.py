@@ -93,9 +93,9 @@ class MusicPatches:
     def _by_condition(self, store: Store, rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
         """For each condition of the index: the positions of its rows whose track holds one of its sources,
         and of the others (silent targets); None when every row's track holds its condition's sources."""
-        held = np.array(
-            [[s in (t.sources_present or self.sources) for s in self.sources] for t in store.music.tracks], bool
-        ).reshape(len(store.tracks), len(self.sources))
+        held = np.array([[s in t.holds(self.sources) for s in self.sources] for t in store.music.tracks], bool).reshape(
+            len(store.tracks), len(self.sources)
+        )
         vectors = np.asarray(store.conditions) != 0
         # the all-zeros condition's target is silence in every track: never a silent draw of its own
         present = (held[rows[:, 0]] & vectors[rows[:, 2]]).any(1) | ~vectors[rows[:, 2]].any(1)
