@@ -13,12 +13,15 @@ Stages are the package's commands, run as subprocesses; the work folder keeps da
 interrupted benchmark resumes.
 
 Measured: per source the median per-track difference C-U-Net less U-Net (paper and SiSEC protocols) with its
-distribution-free interval (cunet/evaluation/stats.py); the C-U-Net's gain over the mixture; how quiet each
+distribution-free interval (cunet/evaluation/stats.py); the C-U-Net's gain over the mixture; both again with
+one iteration of the multichannel Wiener filter after the masks (``--wiener 1``, paper protocol), as
+Open-Unmix separates by default: the C-U-Net's filter weighs its six estimates against one another, each
+U-Net's its one target against the rest; how quiet each
 model is when asked for a source the song lacks (the estimate's energy over the mixture's, dB); parameters,
 training time, and the separation time of a 3-minute 44.1 kHz stereo song into every stem (the C-U-Net's
 conditioned passes against the U-Nets one after another, bench/separate.py's fresh processes).
 ``--out`` receives (all or nothing) ``report.md`` (also printed), ``claims.json``, ``summary.csv``,
-``summary.md``, ``per_track.csv`` and ``sdr_boxplot.png``.
+``summary.md``, ``per_track.csv``, ``per_track_wiener.csv`` (the Wiener pass) and ``sdr_boxplot.png``.
 """
 
 from __future__ import annotations
@@ -132,8 +135,12 @@ def separation_times(cunet: Path, unets: list[Path]) -> dict[str, dict]:
         }
 
 
-def claims(tracks: dict, sisec: dict, sources: list[str], unet) -> list[dict]:
-    """Per source, C-U-Net against its U-Net (each protocol) and, for the new sources, against the mixture."""
+WIENER = "paper, Wiener 1"  # the paper protocol's scores of every model separating with one Wiener iteration
+
+
+def claims(tracks: dict, sisec: dict, wiener: dict, sources: list[str], unet) -> list[dict]:
+    """Per source, C-U-Net against its U-Net (each protocol, and the paper's with the Wiener filter) and, for
+    the new sources, against the mixture (with and without the filter)."""
     out = []
 
     def add(claim, protocol, d, threshold, **more):
@@ -153,7 +160,7 @@ def claims(tracks: dict, sisec: dict, sources: list[str], unet) -> list[dict]:
             }
         )
 
-    for protocol, scores in (("paper", tracks), ("sisec", sisec)):
+    for protocol, scores in (("paper", tracks), ("sisec", sisec), (WIENER, wiener)):
         for s in sources:
             add(
                 f"{s}: the C-U-Net matches the dedicated U-Net",
@@ -163,16 +170,17 @@ def claims(tracks: dict, sisec: dict, sources: list[str], unet) -> list[dict]:
                 source=s,
                 kind="match",
             )
-    for s in NEW_SOURCES:
-        if s in sources:
-            add(
-                f"{s}: the C-U-Net beats the mixture",
-                "paper",
-                paired(tracks, s, CUNET, "mixture"),
-                OVER_MIXTURE_DB,
-                source=s,
-                kind="over mixture",
-            )
+    for protocol, scores in (("paper", tracks), (WIENER, wiener)):
+        for s in NEW_SOURCES:
+            if s in sources:
+                add(
+                    f"{s}: the C-U-Net beats the mixture",
+                    protocol,
+                    paired(scores, s, CUNET, "mixture"),
+                    OVER_MIXTURE_DB,
+                    source=s,
+                    kind="over mixture",
+                )
     return out
 
 
@@ -201,7 +209,10 @@ def report(
         "",
         "A comparison is the median of per-track differences with its order-statistic interval (exact "
         "binomial coverage in brackets) and the exact sign test's p; it holds when the whole interval clears "
-        "what is needed. A track without the source is not scored (absent column).",
+        "what is needed. A track without the source is not scored (absent column). The rows "
+        f"*{WIENER}* score every model separating with one iteration of the multichannel Wiener filter after "
+        "its masks (`--wiener 1`, Open-Unmix's default): the C-U-Net's filter weighs its six estimates "
+        "against one another, each U-Net's its one target against the rest of the mixture.",
         "",
         "| claim | protocol | median difference | interval (coverage) | p | tracks | needed | holds |",
         "|---|---|---:|---:|---:|---:|---:|---|",
@@ -213,7 +224,7 @@ def report(
             f"{c['n'] or '–'} | ≥ {c['threshold']:+.2f} dB | {'yes' if c['holds'] else '**no**'} |"
         )
     match = [c for c in found if c["kind"] == "match"]
-    for protocol in ("paper", "sisec"):
+    for protocol in ("paper", "sisec", WIENER):
         failing = [c["source"] for c in match if c["protocol"] == protocol and not c["holds"]]
         lines.append(
             f"\nOne C-U-Net matches the {len(sources)} U-Nets on every source ({protocol} protocol): "
@@ -227,8 +238,9 @@ def report(
         "Silence: the estimate's energy over the mixture's for the test songs without the source (median, dB; "
         "lower is quieter).",
         "",
-        "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net silence | U-Net silence |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net, Wiener 1 | U-Net, Wiener 1 "
+        "| C-U-Net silence | U-Net silence |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def cell(v, fmt="{:.2f}"):
@@ -240,6 +252,8 @@ def report(
         lines.append(
             f"| {s} | {n} | {absent} | "
             + " | ".join(cell(medians.get((s, m))) for m in ("mixture", "IRM1", CUNET, f"unet-{s}"))
+            + " | "
+            + " | ".join(cell(medians.get((s, m, WIENER))) for m in (CUNET, f"unet-{s}"))
             + f" | {cell(q[CUNET], '{:+.1f}')} | {cell(q[f'unet-{s}'], '{:+.1f}')} |"
         )
     lines += [
@@ -382,12 +396,37 @@ def main(argv: list[str] | None = None) -> int:
         ],
         work / "logs/results.log",
     )
+    filtered = work / "results-wiener"  # the paper protocol again, every model with one Wiener iteration
+    if filtered.exists():
+        shutil.rmtree(filtered)
+    timing["results, Wiener 1"] = run(
+        [
+            "-m",
+            "cunet.evaluation.results",
+            "--runs",
+            *[str(work / "runs" / m) for m in runs],
+            "--out",
+            str(filtered),
+            "--protocol",
+            "paper",
+            "--no-v4",
+            "--wiener",
+            "1",
+            "--seed",
+            str(args.seed),
+            "--report-tracks",
+            "0",
+            "--quiet",
+        ],
+        work / "logs/results-wiener.log",
+    )
     import pandas as pd
 
-    summary = pd.read_csv(results / "summary.csv")
-    medians = {}
-    for row in summary[summary["metric"] == "sdr"].itertuples():
-        medians[row.target, row.model] = float(row.median)
+    medians: dict = {}
+    for folder, more in ((results, ()), (filtered, (WIENER,))):
+        summary = pd.read_csv(folder / "summary.csv")
+        for row in summary[summary["metric"] == "sdr"].itertuples():
+            medians[(row.target, row.model, *more)] = float(row.median)
     rows = pd.read_csv(results / "per_track.csv")
     paper = rows[rows["protocol"] == "paper"]
     for s in sources:  # counted from the rows: a source absent from every test song has no summary row
@@ -396,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
         medians["tracks", s] = (mine["track"].nunique() - absent, absent)
     tracks = track_scores(results / "per_track.csv")
     sisec = {(t, m): v for (t, m), v in track_scores(results / "per_track.csv", "sdr_v4", "sisec").items()}
-    found = claims(tracks, sisec, sources, lambda s: f"unet-{s}")
+    wiener = track_scores(filtered / "per_track.csv")
+    found = claims(tracks, sisec, wiener, sources, lambda s: f"unet-{s}")
     folders = {name: work / "runs" / name for name in runs}
     quiet = absent_levels(store, folders)
     params = {name: parameters(f) for name, f in folders.items()}
@@ -413,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_dir(out) as tmp:
         for name in ("summary.csv", "summary.md", "per_track.csv", "sdr_boxplot.png"):
             shutil.copy(results / name, tmp / name)
+        shutil.copy(filtered / "per_track.csv", tmp / "per_track_wiener.csv")
         record = {
             "claims": found,
             "parameters": params,
