@@ -4,6 +4,7 @@ cunet-separate runs/cunet-complex-cnn song.wav album/ 'live/*.mp3' -o separated
 cunet-separate runs/cunet-six song.wav --targets guitar piano        (some of the model's targets)
 cunet-separate runs/cunet-six song.wav --two-stems vocals            (vocals and no_vocals, the rest)
 python -m cunet.separation runs/unet-vocals song.flac --residual --template "{name}/{target}.mp3"
+cunet-separate runs/unet-vocals:runs/unet-drums:runs/unet-bass song.wav --wiener 1   (dedicated models together)
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cunet-separate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("model", help="a run folder, or its model.keras")
+    p.add_argument(
+        "model",
+        help="a run folder, or its model.keras; or several U-Nets joined by ':' (runs/unet-vocals:runs/unet-drums), "
+        "separating together: one stem per target of each, --wiener weighing all their estimates",
+    )
     p.add_argument(
         "inputs",
         nargs="+",

@@ -1,8 +1,10 @@
-"""One way in: a trained run folder (or model file) -> the separator of its model family."""
+"""One way in: a trained run folder (or model file), or several of them, -> the separator of its model family."""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import InputError
@@ -14,24 +16,45 @@ from .ynet import YNetSeparator
 
 FAMILIES = {"unet": MaskSeparator, "cunet": MaskSeparator, "ynet": YNetSeparator}
 
+Model = str | Path | Run
 
-def load_separator(model: str | Path | Run, cfg: SeparateConfig | None = None, **options) -> Separator:
-    """The separator for a trained model.
+
+def model_paths(model: Model | Sequence[Model]) -> list[Model]:
+    """The models ``model`` names: one, a sequence of them, or a string of several joined by ``os.pathsep``
+    (``runs/unet-vocals:runs/unet-drums``, as the command line takes them)."""
+    if isinstance(model, str) and os.pathsep in model:
+        return [part for part in model.split(os.pathsep) if part]
+    if isinstance(model, (str, Path, Run)):
+        return [model]
+    return list(model)
+
+
+def load_separator(model: Model | Sequence[Model], cfg: SeparateConfig | None = None, **options) -> Separator:
+    """The separator for a trained model, or for several magnitude models separating together
+    (:class:`~cunet.separation.bank.BankSeparator`: one stem per target of each, one Wiener filter over all).
 
     Args:
-        model: a run folder, its ``model.keras``, or a loaded :class:`~cunet.models.run.Run`.
+        model: a run folder, its ``model.keras``, or a loaded :class:`~cunet.models.run.Run`; or several, as a
+            sequence or a string joined by ``os.pathsep``.
         cfg: separation settings; ``options`` (any :class:`SeparateConfig` field, e.g. ``extend="zero"``,
             ``residual=True``, ``wiener=1``, ``precision="float32"``) override its fields.
     Returns:
         A :class:`Separator`: ``targets``, ``sample_rate``, ``separate(audio, rate)`` and ``stream(...)``.
     """
     cfg = dataclasses.replace(cfg or SeparateConfig(), **options)
-    run = model if isinstance(model, Run) else load_run(model)
+    runs = [m if isinstance(m, Run) else load_run(m) for m in model_paths(model)]
+    if not runs:
+        raise InputError(None, "no model given")
     try:
-        separator = FAMILIES[run.card.model].from_run(run, cfg)
-    except InputError as err:  # a target the model lacks: named with the model it was asked of
+        if len(runs) > 1:
+            from .bank import BankSeparator
+
+            separator: Separator = BankSeparator(runs, cfg)
+        else:
+            separator = FAMILIES[runs[0].card.model].from_run(runs[0], cfg)
+    except InputError as err:  # a target no model has: named with the model(s) it was asked of
         if err.path is not None:
             raise
-        raise InputError(run.folder, err.problem) from None
+        raise InputError(os.pathsep.join(str(r.folder) for r in runs), err.problem) from None
     separator.warm_up()
     return separator

@@ -23,6 +23,13 @@ from .streaming import Block, SeparateConfig, Source, blocks, overlap_add, patch
 from .wiener import wiener
 
 
+def wiener_settings(cfg: SeparateConfig) -> SeparateConfig:
+    """``cfg`` as a magnitude model separates with it: with ``wiener`` and ``extend="zero"``, ``residual`` too,
+    because every mask is zero above the model's band and so is every Wiener estimate there: only a residual
+    stem keeps that band, and the stems then add up to the input as the filter promises."""
+    return dataclasses.replace(cfg, residual=True) if cfg.wiener and cfg.extend == "zero" else cfg
+
+
 class MaskSeparator(Separator):
     """The separator of a U-Net or C-U-Net (see the module's docstring); its network runs with each batch norm
     that can be folded into the convolution before it folded in. A C-U-Net's targets are selected by their
@@ -36,19 +43,21 @@ class MaskSeparator(Separator):
     def __init__(self, model, card, cfg: SeparateConfig = SeparateConfig()):
         if card.model not in ("unet", "cunet"):
             raise InputError(None, f"a {card.model} is not a magnitude model")
-        if cfg.wiener and cfg.extend == "zero" and not cfg.residual:
-            # every mask is zero above the model's band, so is every Wiener estimate there: only a residual
-            # stem keeps that band, and the stems then add up to the input as the filter promises
-            cfg = dataclasses.replace(cfg, residual=True)
         from .fold import inference_model
 
-        super().__init__(inference_model(model), card, cfg)
+        super().__init__(inference_model(model), card, wiener_settings(cfg))
         patch_starts(card.patch_frames, card.patch_frames, cfg.patch_overlap)  # refuses an overlap too large
         if card.model == "cunet":
             # a source's one-hot; a combination's, the sum of its sources' (as the store indexed it)
             members = {t: (t,) for t in card.conditions} | dict(card.combinations)
             vectors = [[float(s in members[t]) for s in card.conditions] for t in self.targets]
             self.conditions = np.array(vectors, np.float32).reshape(-1, *card.condition_shape)
+
+    @property
+    def covers_mixture(self) -> bool:
+        """Whether the targets' estimates are meant to add up to the mixture: a C-U-Net's when every source it
+        was trained on is separated. Otherwise the Wiener filter weighs the residual as one more source."""
+        return self.card.model == "cunet" and set(self.targets) == set(self.card.conditions)
 
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
         """(P, bins, frames) magnitudes -> (targets, P, bins, frames) estimates, in fixed-size batches."""
@@ -108,7 +117,7 @@ class MaskSeparator(Separator):
                 swap(full[:, None] * spec[None]),
                 swap(spec),
                 self.cfg.wiener,
-                complete=set(self.targets) == set(self.card.conditions),
+                complete=self.covers_mixture,
             )
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
         # one target at a time, the mask applied chunk by chunk inside the inverse, written in place: little
