@@ -15,8 +15,9 @@ interrupted benchmark resumes.
 Measured: per source the median per-track difference C-U-Net less U-Net (paper and SiSEC protocols) with its
 distribution-free interval (cunet/evaluation/stats.py); the C-U-Net's gain over the mixture; both again with
 one iteration of the multichannel Wiener filter after the masks (``--wiener 1``, paper protocol), as
-Open-Unmix separates by default: the C-U-Net's filter weighs its six estimates against one another, each
-U-Net's its one target against the rest; how quiet each
+Open-Unmix separates by default, the six U-Nets then separating together as Open-Unmix's per-target models
+do (``--together``), so that one filter weighs their six estimates against one another as the C-U-Net's
+does; how quiet each
 model is when asked for a source the song lacks (the estimate's energy over the mixture's, dB); parameters,
 training time, and the separation time of a 3-minute 44.1 kHz stereo song into every stem (the C-U-Net's
 conditioned passes against the U-Nets one after another, bench/separate.py's fresh processes).
@@ -30,6 +31,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -117,9 +119,7 @@ def parameters(folder: Path) -> int:
 
 def separation_times(cunet: Path, unets: list[Path]) -> dict[str, dict]:
     """Every stem of a 3-minute 44.1 kHz stereo song, at the CPU's default precision: the C-U-Net against
-    the U-Nets one after another (each measurement the fastest of 3 fresh processes)."""
-    import os
-
+    the U-Nets one after another, and together as one separator (each the fastest of 3 fresh processes)."""
     from separate import make_song, measure
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -132,10 +132,12 @@ def separation_times(cunet: Path, unets: list[Path]) -> dict[str, dict]:
         return {
             "cunet": measure("cunet", str(cunet), str(song), out(), "auto", repeats=3),
             "unets": measure("cunet", os.pathsep.join(map(str, unets)), str(song), out(), "auto", repeats=3),
+            "together": measure("together", os.pathsep.join(map(str, unets)), str(song), out(), "auto", repeats=3),
         }
 
 
 WIENER = "paper, Wiener 1"  # the paper protocol's scores of every model separating with one Wiener iteration
+TOGETHER = "unets-together"  # the six U-Nets as one separator in that pass
 
 
 def claims(tracks: dict, sisec: dict, wiener: dict, sources: list[str], unet) -> list[dict]:
@@ -165,7 +167,7 @@ def claims(tracks: dict, sisec: dict, wiener: dict, sources: list[str], unet) ->
             add(
                 f"{s}: the C-U-Net matches the dedicated U-Net",
                 protocol,
-                paired(scores, s, CUNET, unet(s)),
+                paired(scores, s, CUNET, TOGETHER if protocol == WIENER else unet(s)),
                 MATCH_DB,
                 source=s,
                 kind="match",
@@ -210,9 +212,10 @@ def report(
         "A comparison is the median of per-track differences with its order-statistic interval (exact "
         "binomial coverage in brackets) and the exact sign test's p; it holds when the whole interval clears "
         "what is needed. A track without the source is not scored (absent column). The rows "
-        f"*{WIENER}* score every model separating with one iteration of the multichannel Wiener filter after "
-        "its masks (`--wiener 1`, Open-Unmix's default): the C-U-Net's filter weighs its six estimates "
-        "against one another, each U-Net's its one target against the rest of the mixture.",
+        f"*{WIENER}* score both separating with one iteration of the multichannel Wiener filter after the "
+        "masks (`--wiener 1`, Open-Unmix's default), the U-Nets together as one separator (`--together`, as "
+        "Open-Unmix's per-target models): one filter weighs the six estimates against one another (and, for "
+        "the U-Nets, trained apart, against what they leave of the mixture).",
         "",
         "| claim | protocol | median difference | interval (coverage) | p | tracks | needed | holds |",
         "|---|---|---:|---:|---:|---:|---:|---|",
@@ -238,9 +241,9 @@ def report(
         "Silence: the estimate's energy over the mixture's for the test songs without the source (median, dB; "
         "lower is quieter).",
         "",
-        "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net, Wiener 1 | U-Net, Wiener 1 "
-        "| C-U-Net silence | U-Net silence |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| source | tracks | absent in | mixture | IRM1 | C-U-Net | U-Net | C-U-Net, Wiener 1 | U-Nets together, "
+        "Wiener 1 | U-Net alone, Wiener 1 | C-U-Net silence | U-Net silence |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 
     def cell(v, fmt="{:.2f}"):
@@ -253,7 +256,7 @@ def report(
             f"| {s} | {n} | {absent} | "
             + " | ".join(cell(medians.get((s, m))) for m in ("mixture", "IRM1", CUNET, f"unet-{s}"))
             + " | "
-            + " | ".join(cell(medians.get((s, m, WIENER))) for m in (CUNET, f"unet-{s}"))
+            + " | ".join(cell(medians.get((s, m, WIENER))) for m in (CUNET, TOGETHER, f"unet-{s}"))
             + f" | {cell(q[CUNET], '{:+.1f}')} | {cell(q[f'unet-{s}'], '{:+.1f}')} |"
         )
     lines += [
@@ -271,14 +274,21 @@ def report(
     )
     lines.append(f"| one C-U-Net | {params[CUNET]:,} | {seen[CUNET]:,} | {timing[CUNET]:.0f} s | {sep('cunet')} |")
     lines.append(
-        f"| {len(sources)} U-Nets | {sum(params[u] for u in unets):,} | {sum(seen[u] for u in unets):,} | "
-        f"{train_unets:.0f} s | {sep('unets')} |"
+        f"| {len(sources)} U-Nets, one after another | {sum(params[u] for u in unets):,} | "
+        f"{sum(seen[u] for u in unets):,} | {train_unets:.0f} s | {sep('unets')} |"
     )
+    if speed and "together" in speed:
+        lines.append(f"| {len(sources)} U-Nets together (`--together`) | | | | {sep('together')} |")
     if speed:
         lines.append(
             f"\nSeparation on {speed['cpu']}: the C-U-Net takes "
-            f"{speed['cunet']['separate'] / speed['unets']['separate']:.2f}x the U-Nets' time "
-            "(its conditioned passes share one STFT, one read and one model load)."
+            f"{speed['cunet']['separate'] / speed['unets']['separate']:.2f}x the U-Nets' time one after another "
+            "(its conditioned passes share one STFT, one read and one model load)"
+            + (
+                f", {speed['cunet']['separate'] / speed['together']['separate']:.2f}x their time together."
+                if "together" in speed
+                else "."
+            )
         )
     lines += [
         "",
@@ -396,7 +406,7 @@ def main(argv: list[str] | None = None) -> int:
         ],
         work / "logs/results.log",
     )
-    filtered = work / "results-wiener"  # the paper protocol again, every model with one Wiener iteration
+    filtered = work / "results-wiener"  # the paper protocol again, with one Wiener iteration
     if filtered.exists():
         shutil.rmtree(filtered)
     timing["results, Wiener 1"] = run(
@@ -405,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
             "cunet.evaluation.results",
             "--runs",
             *[str(work / "runs" / m) for m in runs],
+            "--together",
+            f"{TOGETHER}=" + os.pathsep.join(str(work / "runs" / f"unet-{s}") for s in sources),
             "--out",
             str(filtered),
             "--protocol",

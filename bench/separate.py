@@ -69,14 +69,16 @@ def peak_rss() -> int:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def cunet_child(models: str, song: str, out: str, precision: str) -> dict:
-    """``models``: one run folder, or several joined by os.pathsep (dedicated U-Nets, one after another).
-    Each separates as the command does (separate_files: the input checked, then separated)."""
+def cunet_child(models: str, song: str, out: str, precision: str, together: bool = False) -> dict:
+    """``models``: one run folder, or several joined by os.pathsep: dedicated U-Nets one after another, or with
+    ``together`` as one separator (one read and STFT of the input). Each separates as the command does
+    (separate_files: the input checked, then separated)."""
     import cunet
     from cunet.separation.writers import separate_files
 
     start = time.perf_counter()
-    separators = [cunet.load_separator(m, precision=precision) for m in models.split(os.pathsep)]
+    parts = [models] if together else models.split(os.pathsep)
+    separators = [cunet.load_separator(m, precision=precision) for m in parts]
     loaded = time.perf_counter()
     for separator in separators:
         separate_files(separator, [Path(song)], out)
@@ -119,7 +121,10 @@ def umx_child(song: str, out: str, niter: int, targets: int = len(FOUR)) -> dict
 
 
 def child(kind: str, *args: str) -> None:
-    result = cunet_child(*args) if kind == "cunet" else umx_child(args[0], args[1], int(args[2]), int(args[3]))
+    if kind in ("cunet", "together"):
+        result = cunet_child(*args, together=kind == "together")
+    else:
+        result = umx_child(args[0], args[1], int(args[2]), int(args[3]))
     from cunet import audio
 
     song = args[1] if kind == "cunet" else args[0]

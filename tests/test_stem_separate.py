@@ -213,3 +213,29 @@ def test_a_combination_condition_is_recorded_and_separated_by_name(tmp_path):
     np.testing.assert_array_equal(separator.conditions.reshape(2, 3), [[1, 1, 0], [0, 0, 1]])
     x = stem_layouts.tone("vocals", 0, 1.0, 8192)
     assert list(separator.separate(x, 8192)) == ["accompaniment", "vocals"]
+
+
+def test_results_score_dedicated_models_together_under_one_wiener_filter(six_runs, six_store, tmp_path, capsys):
+    """``--together pair=guitar-unet:piano-unet`` is one separator with one row per target of either; under
+    ``--wiener`` its guitar differs from the guitar U-Net's own (that filter weighs the piano's estimate too;
+    without it the pair's stems are each model's, tests/test_separate_bank.py)."""
+    import os
+
+    from conftest import SIX_TRAIN
+
+    from cunet.evaluation.results import main as results
+    from cunet.train.__main__ import main as train
+
+    piano = tmp_path / "unet-piano"
+    argv = ["--model", "unet", "--target", "piano", *SIX_TRAIN, "--store", str(six_store), "--run-dir", str(piano)]
+    assert train(argv) == 0
+    pair = "pair=" + os.pathsep.join([str(six_runs["unet"]), str(piano)])
+    flags = ["--protocol", "paper", "--no-v4", "--report-tracks", "0", "--wiener", "1", "--quiet"]
+    assert results(["--runs", str(six_runs["unet"]), "--together", pair, *flags, "--out", str(tmp_path / "res")]) == 0
+    rows = pd.read_csv(tmp_path / "res" / "per_track.csv")
+    sdr = rows[rows["metric"] == "sdr"].pivot_table(index=["target", "track"], columns="model", values="value")
+    assert sdr.loc["piano", "pair"].notna().all() and sdr.loc["piano", "unet"].isna().all()
+    assert (sdr.loc["guitar", "pair"] - sdr.loc["guitar", "unet"]).abs().max() > 1e-3
+    capsys.readouterr()
+    assert results(["--together", str(piano), "--quiet", "--out", str(tmp_path / "bad")]) == 2
+    assert "--together" in capsys.readouterr().err and not (tmp_path / "bad").exists()

@@ -22,6 +22,9 @@ class ResultsConfig:
 
     runs: tuple[str, ...] = ()  # run folders; default: every finished run under runs_root
     runs_root: str = "runs"
+    # several magnitude models scored as one separator each, NAME=DIR:DIR... (runs/together_spec): one stem per
+    # target of each, one Wiener filter over all their estimates
+    together: tuple[str, ...] = ()
     store: str | None = None  # replaces the training store of the runs of its kind
     out: str = "results"
     wiener: int = 0  # Wiener iterations after the magnitude models' masks

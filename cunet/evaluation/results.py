@@ -47,6 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--runs", nargs="+", metavar="DIR", help="run folders (default: every finished run in runs/)")
     p.add_argument("--runs-root", help="where to look for runs (default: runs)")
+    p.add_argument(
+        "--together",
+        nargs="+",
+        metavar="NAME=DIR:DIR",
+        help="several U-Nets (or C-U-Nets) scored as one separator, named NAME: each separates its own targets, "
+        "and --wiener weighs all their estimates together, as Open-Unmix's per-target models",
+    )
     p.add_argument("--store", help="score on this store instead of the runs' training store")
     p.add_argument(
         "--split",
@@ -94,6 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     values = {
         "runs": tuple(args.runs) if args.runs else None,
+        "together": tuple(args.together) if args.together else None,
         "runs_root": args.runs_root,
         "store": args.store,
         "out": args.out,

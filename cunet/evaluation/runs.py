@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from .. import config as config_io
@@ -71,3 +72,19 @@ def run_names(folders, reserved=ORACLES) -> list[str]:
             return names
         for i in longer:
             depth[i] += 1
+
+
+def together_spec(spec: str) -> tuple[str, list[str]]:
+    """``NAME=DIR:DIR...`` (or ``DIR:DIR...``: named by its members joined with "+") -> (name, run paths): several
+    magnitude models scored as one separator (``--together``), the paths joined by ``os.pathsep``.
+
+    Raises:
+        InputError: fewer than two paths, naming the spec."""
+    name, _, paths = spec.rpartition("=") if "=" in spec.split(os.pathsep)[0] else ("", "", spec)
+    members = [p for p in paths.split(os.pathsep) if p]
+    if len(members) < 2:
+        raise InputError(
+            None, f"--together {spec}: give two run folders or more, joined by '{os.pathsep}' (NAME=DIR{os.pathsep}DIR)"
+        )
+    folders = [Path(m) if Path(m).is_dir() else Path(m).parent for m in members]
+    return name or "+".join(f.resolve().name for f in folders), members

@@ -19,7 +19,7 @@ from .metrics import SilentSignalWarning, bss_eval_v3, bss_eval_v4, si_sdr, trac
 from .oracle import ORACLES
 from .report import excerpt_window
 from .rows import ABSENT, ScoreRow, model_label, target_label
-from .runs import latest_runs, run_folders, run_names, train_config
+from .runs import latest_runs, run_folders, run_names, together_spec, train_config
 from .sisec import full_band_tracks, sisec_rows
 
 METRICS = ("sdr", "sir", "sar", "sdr_v4", "isr_v4", "sir_v4", "sar_v4", "si_sdr")
@@ -99,12 +99,22 @@ def evaluate(cfg: ResultsConfig, progress: bool = True) -> Scores:
     from ..separation.load import load_separator
     from ..separation.streaming import SeparateConfig
 
-    paths = run_folders(cfg.runs) if cfg.runs else latest_runs(cfg.runs_root)
+    banks = [together_spec(spec) for spec in cfg.together]
+    paths = run_folders(cfg.runs) if cfg.runs or banks else latest_runs(cfg.runs_root)
     # float32 whatever the CPU: scores must not depend on the machine that computed them
     sep_cfg = SeparateConfig(batch_size=cfg.batch_size, wiener=cfg.wiener, precision="float32")
     runs = [load_run(p) for p in paths]
-    names = run_names([run.folder for run in runs])
+    names = run_names([run.folder for run in runs], reserved=(*ORACLES, *(name for name, _ in banks)))
     separators = [(name, load_separator(run, sep_cfg), run_store(run, cfg)) for name, run in zip(names, runs)]
+    for name, members in banks:
+        if name in [n for n, _, _ in separators]:
+            raise InputError(None, f"--together {name}: another model has that name")
+        together = [load_run(p) for p in members]
+        stores = {run_store(run, cfg) for run in together}
+        if len(stores) > 1:
+            trained = ", ".join(sorted(map(str, stores)))
+            raise InputError(None, f"--together {name}: its models were trained on different stores ({trained})")
+        separators.append((name, load_separator(together, sep_cfg), stores.pop()))
     rows: list[ScoreRow] = []
     panels: dict[tuple[str, str], tuple] = {}  # (table, model) -> (mixture, estimate, reference, rate, title)
     listening: dict[tuple[str, str], tuple] = {}  # (table, track) -> (rate, start seconds, {row: excerpt})
