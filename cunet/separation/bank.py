@@ -10,6 +10,7 @@ promise that their estimates add up to the mixture), instead of each target agai
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -75,6 +76,11 @@ class BankSeparator(MaskSeparator):
     @property
     def covers_mixture(self) -> bool:
         return False
+
+    @property
+    def patches_per_batch(self) -> int:
+        """Each member runs its own batches: blocks fill every member's whole."""
+        return math.lcm(*(m.patches_per_batch for m in self.members))
 
     def _run_model(self, patches: np.ndarray) -> np.ndarray:
         return np.concatenate([m._run_model(patches) for m in self.members])[self._order]

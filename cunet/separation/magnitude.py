@@ -140,12 +140,17 @@ class MaskSeparator(Separator):
         source.scan(int(self.cfg.block_seconds * source.rate), visit)
         return peak or 1.0
 
+    @property
+    def patches_per_batch(self) -> int:
+        """The fewest patches of a block whose jobs (a patch for each target) fill whole batches."""
+        return self.cfg.batch_size // math.gcd(self.cfg.batch_size, len(self.targets))
+
     def block_seconds(self, seconds: float | None = None) -> float:
         """The block length nearest ``seconds`` (default ``cfg.block_seconds``) whose patches (context
         included) fill whole batches exactly: no network work on padding. 20 s with 1 s of context: 26.5 s,
         8 patches of each target; 0 s: the shortest such block (12.5 s, 4 patches of each of four targets)."""
         length, hop, overlap = self.card.patch_frames, self.stft.hop, self.cfg.patch_overlap
-        per_batch = self.cfg.batch_size // math.gcd(self.cfg.batch_size, len(self.targets))  # patches a batch
+        per_batch = self.patches_per_batch
         seconds = self.cfg.block_seconds if seconds is None else seconds
         frames = (seconds + 2 * self.cfg.context_seconds) * self.stft.sample_rate / hop
         patches = (frames - length) / (length - overlap) + 1
