@@ -317,9 +317,13 @@ def main(argv: list[str] | None = None) -> int:
     recorded = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
     timing, seen = {}, {}
 
-    def stage(name: str, cmd: list[str], finished: Path) -> None:
-        """Run a stage unless ``finished`` exists; its time is the one recorded when it really ran."""
-        if not (finished.exists() and name in recorded):
+    def stage(name: str, cmd: list[str], finished: Path, inputs=(), folder: Path | None = None) -> None:
+        """Run a stage unless ``finished`` exists and is newer than every file of ``inputs`` (the stage's
+        ``folder``, if any, is cleared before it runs again); its time is the one recorded when it really ran."""
+        newest = max((p.stat().st_mtime for p in inputs), default=0.0)
+        if not (finished.exists() and name in recorded and finished.stat().st_mtime > newest):
+            if folder is not None and folder.exists():
+                shutil.rmtree(folder)
             recorded[name] = run(cmd, work / "logs" / f"{name}.log")
             timing_file.write_text(json.dumps(recorded, indent=1))
         timing[name] = recorded[name]
@@ -385,10 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         seen[name] = examples_seen(folder)
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
+    models = [work / "runs" / m / "model.keras" for m in runs]  # scores are redone when a model was retrained
     results = work / "results"
-    if results.exists():
-        shutil.rmtree(results)
-    timing["results"] = run(
+    stage(
+        "results",
         [
             "-m",
             "cunet.evaluation.results",
@@ -404,12 +408,13 @@ def main(argv: list[str] | None = None) -> int:
             "0",
             "--quiet",
         ],
-        work / "logs/results.log",
+        results / "summary.csv",
+        models,
+        results,
     )
     filtered = work / "results-wiener"  # the paper protocol again, with one Wiener iteration
-    if filtered.exists():
-        shutil.rmtree(filtered)
-    timing["results, Wiener 1"] = run(
+    stage(
+        "results-wiener",
         [
             "-m",
             "cunet.evaluation.results",
@@ -430,7 +435,9 @@ def main(argv: list[str] | None = None) -> int:
             "0",
             "--quiet",
         ],
-        work / "logs/results-wiener.log",
+        filtered / "summary.csv",
+        models,
+        filtered,
     )
     import pandas as pd
 

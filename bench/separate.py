@@ -127,7 +127,7 @@ def child(kind: str, *args: str) -> None:
         result = umx_child(args[0], args[1], int(args[2]), int(args[3]))
     from cunet import audio
 
-    song = args[1] if kind == "cunet" else args[0]
+    song = args[1] if kind in ("cunet", "together") else args[0]
     result.update(peak=peak_rss(), seconds=audio.info(song).frames / RATE)
     print(json.dumps(result))
 
