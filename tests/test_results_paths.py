@@ -214,3 +214,13 @@ def test_split_valid_scores_the_held_out_tracks_and_says_so(trained_runs, tiny_s
     ynet = frame[frame["model"] == "ynet"]
     assert set(ynet["split"]) == {"val_seen"} and {t.split("@")[0] for t in ynet["track"]} <= seen
     assert "Scored on the valid split (tracks held out of training)" in (out / "summary.md").read_text()
+
+
+def test_together_specs_name_their_models_and_need_two():
+    from cunet.evaluation.runs import together_spec
+
+    assert together_spec("unets=runs/unet-bass:runs/unet-drums") == ("unets", ["runs/unet-bass", "runs/unet-drums"])
+    # no NAME=: the members' folder names; an '=' inside a path is a path's
+    assert together_spec("runs/a=1:runs/b/model.keras") == ("a=1+b", ["runs/a=1", "runs/b/model.keras"])
+    with pytest.raises(InputError, match="--together unets=runs/a: give two run folders or more"):
+        together_spec("unets=runs/a")

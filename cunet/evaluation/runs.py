@@ -80,11 +80,13 @@ def together_spec(spec: str) -> tuple[str, list[str]]:
 
     Raises:
         InputError: fewer than two paths, naming the spec."""
-    name, _, paths = spec.rpartition("=") if "=" in spec.split(os.pathsep)[0] else ("", "", spec)
+    name, _, paths = spec.partition("=")
+    if not paths or "/" in name or os.sep in name:  # no NAME= before the first path
+        name, paths = "", spec
     members = [p for p in paths.split(os.pathsep) if p]
     if len(members) < 2:
         raise InputError(
             None, f"--together {spec}: give two run folders or more, joined by '{os.pathsep}' (NAME=DIR{os.pathsep}DIR)"
         )
-    folders = [Path(m) if Path(m).is_dir() else Path(m).parent for m in members]
+    folders = [Path(m).parent if Path(m).suffix == ".keras" else Path(m) for m in members]
     return name or "+".join(f.resolve().name for f in folders), members
