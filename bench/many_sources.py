@@ -234,6 +234,20 @@ def report(
             + ("**no**, not on " + ", ".join(failing) if failing else "yes")
             + "."
         )
+    for protocol in ("paper", WIENER):
+        over = [c for c in found if c["kind"] == "over mixture" and c["protocol"] == protocol]
+        if not over or any(c["measured"] is None for c in over):
+            continue
+        names = " and ".join(c["source"] for c in over)
+        median_ok = all(c["measured"] >= OVER_MIXTURE_DB for c in over)
+        lows = ", ".join(f"{c['source']} {c['interval'][0]:+.2f}" for c in over if c["interval"])
+        lines.append(
+            f"\n{names.capitalize()} over the mixture by ≥ {OVER_MIXTURE_DB:.0f} dB ({protocol}): in median "
+            f"**{'yes' if median_ok else 'no'}** ("
+            + ", ".join(f"{c['source']} {c['measured']:+.2f} dB" for c in over)
+            + f"); with the whole interval **{'yes' if all(c['holds'] for c in over) else 'no'}** (its lower ends: "
+            f"{lows or 'none'})."
+        )
     lines += [
         "",
         "## Medians (paper protocol, BSS Eval v3 SDR, dB) and silence where a source is absent",
