@@ -39,10 +39,13 @@ class BankSeparator(MaskSeparator):
             raise ValueError("a bank holds two models or more: load one model on its own")
         first = runs[0]
         owner: dict[str, object] = {}
+
+        def shape(card):
+            return card.stft, card.patch_bins, card.patch_frames
+
         for run in runs:
             if run.card.model not in ("unet", "cunet"):
                 raise InputError(run.folder, f"a {run.card.model} is not a magnitude model: it cannot join others")
-            shape = lambda c: (c.stft, c.patch_bins, c.patch_frames)  # noqa: E731
             if shape(run.card) != shape(first.card):
                 raise InputError(
                     run.folder,
@@ -62,7 +65,7 @@ class BankSeparator(MaskSeparator):
         self.members = []
         for run in runs:
             mine = tuple(t for t in chosen if t in run.card.targets)
-            if mine:  # each member computes only the chosen targets it owns; the others are not loaded
+            if mine:  # each member computes only the chosen targets it owns; one owning none is left out
                 own = dataclasses.replace(cfg, targets=mine, two_stems=None, residual=False, wiener=0)
                 self.members.append(MaskSeparator(run.model, run.card, own))
         # (the base's settings without its model: the members hold the networks)
