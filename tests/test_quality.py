@@ -84,13 +84,14 @@ def test_model_names_map_to_train_flags():
 
 
 @pytest.mark.slow
-def test_toy_pipeline_writes_parseable_report(tmp_path):
-    """preprocess -> train a step or two -> results -> report, through the benchmark's command."""
+def test_toy_pipeline_writes_parseable_report(tiny_stores, tmp_path):
+    """train a step or two -> results -> report, through the benchmark's command, on the session's tiny stores
+    (the toy budget's own preprocessing makes the same ones: --music-store and --singing-store skip it)."""
     out = tmp_path / "report"
     models = ["unet-vocals", "ynet-landmarks", "ynet-none"]
-    assert (
-        quality.main(["--budget", "toy", "--models", *models, "--work", str(tmp_path / "work"), "--out", str(out)]) == 0
-    )
+    stores = ["--music-store", str(tiny_stores / "musdb"), "--singing-store", str(tiny_stores / "acappella")]
+    argv = ["--budget", "toy", "--models", *models, *stores, "--work", str(tmp_path / "work"), "--out", str(out)]
+    assert quality.main(argv) == 0
     assert {
         "claims.json",
         "per_track.csv",
