@@ -405,54 +405,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: {seen[name]} examples in {timing[name]:.0f} s", flush=True)
     models = [work / "runs" / m / "model.keras" for m in runs]  # scores are redone when a model was retrained
     results = work / "results"
-    stage(
-        "results",
-        [
-            "-m",
-            "cunet.evaluation.results",
-            "--runs",
-            *[str(work / "runs" / m) for m in runs],
-            "--out",
-            str(results),
-            "--protocol",
-            "both",
-            "--seed",
-            str(args.seed),
-            "--report-tracks",
-            "0",
-            "--quiet",
-        ],
-        results / "summary.csv",
-        models,
-        results,
-    )
     filtered = work / "results-wiener"  # the paper protocol again, with one Wiener iteration
-    stage(
-        "results-wiener",
-        [
-            "-m",
-            "cunet.evaluation.results",
-            "--runs",
-            *[str(work / "runs" / m) for m in runs],
-            "--together",
-            f"{TOGETHER}=" + os.pathsep.join(str(work / "runs" / f"unet-{s}") for s in sources),
-            "--out",
-            str(filtered),
-            "--protocol",
-            "paper",
-            "--no-v4",
-            "--wiener",
-            "1",
-            "--seed",
-            str(args.seed),
-            "--report-tracks",
-            "0",
-            "--quiet",
-        ],
-        filtered / "summary.csv",
-        models,
-        filtered,
-    )
+    together = f"{TOGETHER}=" + os.pathsep.join(str(work / "runs" / f"unet-{s}") for s in sources)
+    runs_given = [str(work / "runs" / m) for m in runs]
+    common = ["--seed", str(args.seed), "--report-tracks", "0", "--quiet"]
+    for name, folder, flags in (
+        ("results", results, ["--protocol", "both"]),
+        ("results-wiener", filtered, ["--together", together, "--protocol", "paper", "--no-v4", "--wiener", "1"]),
+    ):
+        cmd = ["-m", "cunet.evaluation.results", "--runs", *runs_given, "--out", str(folder), *flags, *common]
+        stage(name, cmd, folder / "summary.csv", models, folder)
     import pandas as pd
 
     medians: dict = {}

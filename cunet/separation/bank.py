@@ -74,7 +74,6 @@ class BankSeparator(MaskSeparator):
         # where each chosen target sits in the members' outputs, one after another
         order = [t for m in self.members for t in m.targets]
         self._order = [order.index(t) for t in chosen]
-        self.folders = tuple(run.folder for run in runs)
 
     @property
     def covers_mixture(self) -> bool:
