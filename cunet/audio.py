@@ -104,6 +104,16 @@ def _squared_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _inverse_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
+    """1 / :func:`_squared_window_sum` (1 where that is ~0: the samples no frame reaches), read-only: the
+    inverse normalises and copies its result into place in one pass, a multiplication."""
+    norm = _squared_window_sum(n, hop, n_frames)
+    out = (1 / np.where(norm > 1e-10, norm, 1.0)).astype(np.float32)
+    out.setflags(write=False)
+    return out
+
+
 def _masked(part: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``part * mask``; a mask of k < bins columns covers the first k - 1 bins, its last column every bin above
     (a band-limited model's masks extended upwards by one value per frame, never spread over every bin)."""
@@ -158,7 +168,9 @@ def istft(
     y = np.zeros((*lead, (n_frames + m - 1) * cfg.hop), np.float32)
     # hop-wide rows of the output: frame i's j-th hop-wide slice is added to row i + j, straight into y
     rows = y.reshape(*lead, n_frames + m - 1, cfg.hop)
-    step = max(8, (1 << 21) // (cfg.n_fft * max(1, int(np.prod(lead)))))
+    # about half a megabyte of frames at a time: the chunk's spectrum, frames and output rows stay in a
+    # core's L2 cache (measured on Zen 4: 2 MB chunks took 30 % longer)
+    step = max(8, (1 << 19) // (cfg.n_fft * max(1, int(np.prod(lead)))))
     for a in range(0, n_frames, step):
         part = (
             spec[..., a : a + step, :]
@@ -173,8 +185,6 @@ def istft(
         for j in range(m):
             piece = frames[..., j * cfg.hop : (j + 1) * cfg.hop]
             rows[..., a + j : a + j + piece.shape[-2], : piece.shape[-1]] += piece
-    norm = _squared_window_sum(cfg.n_fft, cfg.hop, n_frames)
-    y /= np.where(norm > 1e-10, norm, 1.0)
     start = cfg.n_fft // 2 if cfg.center else 0
     stop = y.shape[-1] - start if length is None else start + length
     if out is None:
@@ -182,7 +192,8 @@ def istft(
     elif out.shape != (*lead, stop - start):
         raise ValueError(f"out has shape {out.shape}, the inverse has {(*lead, stop - start)}")
     have = max(0, min(stop, y.shape[-1]) - start)
-    out[..., :have] = y[..., start : start + have]
+    inverse = _inverse_window_sum(cfg.n_fft, cfg.hop, n_frames)[start : start + have]
+    np.multiply(y[..., start : start + have], inverse, out=out[..., :have])  # normalised as it is copied
     out[..., have:] = 0
     return out
 
