@@ -243,3 +243,18 @@ def test_stream_is_one_forward_path_whose_pieces_the_caller_pulls(gain_run):
     for i, stem in enumerate(sep.targets):
         np.testing.assert_allclose(out[i], GAINS[stem] * x, atol=2e-5)
     np.testing.assert_allclose(out.sum(0), x, atol=2e-5)  # the residual takes what no target did
+
+
+def test_the_checking_pass_names_the_first_bad_span_and_reads_no_further():
+    """The pass that checks every sample reads two spans at a time: an error names the earliest bad sample,
+    and at most one span after it is read (a bad sample near the start of a long file stops the pass there)."""
+    x = np.ones((2, 100 * 1000), np.float32)
+    x[0, 2500] = np.nan  # in the third span
+    x[1, 9200] = np.inf  # in the tenth: later in the file, so not the one named
+    reads = []
+    source = Source(lambda a, b: reads.append(a) or x[:, a:b], x.shape[1], 1000, 2, "long.wav")
+    with pytest.raises(ValueError, match=r"long\.wav.*the first at sample 2500"):
+        source.scan(1000, lambda span: float(span.max()))
+    assert sorted(reads) == [0, 1000, 2000, 3000]  # the bad span and the one read beside it, no more
+    clean = Source.from_array(np.arange(100_000, dtype=np.float32), 1000)
+    assert clean.scan(25_000, lambda span: float(span[0, 0])) == [0, 25_000, 50_000, 75_000]  # in order

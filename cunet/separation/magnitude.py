@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -120,25 +121,29 @@ class MaskSeparator(Separator):
                 complete=self.covers_mixture,
             )
             return audio.istft(est, bands.target, length=x.shape[1])[..., :n]
-        # one target at a time, the mask applied chunk by chunk inside the inverse, written in place: little
-        # memory in flight, and above the model's band one mask value per frame. Each stem is laid out as
-        # (samples, channels), the order audio files interleave them in, so writing it copies nothing.
+        # one target per thread, two at a time (the FFT and numpy release the GIL; measured on Zen 4 with the
+        # network's threads running beside them: 5 to 8 % less separation time than one at a time), the mask
+        # applied chunk by chunk inside the inverse, written in place: little memory in flight, and above the
+        # model's band one mask value per frame. Each stem is laid out as (samples, channels), the order audio
+        # files interleave them in, so writing it copies nothing.
         out = np.empty((len(masks), x.shape[1], x.shape[0]), np.float32).transpose(0, 2, 1)
-        for target, mask in enumerate(bands(masks, spec.shape[-2], compact=True)):
-            audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=mask, out=out[target])
+        compact = bands(masks, spec.shape[-2], compact=True)
+
+        def inverse(target: int) -> None:
+            audio.istft(spec, bands.target, x.shape[1], frames_first=True, mask=compact[target], out=out[target])
+
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(inverse, range(len(compact))))  # list(): an inverse's error is raised here
         return out[..., :n]
 
     def input_scale(self, source: Source) -> float:
         """The track's largest STFT magnitude of the mono mix at the model's rate (the training scale), in the
         pass that checks every sample."""
-        peak = 0.0
 
-        def visit(x: np.ndarray) -> None:
-            nonlocal peak
-            peak = max(peak, float(np.abs(self._model_input(self._padded(x, source.rate), source.rate)).max()))
+        def peak(x: np.ndarray) -> float:
+            return float(np.abs(self._model_input(self._padded(x, source.rate), source.rate)).max())
 
-        source.scan(int(self.cfg.block_seconds * source.rate), visit)
-        return peak or 1.0
+        return max(source.scan(int(self.cfg.block_seconds * source.rate), peak)) or 1.0
 
     @property
     def patches_per_batch(self) -> int:
