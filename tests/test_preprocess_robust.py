@@ -367,7 +367,9 @@ def test_temporaries_of_dead_writers_are_removed_and_live_ones_kept(tmp_path, ca
 # 9. The umask
 
 
-@pytest.mark.parametrize("layout,mask", [("musdb", 0o022), ("musdb", 0o077), ("acappella", 0o027)])
+# 0o027 asks for 0o640 files and 0o750 folders: a temporary file's 0o600 left in place, or a fixed 0o644
+# whatever the umask, both fail it
+@pytest.mark.parametrize("layout,mask", [("musdb", 0o027), ("acappella", 0o027)])
 def test_store_modes_follow_the_umask(tmp_path, layout, mask):
     out = tmp_path / "store"
     args = (

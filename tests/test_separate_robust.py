@@ -173,8 +173,12 @@ def test_a_separation_killed_outright_leaves_temporaries_the_next_run_removes(ga
         assert sorted(p.name for p in (out / "b").iterdir()) == [f"{t}.wav" for t in TARGETS]
 
 
-@pytest.mark.parametrize("umask,file_mode,folder_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
-def test_outputs_respect_the_umask(gain_run, tmp_path, umask, file_mode, folder_mode):
+# One umask tells both usual faults apart: 0o027 asks for 0o640 files and 0o750 folders, so a file left with
+# a temporary file's 0o600, or given a fixed 0o644 whatever the umask, is caught.
+UMASK, FILE_MODE, FOLDER_MODE = 0o027, 0o640, 0o750
+
+
+def test_outputs_respect_the_umask(gain_run, tmp_path, umask=UMASK, file_mode=FILE_MODE, folder_mode=FOLDER_MODE):
     song = _wav(tmp_path / "a.wav")
     before = os.umask(umask)
     try:
@@ -288,8 +292,7 @@ def test_results_refuse_an_out_that_is_a_file_or_may_not_be_written_before_scori
     assert not os.listdir(tmp_path / "locked")
 
 
-@pytest.mark.parametrize("umask,file_mode,dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)])
-def test_results_files_follow_the_umask(scored_run, tmp_path, umask, file_mode, dir_mode):
+def test_results_files_follow_the_umask(scored_run, tmp_path, umask=UMASK, file_mode=FILE_MODE, dir_mode=FOLDER_MODE):
     result = run_module(
         "cunet.evaluation.results", "--runs", scored_run, *RESULTS, "--out", tmp_path / "res", umask=umask, cwd=tmp_path
     )
