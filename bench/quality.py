@@ -48,6 +48,7 @@ class Budget:
     ablations: tuple[str, ...]  # keys of ABLATIONS trained on ABLATED
     quarter: bool  # also train each U-Net on a quarter of the examples (unet-<target>-quarter)
     note: str
+    max_tracks: int = 0  # score only the first N test (and validation) tracks or clips; 0: all of them
 
 
 BUDGETS = {
@@ -60,6 +61,7 @@ BUDGETS = {
         ablations=(),
         quarter=False,
         note="a smoke test of the pipeline: numbers mean nothing",
+        max_tracks=4,  # of the tiny store's 12 singing clips (scored once with one singer, once with two)
     ),
     # 3584 examples per music model (448 steps of 8), 10240 per Y-Net (2560 of 4). The U-Nets are half the
     # paper's width (8 first filters: a quarter of the arithmetic) so that they get twice the steps; so is
@@ -226,7 +228,8 @@ def report(
     lines = [
         f"# `python bench/quality.py --budget {budget_name}`",
         "",
-        f"Stores: {data}. Preset `{budget.preset}`: {budget.note}.",
+        f"Stores: {data}. Preset `{budget.preset}`: {budget.note}."
+        + (f" Scored on the first {budget.max_tracks} test tracks or clips only." if budget.max_tracks else ""),
         "",
         f"Music models: `{' '.join(budget.music)}`; Y-Nets: `{' '.join(budget.ynet)}`.",
         "",
@@ -344,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     results = work / "results"
     if results.exists():
         shutil.rmtree(results)
+    limit = ["--max-tracks", str(budget.max_tracks)] if budget.max_tracks else []
     timing["results"] = run(
         [
             "-m",
@@ -357,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
             "--report-tracks",
             "1",
             "--quiet",
+            *limit,
         ],
         work / "logs/results.log",
     )
@@ -385,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
                 "--report-tracks",
                 "0",
                 "--quiet",
+                *limit,
             ],
             work / "logs/results_valid.log",
         )
