@@ -11,6 +11,7 @@ import pytest
 from cunet import audio
 from cunet import config as config_io
 from cunet.datasets.synthetic import music_track
+from cunet.errors import InputError
 from cunet.models import ModelConfig, build_model
 from cunet.models.card import card_for, save_card
 from cunet.separation.load import load_separator
@@ -171,12 +172,13 @@ def test_wiener_filter_alone():
 
 
 @pytest.mark.xdist_group("trained_runs")
-def test_bfloat16_and_float32_agree_within_five_hundredths_of_a_db(trained_runs, tiny_root):
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_bfloat16_and_int8_agree_with_float32_within_five_hundredths_of_a_db(trained_runs, tiny_root, precision):
     from cunet.evaluation.metrics import bss_eval_v3
 
     run = trained_runs["cunet"][1]
-    seps = {p: load_separator(run, precision=p) for p in ("float32", "bfloat16")}
-    assert seps["bfloat16"].precision == "bfloat16" and seps["float32"].precision == "float32"
+    seps = {p: load_separator(run, precision=p) for p in ("float32", precision)}
+    assert seps[precision].precision == precision and seps["float32"].precision == "float32"
     worst = 0.0
     names = sorted(GAINS)
     for track in sorted((tiny_root / "musdb" / "test").iterdir()):
@@ -187,8 +189,11 @@ def test_bfloat16_and_float32_agree_within_five_hundredths_of_a_db(trained_runs,
             for p, est in ((p, sep.separate(x, rate)) for p, sep in seps.items())
         }
         assert np.isfinite(sdr["float32"]).all()
-        worst = max(worst, float(np.abs(sdr["float32"] - sdr["bfloat16"]).max()))
+        worst = max(worst, float(np.abs(sdr["float32"] - sdr[precision]).max()))
     assert 0 < worst < 0.05, worst
+    if precision == "int8":  # a Y-Net is not converted: said before any work
+        with pytest.raises(InputError, match="int8 is for U-Nets and C-U-Nets, not a ynet"):
+            load_separator(trained_runs["ynet"][1], precision="int8")
 
 
 def test_more_than_two_channels_keep_their_count(gain_run):

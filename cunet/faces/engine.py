@@ -38,17 +38,22 @@ def weights(name: str) -> Path:
     return path
 
 
+def lite_interpreter():
+    """LiteRT's interpreter class; where LiteRT has no wheel for the platform, TensorFlow's (deprecated)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter  # noqa: N806
+    return Interpreter
+
+
 class Model:
     """One .tflite model with a single image input: ``model(batch)`` -> its outputs in the model's order."""
 
     def __init__(self, name: str, threads: int = 1):
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError:  # LiteRT has no wheel for this platform: TensorFlow's (deprecated) interpreter
-            import tensorflow as tf
-
-            Interpreter = tf.lite.Interpreter  # noqa: N806
-        self.interpreter = Interpreter(model_path=str(weights(name)), num_threads=threads)
+        self.interpreter = lite_interpreter()(model_path=str(weights(name)), num_threads=threads)
         self.interpreter.allocate_tensors()
         (self._input,) = self.interpreter.get_input_details()
         self._outputs = [d["index"] for d in self.interpreter.get_output_details()]

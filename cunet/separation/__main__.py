@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--precision",
         choices=PRECISIONS,
-        help="network compute; auto (default): bfloat16 where the CPU has native bf16, else float32",
+        help="network compute; auto (default): bfloat16 where the CPU has native bf16, else float32; "
+        "int8: int8 weights run by LiteRT (unet/cunet, TensorFlow backend; the fastest)",
     )
     p.add_argument(
         "--face",

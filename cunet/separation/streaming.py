@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..faces.choice import check_face
 from .bands import Extension
 
-Precision = Literal["auto", "float32", "bfloat16"]
+Precision = Literal["auto", "float32", "bfloat16", "int8"]
 PRECISIONS = choices(Precision)
 
 
@@ -40,7 +40,8 @@ class SeparateConfig:
     extend: Extension = "average"  # masks above the model's band: each frame's mean mask (Spleeter's), or zero
     residual: bool = False  # one more stem, the input less the estimates: the stems add up to the input
     wiener: int = 0  # magnitude models: iterations of the multichannel Wiener filter, at full band
-    precision: Precision = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32
+    precision: Precision = "auto"  # network compute: bfloat16 where the CPU has native bf16 units, else float32;
+    # int8: int8 weights in TFLite (U-Nets and C-U-Nets, TensorFlow backend; quantized.py)
     chunk_hop_frames: int = 75  # Y-Net: video frames between 4-s chunk starts (25 frames are cross-faded)
     face: str = "largest"  # Y-Net on a raw video: which singer (largest, left, right, center, or N from the left)
     targets: tuple[str, ...] = ()  # the model's targets to separate, in this order (empty: all of them)
