@@ -87,10 +87,10 @@ def real_imag(spec: np.ndarray) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=8)
-def _squared_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
-    """The squared Hann window of ``n_frames`` frames every ``hop`` samples, summed: what :func:`istft` divides
-    by (read-only; the stems of a block share it). Each hop-wide slice of the output is a run of consecutive
-    slices of the window, so cumulative sums give it in one pass over the output, not n_frames * n."""
+def _inverse_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
+    """1 / the squared Hann window of ``n_frames`` frames every ``hop`` samples, summed (1 where no frame reaches),
+    which :func:`istft` multiplies its result by; read-only, shared. Each hop-wide slice of the sum is a run of
+    consecutive slices of the window: cumulative sums give it in one pass over the output, not n_frames * n."""
     window = hann(n)
     m = -(-n // hop)
     pieces = np.zeros(m * hop, np.float64)
@@ -98,17 +98,7 @@ def _squared_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
     cum = np.concatenate([np.zeros((1, hop)), np.cumsum(pieces.reshape(m, hop), axis=0)])
     i = np.arange(n_frames + m - 1)
     # output slice i holds window slice j of frame i - j, for 0 <= j < m and 0 <= i - j < n_frames
-    out = cum[np.minimum(i, m - 1) + 1] - cum[np.maximum(0, i - n_frames + 1)]
-    out = out.reshape(-1).astype(np.float32)
-    out.setflags(write=False)
-    return out
-
-
-@functools.lru_cache(maxsize=8)
-def _inverse_window_sum(n: int, hop: int, n_frames: int) -> np.ndarray:
-    """1 / :func:`_squared_window_sum` (1 where that is ~0: the samples no frame reaches), read-only: the
-    inverse normalises and copies its result into place in one pass, a multiplication."""
-    norm = _squared_window_sum(n, hop, n_frames)
+    norm = (cum[np.minimum(i, m - 1) + 1] - cum[np.maximum(0, i - n_frames + 1)]).reshape(-1).astype(np.float32)
     out = (1 / np.where(norm > 1e-10, norm, 1.0)).astype(np.float32)
     out.setflags(write=False)
     return out
