@@ -32,37 +32,29 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
     import tensorflow as tf
 
     from ..models.run import load_run
+    from ..models.serving import write_saved_model
 
     if keras.backend.backend() != "tensorflow":
         raise InputError(None, f"export needs KERAS_BACKEND=tensorflow, not {keras.backend.backend()}")
     run = load_run(model_path)
     model = run.model
 
-    def signature(batch):
-        return [tf.TensorSpec((batch, *t.shape[1:]), tf.float32, name=t.name) for t in model.inputs]
-
-    def write_saved_model(path, specs):
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(
-            "serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False), input_signature=specs
-        )
+    def saved_model(path, batch):
         try:
-            archive.write_out(str(path), verbose=False)
+            return write_saved_model(model, path, batch)
         except tf.errors.OpError as err:
             # TensorFlow's file system reports a full disk as its own error, "<temporary file>; <the system's
             # complaint>": the temporary name would mean nothing to the user
             complaint = err.message.rsplit("; ", 1)[-1]
             raise unwritable(out, OSError(f"TensorFlow: {complaint}; is the disk full?")) from None
 
-    specs = signature(None)
     with writing(out), atomic_dir(out, clean_stale=True) as tmp:
-        write_saved_model(tmp / "saved_model", specs)
+        names = saved_model(tmp / "saved_model", None)
         # TFLite gets batch 1: with a free batch dimension its converter mis-sizes the Y-Net's tensors. That
         # model is written inside the folder being made, so that a full disk is reported against it and a
         # killed export leaves nothing elsewhere; it is removed before the folder is renamed into place.
         single = tmp / "batch1_saved_model"
-        write_saved_model(single, signature(1))
+        saved_model(single, 1)
         converter = tf.lite.TFLiteConverter.from_saved_model(str(single))
         flex = False
         try:
@@ -76,7 +68,7 @@ def export(model_path: str | Path, out: str | Path | None = None) -> Path:
             tmp / "signature.json",
             {
                 "model": run.model_cfg.model,
-                "inputs": [{"name": s.name, "shape": list(s.shape[1:])} for s in specs],
+                "inputs": [{"name": n, "shape": list(t.shape[1:])} for n, t in zip(names, model.inputs)],
                 "output_shape": list(model.outputs[0].shape[1:]),
                 "tflite_batch": 1,
                 "tflite_needs_select_tf_ops": flex,

@@ -1,8 +1,10 @@
-"""The network's compute precision at separation: bfloat16 where the CPU has native bf16 units."""
+"""The network's compute precision at separation: bfloat16 where the CPU has native bf16 units; int8 on request."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from ..errors import InputError
 
 
 def native_bfloat16() -> bool:
@@ -37,9 +39,23 @@ def _output_layers(model) -> set[str]:
     return keep
 
 
-def with_precision(model, card, precision: str):
+def with_precision(model, card, precision: str, batch_size: int | None = None):
     """``model`` computing in ``precision`` (float32 or bfloat16), same weights; variables, and the layers
-    that make the outputs (``card``'s masks or logits), stay float32."""
+    that make the outputs (``card``'s masks or logits), stay float32. int8 (a U-Net's or C-U-Net's): the
+    network converted to LiteRT for batches of ``batch_size`` (quantized.py), which predicts as the Keras
+    model does.
+
+    Raises:
+        InputError: int8 asked of another model family, or off the TensorFlow backend.
+    """
+    if precision == "int8":
+        if card.model not in ("unet", "cunet"):
+            raise InputError(None, f"--precision int8 is for U-Nets and C-U-Nets, not a {card.model}")
+        if batch_size is None:
+            raise ValueError("int8 converts the network for one batch size: give batch_size")
+        from .quantized import QuantizedNetwork
+
+        return QuantizedNetwork(model, batch_size)
     import keras
 
     policy = "float32" if precision == "float32" else "mixed_bfloat16"

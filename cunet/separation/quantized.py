@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..faces.engine import lite_interpreter
+from ..models.serving import write_saved_model
 
 
 class QuantizedNetwork:
@@ -34,24 +35,14 @@ class QuantizedNetwork:
             )
         import tensorflow as tf
 
-        specs = [
-            tf.TensorSpec((batch_size, *t.shape[1:]), tf.float32, name=f"input_{i}") for i, t in enumerate(model.inputs)
-        ]
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint(
-            "serve", lambda *xs: model(list(xs) if len(xs) > 1 else xs[0], training=False), input_signature=specs
-        )
         with tempfile.TemporaryDirectory(prefix="cunet-int8-") as tmp:
-            archive.write_out(tmp, verbose=False)
+            self._names = write_saved_model(model, tmp, batch_size)
             converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
             converter.optimizations = [tf.lite.Optimize.DEFAULT]  # no representative data: dynamic range
             flat = converter.convert()
         self._interpreter = lite_interpreter()(model_content=flat, num_threads=os.cpu_count() or 1)
         (signature,) = self._interpreter.get_signature_list()  # the one endpoint (TFLite renames it)
         self._run = self._interpreter.get_signature_runner(signature)
-        self._names = [s.name for s in specs]
-        self.batch_size = batch_size
 
     def predict_on_batch(self, inputs):
         inputs = inputs if isinstance(inputs, (list, tuple)) else [inputs]

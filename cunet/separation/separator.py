@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -65,14 +64,7 @@ class Separator:
         self._targets = chosen_targets(card, cfg)
         self.stft = card.stft
         self.precision = resolve(cfg.precision)
-        if self.precision == "int8":
-            if card.model not in ("unet", "cunet"):
-                raise InputError(None, f"--precision int8 is for U-Nets and C-U-Nets, not a {card.model}")
-            from .quantized import QuantizedNetwork
-
-            self.model: Any = QuantizedNetwork(model, cfg.batch_size)  # predicts as the Keras model does
-        else:
-            self.model = with_precision(model, card, self.precision)
+        self.model = with_precision(model, card, self.precision, cfg.batch_size)
         self._bands: dict[int, BandMap] = {}
 
     def band_map(self, rate: int) -> BandMap:
